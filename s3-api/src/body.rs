@@ -1,0 +1,97 @@
+//! Moving a request body into the store chunk by chunk, turning stream failures (client gone,
+//! bad chunk signature, truncated aws-chunked framing) into the S3 error a real S3 gives.
+
+use futures::StreamExt;
+use http::HeaderMap;
+use lagoa_store::{BodyHasher, StagedBody, Store};
+use s3s::dto::StreamingBlob;
+use s3s::{S3Error, S3Result, s3_error};
+
+use crate::errors::StoreResultExt;
+
+/// The decoded body length the client announced, if it can be known up front.
+pub fn announced_length(headers: &HeaderMap, content_length: Option<i64>) -> Option<u64> {
+    if let Some(v) = headers.get("x-amz-decoded-content-length") {
+        return v.to_str().ok().and_then(|s| s.parse().ok());
+    }
+    let streaming = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("STREAMING-"));
+    if streaming {
+        return None;
+    }
+    content_length.and_then(|n| u64::try_from(n).ok())
+}
+
+/// Streams `body` into a new staged body. Nothing is left behind if this fails.
+pub async fn receive<H: BodyHasher>(
+    store: &Store,
+    body: Option<StreamingBlob>,
+    expected_len: Option<u64>,
+    hasher: H,
+) -> S3Result<StagedBody<H>> {
+    let mut writer = store.body_writer(hasher);
+    if let Some(mut body) = body {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(stream_error)?;
+            if let Some(expected) = expected_len
+                && writer.written() + chunk.len() as u64 > expected
+            {
+                return Err(s3_error!(
+                    IncompleteBody,
+                    "The request body is longer than its declared length."
+                ));
+            }
+            writer.write(chunk).await.s3()?;
+        }
+    }
+    if let Some(expected) = expected_len
+        && writer.written() != expected
+    {
+        return Err(s3_error!(
+            IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header ({} of {expected}).",
+            writer.written()
+        ));
+    }
+    writer.finish().await.s3()
+}
+
+/// Classifies a body stream error. s3s keeps its aws-chunked error type private, so its variants
+/// are recognised by their stable `Display` text.
+fn stream_error(err: s3s::StdError) -> S3Error {
+    let mut cursor: Option<&(dyn std::error::Error + 'static)> = Some(err.as_ref());
+    while let Some(e) = cursor {
+        if let Some(s3) = e.downcast_ref::<S3Error>() {
+            let mut out = S3Error::new(s3.code().clone());
+            if let Some(m) = s3.message() {
+                out.set_message(m.to_owned());
+            }
+            return out;
+        }
+        let text = e.to_string();
+        if text.contains("AwsChunkedStreamError: SignatureMismatch") {
+            return s3_error!(
+                SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided (chunk signature)."
+            );
+        }
+        if text.contains("AwsChunkedStreamError: Incomplete") || text.contains("AwsChunkedStreamError: FormatError") {
+            return s3_error!(IncompleteBody, "The aws-chunked request body is truncated or malformed.");
+        }
+        if text.contains("Sha256Mismatch") {
+            return crate::errors::custom(
+                "XAmzContentSHA256Mismatch",
+                http::StatusCode::BAD_REQUEST,
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            );
+        }
+        if text.contains("AwsChunkedStreamError") {
+            return s3_error!(InvalidRequest, "Malformed aws-chunked body: {text}");
+        }
+        cursor = e.source();
+    }
+    tracing::info!(error = %err, "request body stream ended with an error (client disconnect?)");
+    s3_error!(IncompleteBody, "The request body could not be read: {err}")
+}

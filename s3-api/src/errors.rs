@@ -1,0 +1,77 @@
+//! The one place where store failures become S3 errors (code, status, message).
+
+use lagoa_store::StoreError;
+use s3s::{S3Error, S3ErrorCode, s3_error};
+
+/// Maps a store error to the S3 error a real S3 would answer with.
+pub fn to_s3(err: StoreError) -> S3Error {
+    match err {
+        StoreError::NoSuchBucket(b) => s3_error!(NoSuchBucket, "The specified bucket does not exist: {b}"),
+        StoreError::BucketAlreadyExists(b) => s3_error!(
+            BucketAlreadyExists,
+            "The requested bucket name {b} is not available. Please select a different name and try again."
+        ),
+        StoreError::BucketAlreadyOwnedByYou(b) => s3_error!(
+            BucketAlreadyOwnedByYou,
+            "Your previous request to create the named bucket {b} succeeded and you already own it."
+        ),
+        StoreError::BucketNotEmpty(b) => s3_error!(BucketNotEmpty, "The bucket {b} you tried to delete is not empty"),
+        StoreError::NoSuchKey { .. } => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::NoSuchUpload(_) => s3_error!(
+            NoSuchUpload,
+            "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+        ),
+        StoreError::PreconditionFailed(why) => s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold ({why})"
+        ),
+        StoreError::InvalidPart(n) => s3_error!(
+            InvalidPart,
+            "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag (part {n})."
+        ),
+        StoreError::InvalidPartOrder => s3_error!(
+            InvalidPartOrder,
+            "The list of parts was not in ascending order. Parts must be ordered by part number."
+        ),
+        StoreError::EntityTooSmall { part, size, min } => {
+            s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size (part {part}: {size} < {min} bytes)."
+            )
+        }
+        StoreError::IncompleteBody { got, expected } => {
+            s3_error!(
+                IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header ({got} of {expected})."
+            )
+        }
+        StoreError::BodyStream(msg) => s3_error!(IncompleteBody, "The request body ended early: {msg}"),
+        other @ (StoreError::Io { .. } | StoreError::Db { .. } | StoreError::Corrupt(_)) => {
+            tracing::error!(error = %other, "storage failure");
+            let mut e = S3Error::with_message(
+                S3ErrorCode::InternalError,
+                "We encountered an internal error. Please try again.",
+            );
+            e.set_source(Box::new(other));
+            e
+        }
+    }
+}
+
+/// `?` support: `store_call.await.map_err(to_s3)?` everywhere reads as `.await.s3()?`.
+pub trait StoreResultExt<T> {
+    fn s3(self) -> s3s::S3Result<T>;
+}
+
+impl<T> StoreResultExt<T> for Result<T, StoreError> {
+    fn s3(self) -> s3s::S3Result<T> {
+        self.map_err(to_s3)
+    }
+}
+
+/// An S3 error code s3s has no variant for (e.g. `InvalidPartNumber`), with its status.
+pub fn custom(code: &'static str, status: http::StatusCode, message: &'static str) -> S3Error {
+    let mut e = S3Error::with_message(S3ErrorCode::Custom(code.into()), message);
+    e.set_status_code(status);
+    e
+}

@@ -1,0 +1,235 @@
+//! The `Lagoa` S3 service object and the helpers every operation shares: who is calling, may they
+//! use this bucket, and conversions between store records and s3s DTOs.
+
+use std::sync::Arc;
+
+use lagoa_store::{BucketMeta, ContentHeaders, ObjectAttributes, Store};
+use s3s::dto::{Owner, Timestamp, TimestampFormat};
+use s3s::{S3Request, S3Result, s3_error};
+
+use crate::errors::StoreResultExt;
+use crate::identity::Identities;
+
+/// Lagoa's implementation of the S3 API over one store.
+#[derive(Clone)]
+pub struct Lagoa {
+    pub(crate) store: Store,
+    pub(crate) region: String,
+    pub(crate) identities: Arc<Identities>,
+}
+
+impl Lagoa {
+    /// Serves `store`; `region` is reported for buckets created without a LocationConstraint.
+    pub fn new(store: Store, region: impl Into<String>, identities: Arc<Identities>) -> Self {
+        Self {
+            store,
+            region: region.into(),
+            identities,
+        }
+    }
+
+    /// The access key of the (authenticated) caller. s3s denies anonymous requests before any
+    /// operation runs, so a missing identity is a bug, answered as AccessDenied.
+    pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> S3Result<String> {
+        req.credentials
+            .as_ref()
+            .map(|c| c.access_key.clone())
+            .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))
+    }
+
+    /// The bucket's record, if the caller may use it: its owner and the root user may; anyone
+    /// else gets AccessDenied (also for buckets that do not exist, so that names do not leak…
+    /// except to root, who gets NoSuchBucket as S3 would).
+    pub(crate) async fn authorize_bucket<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketMeta> {
+        let caller = self.caller(req)?;
+        let meta = self.store.bucket(bucket).await.s3()?;
+        match meta {
+            Some(meta) if meta.owner == caller || self.identities.is_root(&caller) => Ok(meta),
+            Some(_) => Err(s3_error!(AccessDenied, "Access Denied")),
+            None => Err(s3_error!(NoSuchBucket, "The specified bucket does not exist")),
+        }
+    }
+
+    /// The `Owner` element for an access key.
+    pub(crate) fn owner(access_key: &str) -> Owner {
+        Owner {
+            display_name: Some(access_key.to_owned()),
+            id: Some(access_key.to_owned()),
+        }
+    }
+}
+
+/// Unix nanoseconds → s3s timestamp.
+pub(crate) fn timestamp(nanos: i64) -> Timestamp {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Timestamp::from(t)
+}
+
+/// Unix seconds of a nanosecond timestamp (HTTP dates have second resolution).
+pub(crate) fn seconds(nanos: i64) -> i64 {
+    nanos.div_euclid(1_000_000_000)
+}
+
+/// Unix seconds of an s3s timestamp.
+pub(crate) fn timestamp_seconds(t: &Timestamp) -> i64 {
+    let t: time::OffsetDateTime = t.clone().into();
+    t.unix_timestamp()
+}
+
+/// Formats `Expires` for storage (HTTP date, as S3 returns it).
+pub(crate) fn format_http_date(t: &Timestamp) -> Option<String> {
+    let mut buf = Vec::new();
+    t.format(TimestampFormat::HttpDate, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
+/// Parses a stored `Expires`.
+pub(crate) fn parse_http_date(s: &str) -> Option<Timestamp> {
+    Timestamp::parse(TimestampFormat::HttpDate, s).ok()
+}
+
+/// Parses `x-amz-tagging` (`k1=v1&k2=v2`, URL-encoded) into tags, validating S3's limits.
+pub(crate) fn parse_tagging_header(header: &str) -> S3Result<Vec<(String, String)>> {
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(header);
+    validate_tags(&pairs)?;
+    Ok(pairs)
+}
+
+/// S3's tag limits: at most 10 tags, keys ≤ 128 and values ≤ 256 characters, unique keys.
+pub(crate) fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
+    if tags.len() > 10 {
+        return Err(crate::errors::custom(
+            "BadRequest",
+            http::StatusCode::BAD_REQUEST,
+            "Object tags cannot be greater than 10",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(s3_error!(InvalidTag, "The TagKey or TagValue you have provided is invalid"));
+        }
+        if !seen.insert(k) {
+            return Err(s3_error!(InvalidTag, "Cannot provide multiple Tags with the same key"));
+        }
+    }
+    Ok(())
+}
+
+fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Content headers from a request's fields.
+pub(crate) fn content_headers(
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    expires: Option<&Timestamp>,
+) -> ContentHeaders {
+    ContentHeaders {
+        content_type,
+        content_encoding,
+        content_disposition,
+        content_language,
+        cache_control,
+        expires: expires.and_then(format_http_date),
+    }
+}
+
+/// Attributes of a new object from its request parts.
+pub(crate) fn attributes(
+    headers: ContentHeaders,
+    metadata: Option<s3s::dto::Metadata>,
+    tagging: Option<&str>,
+) -> S3Result<ObjectAttributes> {
+    let tags = match tagging {
+        Some(t) => parse_tagging_header(t)?,
+        None => Vec::new(),
+    };
+    let user_metadata = metadata
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    Ok(ObjectAttributes {
+        headers,
+        user_metadata,
+        tags,
+    })
+}
+
+/// Percent-encodes listing names for `encoding-type=url` (everything but unreserved and `/`).
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tagging_header_decodes_pairs() {
+        let tags = parse_tagging_header("a=1&b%20c=x%2By&d=").unwrap();
+        assert_eq!(
+            tags,
+            vec![
+                ("a".into(), "1".into()),
+                ("b c".into(), "x+y".into()),
+                ("d".into(), String::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn percent_decode_keeps_bad_escapes() {
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("a+b%2F"), "a b/");
+    }
+
+    #[test]
+    fn url_encode_keeps_slashes() {
+        assert_eq!(url_encode("a b/ç+"), "a%20b/%C3%A7%2B");
+    }
+}

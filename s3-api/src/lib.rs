@@ -1,0 +1,20 @@
+//! Lagoa's S3 protocol layer: an `s3s::S3` implementation over `lagoa-store`, identities and
+//! authentication, and the HTTP server (health endpoints, graceful shutdown).
+//!
+//! It owns the mapping from store errors to S3 errors and every S3-visible rule (conditions,
+//! ranges, checksums, listing encodings). It never touches the volume directly: all data goes
+//! through `lagoa-store`.
+
+mod body;
+mod checksum;
+mod conditions;
+mod errors;
+mod identity;
+mod lagoa;
+mod ops;
+mod s3_impl;
+mod server;
+
+pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
+pub use lagoa::Lagoa;
+pub use server::{ServerConfig, serve};

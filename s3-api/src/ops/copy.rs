@@ -1,0 +1,245 @@
+//! CopyObject and UploadPartCopy: the source is streamed through the store's write path, so the
+//! copy is durable and checksummed like any upload and memory stays bounded.
+
+use lagoa_store::{NewObject, ObjectMeta, WriteCondition};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::checksum::{self, RequestedChecksums};
+use crate::conditions::ReadConditions;
+use crate::errors::StoreResultExt;
+use crate::lagoa::{Lagoa, attributes, content_headers, parse_tagging_header, timestamp};
+
+/// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
+fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
+    let invalid = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let spec = range.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
+    let (a, b) = spec.split_once('-').ok_or_else(invalid)?;
+    let first: u64 = a.trim().parse().map_err(|_| invalid())?;
+    let last: u64 = b.trim().parse().map_err(|_| invalid())?;
+    if first > last {
+        return Err(invalid());
+    }
+    if last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok((first, last + 1))
+}
+
+impl Lagoa {
+    /// Resolves and authorizes a copy source, checking its `x-amz-copy-source-if-*` conditions.
+    async fn copy_source<T>(
+        &self,
+        req: &S3Request<T>,
+        source: &CopySource,
+        conditions: ReadConditions<'_>,
+    ) -> S3Result<(String, String, ObjectMeta)> {
+        let CopySource::Bucket { bucket, key, version_id } = source else {
+            return Err(s3_error!(NotImplemented, "Access point copy sources are not supported"));
+        };
+        if let Some(v) = version_id.as_deref().filter(|v| *v != "null") {
+            return Err(s3_error!(NoSuchVersion, "The specified version {v} does not exist."));
+        }
+        self.authorize_bucket(req, bucket).await?;
+        let meta = self.store.object(bucket, key).await.s3()?;
+        conditions.check_copy_source(&meta)?;
+        Ok((bucket.to_string(), key.to_string(), meta))
+    }
+
+    pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let caller = self.caller(&req)?;
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = &req.input;
+        let (src_bucket, src_key, src) = self
+            .copy_source(
+                &req,
+                &input.copy_source,
+                ReadConditions {
+                    if_match: input.copy_source_if_match.as_ref(),
+                    if_none_match: input.copy_source_if_none_match.as_ref(),
+                    if_modified_since: input.copy_source_if_modified_since.as_ref(),
+                    if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+                },
+            )
+            .await?;
+        let replace_meta = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let replace_tags = input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        if src_bucket == input.bucket && src_key == input.key && !replace_meta && !replace_tags {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let mut attrs = if replace_meta {
+            let headers = content_headers(
+                input.content_type.clone(),
+                input.content_encoding.clone(),
+                input.content_disposition.clone(),
+                input.content_language.clone(),
+                input.cache_control.clone(),
+                input.expires.as_ref(),
+            );
+            attributes(headers, input.metadata.clone(), None)?
+        } else {
+            let mut a = src.attributes.clone();
+            a.tags = Vec::new();
+            a
+        };
+        attrs.tags = if replace_tags {
+            input
+                .tagging
+                .as_deref()
+                .map(parse_tagging_header)
+                .transpose()?
+                .unwrap_or_default()
+        } else {
+            src.attributes.tags.clone()
+        };
+        // Keep the source's checksum algorithms (recomputed over the copied bytes).
+        let expected = lagoa_store::Checksums::new();
+        let mut hasher = checksum::hasher_for(
+            &expected,
+            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            &http::HeaderMap::new(),
+        )?;
+        for alg in src.checksums.keys() {
+            hasher = merge_algorithm(hasher, alg)?;
+        }
+        let mut staged = self.copy_bytes(&src, 0, src.size, hasher).await?;
+        let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
+        let checksums = checksum::to_map(&computed);
+        let meta = self
+            .store
+            .put_object(
+                &input.bucket,
+                &input.key,
+                staged,
+                NewObject {
+                    attributes: attrs,
+                    checksums,
+                    owner: caller,
+                    condition: WriteCondition::default(),
+                },
+            )
+            .await
+            .s3()?;
+        let c = checksum::from_map(&meta.checksums);
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(ETag::Strong(meta.etag)),
+                last_modified: Some(timestamp(meta.last_modified_nanos)),
+                checksum_crc32: c.checksum_crc32,
+                checksum_crc32c: c.checksum_crc32c,
+                checksum_crc64nvme: c.checksum_crc64nvme,
+                checksum_sha1: c.checksum_sha1,
+                checksum_sha256: c.checksum_sha256,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = &req.input;
+        let number = super::multipart::part_number(input.part_number)?;
+        self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let (_, _, src) = self
+            .copy_source(
+                &req,
+                &input.copy_source,
+                ReadConditions {
+                    if_match: input.copy_source_if_match.as_ref(),
+                    if_none_match: input.copy_source_if_none_match.as_ref(),
+                    if_modified_since: input.copy_source_if_modified_since.as_ref(),
+                    if_unmodified_since: input.copy_source_if_unmodified_since.as_ref(),
+                },
+            )
+            .await?;
+        let (start, end) = match input.copy_source_range.as_deref() {
+            Some(r) => copy_range(r, src.size)?,
+            None => (0, src.size),
+        };
+        let hasher = checksum::hasher_for(&lagoa_store::Checksums::new(), None, &http::HeaderMap::new())?;
+        let staged = self.copy_bytes(&src, start, end, hasher).await?;
+        let part = self
+            .store
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                number,
+                staged,
+                Default::default(),
+            )
+            .await
+            .s3()?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(ETag::Strong(part.extent.md5)),
+                last_modified: Some(timestamp(part.last_modified_nanos)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    /// Streams `[start, end)` of `src` into a new staged body.
+    async fn copy_bytes(
+        &self,
+        src: &ObjectMeta,
+        start: u64,
+        end: u64,
+        hasher: RequestedChecksums,
+    ) -> S3Result<lagoa_store::StagedBody<RequestedChecksums>> {
+        use futures::StreamExt;
+        let mut stream = self.store.read(src, start, end).await.s3()?;
+        let mut writer = self.store.body_writer(hasher);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| s3_error!(InternalError, "reading the copy source failed: {e}"))?;
+            writer.write(chunk).await.s3()?;
+        }
+        writer.finish().await.s3()
+    }
+}
+
+/// Adds one more algorithm to a hasher.
+fn merge_algorithm(h: RequestedChecksums, alg: &str) -> S3Result<RequestedChecksums> {
+    let mut inner = h.0;
+    match alg {
+        "CRC32" => inner.crc32 = inner.crc32.or_else(|| Some(Default::default())),
+        "CRC32C" => inner.crc32c = inner.crc32c.or_else(|| Some(Default::default())),
+        "CRC64NVME" => inner.crc64nvme = inner.crc64nvme.or_else(|| Some(Default::default())),
+        "SHA1" => inner.sha1 = inner.sha1.or_else(|| Some(Default::default())),
+        "SHA256" => inner.sha256 = inner.sha256.or_else(|| Some(Default::default())),
+        _ => {}
+    }
+    Ok(RequestedChecksums(inner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_range;
+
+    #[test]
+    fn copy_range_forms() {
+        assert_eq!(copy_range("bytes=0-9", 100).unwrap(), (0, 10));
+        assert!(copy_range("bytes=5-4", 100).is_err());
+        assert!(copy_range("bytes=0-100", 100).is_err());
+        assert!(copy_range("0-1", 100).is_err());
+    }
+}

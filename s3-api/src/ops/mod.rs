@@ -1,0 +1,8 @@
+//! One module per family of S3 operations; `s3_impl.rs` routes the `S3` trait to them.
+
+mod bucket;
+mod copy;
+mod list;
+pub(crate) mod multipart;
+mod object;
+mod tagging;

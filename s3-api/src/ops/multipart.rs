@@ -1,0 +1,298 @@
+//! Multipart uploads: create, upload part, list parts/uploads, complete, abort.
+
+use lagoa_store::{UploadListEntry, WriteCondition};
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::body;
+use crate::checksum;
+use crate::errors::StoreResultExt;
+use crate::lagoa::{Lagoa, attributes, content_headers, timestamp, url_encode};
+
+/// Validates a part number (1..=10000).
+pub(crate) fn part_number(n: i32) -> S3Result<u32> {
+    u32::try_from(n).ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+        s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    })
+}
+
+impl Lagoa {
+    pub(crate) async fn do_create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let caller = self.caller(&req)?;
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let headers = content_headers(
+            input.content_type,
+            input.content_encoding,
+            input.content_disposition,
+            input.content_language,
+            input.cache_control,
+            input.expires.as_ref(),
+        );
+        let attrs = attributes(headers, input.metadata, input.tagging.as_deref())?;
+        let algorithm = input.checksum_algorithm.as_ref().map(|a| a.as_str().to_owned());
+        let upload_id = self
+            .store
+            .create_upload(&input.bucket, &input.key, attrs, &caller, algorithm)
+            .await
+            .s3()?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(upload_id),
+            checksum_algorithm: input.checksum_algorithm,
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let number = part_number(input.part_number)?;
+        // Reject before reading the body when the upload does not exist.
+        self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let content_md5 = input.content_md5.as_deref().map(checksum::parse_content_md5).transpose()?;
+        let mut expected = checksum::expected_from(&Checksum {
+            checksum_crc32: input.checksum_crc32.clone(),
+            checksum_crc32c: input.checksum_crc32c.clone(),
+            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+            checksum_sha1: input.checksum_sha1.clone(),
+            checksum_sha256: input.checksum_sha256.clone(),
+            ..Default::default()
+        });
+        let hasher = checksum::hasher_for(&expected, input.checksum_algorithm.as_ref().map(|a| a.as_str()), &req.headers)?;
+        let expected_len = body::announced_length(&req.headers, input.content_length);
+        let mut staged = body::receive(&self.store, input.body, expected_len, hasher).await?;
+        if let Some(md5) = content_md5
+            && md5 != staged.md5
+        {
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
+        }
+        checksum::merge_trailers(&mut expected, req.trailing_headers.as_ref());
+        let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
+        let checksums = checksum::verify(&expected, computed)?;
+        let part = self
+            .store
+            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, checksums)
+            .await
+            .s3()?;
+        let c = checksum::from_map(&part.checksums);
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(part.extent.md5)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let max = match input.max_parts {
+            None => 1000,
+            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts cannot be negative")),
+            Some(n) => n.min(1000) as usize,
+        };
+        let marker = match input.part_number_marker {
+            None => 0,
+            Some(m) => u32::try_from(m).map_err(|_| s3_error!(InvalidArgument, "Invalid part-number-marker"))?,
+        };
+        let (upload, parts, truncated) = self
+            .store
+            .list_parts(&input.bucket, &input.key, &input.upload_id, marker, max)
+            .await
+            .s3()?;
+        let next = parts.last().map(|p| p.number as i32);
+        let parts = parts
+            .into_iter()
+            .map(|p| {
+                let c = checksum::from_map(&p.checksums);
+                Part {
+                    part_number: Some(p.number as i32),
+                    e_tag: Some(ETag::Strong(p.extent.md5)),
+                    size: Some(i64::try_from(p.extent.size).unwrap_or(i64::MAX)),
+                    last_modified: Some(timestamp(p.last_modified_nanos)),
+                    checksum_crc32: c.checksum_crc32,
+                    checksum_crc32c: c.checksum_crc32c,
+                    checksum_crc64nvme: c.checksum_crc64nvme,
+                    checksum_sha1: c.checksum_sha1,
+                    checksum_sha256: c.checksum_sha256,
+                }
+            })
+            .collect();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            part_number_marker: Some(marker as i32),
+            next_part_number_marker: next,
+            max_parts: Some(max as i32),
+            is_truncated: Some(truncated),
+            parts: Some(parts),
+            owner: Some(Self::owner(&upload.owner)),
+            initiator: Some(Initiator {
+                id: Some(upload.owner.clone()),
+                display_name: Some(upload.owner),
+            }),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let url = match input.encoding_type.as_ref().map(|e| e.as_str()) {
+            None => false,
+            Some(e) if e.eq_ignore_ascii_case(EncodingType::URL) => true,
+            Some(e) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Invalid Encoding Method specified in Request: {e}"
+                ));
+            }
+        };
+        let enc = |s: &str| if url { url_encode(s) } else { s.to_owned() };
+        let max = match input.max_uploads {
+            None => 1000,
+            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-uploads cannot be negative")),
+            Some(n) => n.min(1000) as usize,
+        };
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+        let page = self
+            .store
+            .list_uploads(
+                &input.bucket,
+                &prefix,
+                delimiter.as_deref(),
+                input.key_marker.as_deref().filter(|m| !m.is_empty()),
+                input.upload_id_marker.as_deref().filter(|m| !m.is_empty()),
+                max,
+            )
+            .await
+            .s3()?;
+        let mut uploads = Vec::new();
+        let mut prefixes = Vec::new();
+        let (mut next_key, mut next_id) = (None, None);
+        for entry in page.entries {
+            match entry {
+                UploadListEntry::Upload { upload_id, meta } => {
+                    next_key = Some(meta.key.clone());
+                    next_id = Some(upload_id.clone());
+                    uploads.push(MultipartUpload {
+                        key: Some(enc(&meta.key)),
+                        upload_id: Some(upload_id),
+                        initiated: Some(timestamp(meta.initiated_nanos)),
+                        owner: Some(Self::owner(&meta.owner)),
+                        initiator: Some(Initiator {
+                            id: Some(meta.owner.clone()),
+                            display_name: Some(meta.owner),
+                        }),
+                        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                        checksum_algorithm: meta.checksum_algorithm.map(ChecksumAlgorithm::from),
+                        ..Default::default()
+                    });
+                }
+                UploadListEntry::CommonPrefix(p) => {
+                    next_key = Some(p.clone());
+                    next_id = None;
+                    prefixes.push(CommonPrefix { prefix: Some(enc(&p)) });
+                }
+            }
+        }
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: Some(enc(&prefix)),
+            delimiter: input.delimiter.as_deref().map(&enc),
+            key_marker: Some(input.key_marker.as_deref().map(&enc).unwrap_or_default()),
+            upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
+            next_key_marker: page.truncated.then(|| next_key.as_deref().map(&enc)).flatten(),
+            next_upload_id_marker: page.truncated.then_some(next_id).flatten(),
+            max_uploads: Some(max as i32),
+            is_truncated: Some(page.truncated),
+            uploads: Some(uploads),
+            common_prefixes: Some(prefixes),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        let listed = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let n = p
+                    .part_number
+                    .ok_or_else(|| s3_error!(MalformedXML, "Each Part needs a PartNumber"))?;
+                let etag = p
+                    .e_tag
+                    .map(ETag::into_value)
+                    .ok_or_else(|| s3_error!(MalformedXML, "Each Part needs an ETag"))?;
+                Ok((
+                    part_number(n).map_err(|_| s3_error!(InvalidPart, "Invalid part number {n}"))?,
+                    etag,
+                ))
+            })
+            .collect::<S3Result<Vec<_>>>()?;
+        if listed.is_empty() {
+            return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+        }
+        let condition = WriteCondition {
+            if_none_match_any: matches!(input.if_none_match, Some(ETagCondition::Any)),
+            if_match: input.if_match.as_ref().map(|c| match c {
+                ETagCondition::Any => "*".to_owned(),
+                ETagCondition::ETag(e) => e.value().to_owned(),
+            }),
+        };
+        let meta = self
+            .store
+            .complete_upload(&input.bucket, &input.key, &input.upload_id, listed, condition)
+            .await
+            .s3()?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(input.bucket.clone()),
+            key: Some(input.key.clone()),
+            location: Some(format!("/{}/{}", input.bucket, input.key)),
+            e_tag: Some(ETag::Strong(meta.etag)),
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn do_abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let input = req.input;
+        self.store
+            .abort_upload(&input.bucket, &input.key, &input.upload_id)
+            .await
+            .s3()?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+}

@@ -1,0 +1,48 @@
+//! The `s3s::S3` trait: each supported operation forwards to its handler in `ops/`. Operations not
+//! listed keep s3s's default answer, `NotImplemented`.
+
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result};
+
+use crate::lagoa::Lagoa;
+
+macro_rules! route {
+    ($($op:ident => $handler:ident: $input:ty => $output:ty;)*) => {
+        #[async_trait::async_trait]
+        impl S3 for Lagoa {
+            $(
+                async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                    self.$handler(req).await
+                }
+            )*
+        }
+    };
+}
+
+route! {
+    create_bucket => do_create_bucket: CreateBucketInput => CreateBucketOutput;
+    head_bucket => do_head_bucket: HeadBucketInput => HeadBucketOutput;
+    list_buckets => do_list_buckets: ListBucketsInput => ListBucketsOutput;
+    delete_bucket => do_delete_bucket: DeleteBucketInput => DeleteBucketOutput;
+    get_bucket_location => do_get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput;
+    get_bucket_versioning => do_get_bucket_versioning: GetBucketVersioningInput => GetBucketVersioningOutput;
+    put_object => do_put_object: PutObjectInput => PutObjectOutput;
+    get_object => do_get_object: GetObjectInput => GetObjectOutput;
+    head_object => do_head_object: HeadObjectInput => HeadObjectOutput;
+    delete_object => do_delete_object: DeleteObjectInput => DeleteObjectOutput;
+    delete_objects => do_delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
+    copy_object => do_copy_object: CopyObjectInput => CopyObjectOutput;
+    list_objects => do_list_objects: ListObjectsInput => ListObjectsOutput;
+    list_objects_v2 => do_list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
+    list_object_versions => do_list_object_versions: ListObjectVersionsInput => ListObjectVersionsOutput;
+    create_multipart_upload => do_create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
+    upload_part => do_upload_part: UploadPartInput => UploadPartOutput;
+    upload_part_copy => do_upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput;
+    list_parts => do_list_parts: ListPartsInput => ListPartsOutput;
+    list_multipart_uploads => do_list_multipart_uploads: ListMultipartUploadsInput => ListMultipartUploadsOutput;
+    complete_multipart_upload => do_complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
+    abort_multipart_upload => do_abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
+    put_object_tagging => do_put_object_tagging: PutObjectTaggingInput => PutObjectTaggingOutput;
+    get_object_tagging => do_get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput;
+    delete_object_tagging => do_delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput;
+}

@@ -1,0 +1,135 @@
+//! The `lagoa` command: `lagoa serve` runs the S3 server on a local data directory.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use lagoa_s3_api::{DEFAULT_ROOT, Identities, ServerConfig};
+use lagoa_store::StoreConfig;
+
+/// Lagoa: a local data lake — an S3-compatible object store with near-data compute.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the S3 server on a data directory.
+    Serve(ServeArgs),
+}
+
+/// `lagoa serve` configuration; every flag can also come from the environment.
+#[derive(Args)]
+struct ServeArgs {
+    /// Data directory (created if missing).
+    #[arg(long, env = "LAGOA_DATA", default_value = "./lagoa-data")]
+    data: PathBuf,
+    /// Address to listen on; port 0 picks a free port (the log line `listening on` tells which).
+    #[arg(long, env = "LAGOA_ADDRESS", default_value = "0.0.0.0:9000")]
+    address: String,
+    /// Region reported to clients.
+    #[arg(long, env = "LAGOA_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Base domain for virtual-host-style requests (bucket.DOMAIN); path style always works.
+    #[arg(long, env = "LAGOA_DOMAIN")]
+    domain: Option<String>,
+    /// TOML file with more users: [[users]] access_key = "…" secret_key = "…".
+    #[arg(long, env = "LAGOA_USERS")]
+    users: Option<PathBuf>,
+    /// Objects up to this many bytes are stored inline in the metadata database.
+    #[arg(long, env = "LAGOA_INLINE_MAX_BYTES", default_value_t = StoreConfig::default().inline_max_bytes)]
+    inline_max_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAGOA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+/// Root credentials: LAGOA_ROOT_*, then MINIO_ROOT_*, then MinIO's default with a warning.
+fn root_credentials() -> (String, String) {
+    let pick = |a: &str, b: &str| {
+        std::env::var(a)
+            .ok()
+            .or_else(|| std::env::var(b).ok())
+            .filter(|v| !v.is_empty())
+    };
+    match (
+        pick("LAGOA_ROOT_USER", "MINIO_ROOT_USER"),
+        pick("LAGOA_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"),
+    ) {
+        (Some(user), Some(password)) => (user, password),
+        _ => {
+            tracing::warn!(
+                "no root credentials configured: using the default {}/{} — set LAGOA_ROOT_USER and LAGOA_ROOT_PASSWORD before exposing this server",
+                DEFAULT_ROOT.0,
+                DEFAULT_ROOT.1
+            );
+            (DEFAULT_ROOT.0.to_owned(), DEFAULT_ROOT.1.to_owned())
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (user, password) = root_credentials();
+    let identities = Identities::load(&user, &password, args.users.as_deref()).context("loading identities")?;
+    let config = ServerConfig {
+        data: args.data,
+        address: args.address,
+        region: args.region,
+        domain: args.domain,
+        identities,
+        store: StoreConfig {
+            inline_max_bytes: args.inline_max_bytes,
+            ..StoreConfig::default()
+        },
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        lagoa_s3_api::serve(config, shutdown_signal()).await.context("serving")?;
+        anyhow::Ok(())
+    })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (Kubernetes) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

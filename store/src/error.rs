@@ -1,0 +1,78 @@
+//! Errors of the storage engine. The S3 layer maps each variant to an S3 error code in one place.
+
+use std::io;
+
+/// What can go wrong inside the store. Variants name S3-visible conditions so that the protocol
+/// layer can answer with the exact S3 error; `Io`/`Db`/`Corrupt` are internal failures (500).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("bucket {0:?} does not exist")]
+    NoSuchBucket(String),
+    #[error("bucket {0:?} already exists and belongs to another user")]
+    BucketAlreadyExists(String),
+    #[error("bucket {0:?} already exists and is yours")]
+    BucketAlreadyOwnedByYou(String),
+    #[error("bucket {0:?} is not empty")]
+    BucketNotEmpty(String),
+    #[error("object {key:?} does not exist in bucket {bucket:?}")]
+    NoSuchKey { bucket: String, key: String },
+    #[error("multipart upload {0:?} does not exist")]
+    NoSuchUpload(String),
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(&'static str),
+    #[error("part {0} was not uploaded or its ETag does not match")]
+    InvalidPart(u32),
+    #[error("parts must be listed in ascending order")]
+    InvalidPartOrder,
+    #[error("part {part} is {size} bytes; every part but the last must be at least {min} bytes")]
+    EntityTooSmall { part: u32, size: u64, min: u64 },
+    #[error("the body was shorter than announced ({got} of {expected} bytes)")]
+    IncompleteBody { got: u64, expected: u64 },
+    #[error("the body stream failed: {0}")]
+    BodyStream(String),
+    #[error("I/O error while {context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("metadata database error while {context}: {source}")]
+    Db {
+        context: String,
+        #[source]
+        source: rocksdb::Error,
+    },
+    #[error("stored metadata is corrupt ({0}); run `lagoa scrub` and restore from a replica")]
+    Corrupt(String),
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Adds "while doing X" context to I/O errors, so operators see which file failed and why.
+pub(crate) trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> StoreResult<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> StoreResult<T> {
+        self.map_err(|source| StoreError::Io {
+            context: context(),
+            source,
+        })
+    }
+}
+
+/// Adds context to RocksDB errors.
+pub(crate) trait DbContext<T> {
+    fn db_ctx(self, context: &str) -> StoreResult<T>;
+}
+
+impl<T> DbContext<T> for Result<T, rocksdb::Error> {
+    fn db_ctx(self, context: &str) -> StoreResult<T> {
+        self.map_err(|source| StoreError::Db {
+            context: context.to_owned(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,29 @@
+//! Lagoa's storage engine: buckets, objects and multipart uploads on one data volume.
+//!
+//! It owns the volume layout (`meta/` RocksDB, `objects/` data files named by random ids, `tmp/`
+//! staging) and the durability contract: a write is acknowledged only after its bytes are fsynced
+//! under their final name and its metadata is committed in one synced RocksDB batch. It never
+//! speaks HTTP or S3 XML, and it never uses an S3 key as a file path.
+
+mod error;
+mod keys;
+mod layout;
+mod list;
+mod locks;
+mod meta;
+mod multipart;
+mod objects;
+mod reader;
+mod store;
+mod writer;
+
+pub use error::{StoreError, StoreResult};
+pub use layout::FileId;
+pub use list::{ListEntry, ListPage, UploadListEntry, UploadListPage};
+pub use meta::{
+    BucketMeta, Checksums, ContentHeaders, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos,
+};
+pub use objects::{DeleteOutcome, NewObject, WriteCondition};
+pub use reader::ByteStream;
+pub use store::{Store, StoreConfig};
+pub use writer::{BodyHasher, BodyWriter, StagedBody};

@@ -1,0 +1,136 @@
+//! Metadata records as stored in RocksDB (JSON, so fields can be added without a migration).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::layout::FileId;
+
+/// A bucket's record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BucketMeta {
+    /// Access key of the user who created the bucket; only they (and root) may use it.
+    pub owner: String,
+    /// Creation time, Unix nanoseconds.
+    pub created_nanos: i64,
+    /// The LocationConstraint given at creation (or the server's region).
+    pub region: String,
+}
+
+/// Standard HTTP headers that S3 stores with an object and returns on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentHeaders {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<String>,
+    /// `Expires`, kept as the HTTP-date string the client sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// Everything the client chose to store alongside the bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttributes {
+    #[serde(default)]
+    pub headers: ContentHeaders,
+    /// `x-amz-meta-*` values, keyed by the lower-case suffix.
+    #[serde(default)]
+    pub user_metadata: BTreeMap<String, String>,
+    /// Object tags in the order given.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+}
+
+/// Additional checksums (`x-amz-checksum-*`), base64 as on the wire, keyed by algorithm name
+/// in upper case (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`).
+pub type Checksums = BTreeMap<String, String>;
+
+/// One contiguous piece of an object's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extent {
+    /// Where the bytes are.
+    pub location: Location,
+    /// Length in bytes.
+    pub size: u64,
+    /// Hex MD5 of this piece (the part ETag for multipart objects).
+    pub md5: String,
+}
+
+/// Where an extent's bytes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Location {
+    /// Inline in the `blobs` column family under this id (small objects: no file, no extra fsync).
+    Inline(FileId),
+    /// A data file under `objects/`.
+    File(FileId),
+}
+
+impl Location {
+    /// The id under which the bytes are stored, inline or as a file.
+    pub fn id(self) -> FileId {
+        match self {
+            Location::Inline(id) | Location::File(id) => id,
+        }
+    }
+}
+
+/// An object's record: attributes plus the manifest of its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub size: u64,
+    /// The ETag without quotes: hex MD5, or `md5-of-md5s-N` for multipart objects.
+    pub etag: String,
+    /// Unix nanoseconds.
+    pub last_modified_nanos: i64,
+    #[serde(default)]
+    pub attributes: ObjectAttributes,
+    #[serde(default)]
+    pub checksums: Checksums,
+    /// The bytes, in order. One extent for a single PUT, one per part for multipart objects.
+    pub extents: Vec<Extent>,
+    /// Set when the object was assembled by CompleteMultipartUpload (parts count for `partNumber`).
+    #[serde(default)]
+    pub multipart: bool,
+    /// Access key of the writer (the `Owner` of listings).
+    #[serde(default)]
+    pub owner: String,
+}
+
+/// An in-progress multipart upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadMeta {
+    pub bucket: String,
+    pub key: String,
+    pub initiated_nanos: i64,
+    pub owner: String,
+    #[serde(default)]
+    pub attributes: ObjectAttributes,
+    /// The checksum algorithm announced at creation, if any.
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+}
+
+/// One uploaded part of a multipart upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartMeta {
+    pub number: u32,
+    pub extent: Extent,
+    pub last_modified_nanos: i64,
+    #[serde(default)]
+    pub checksums: Checksums,
+}
+
+/// Current time as Unix nanoseconds.
+pub fn now_nanos() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_nanos()).unwrap_or(i64::MAX)
+}

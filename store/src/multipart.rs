@@ -1,0 +1,323 @@
+//! Multipart uploads: parts are data files of their own; completion writes a manifest that points
+//! at them, so no part byte is ever copied.
+
+use md5::{Digest, Md5};
+use rocksdb::{IteratorMode, WriteBatch};
+
+use crate::error::{DbContext, StoreError, StoreResult};
+use crate::keys::{self, cf};
+use crate::layout::FileId;
+use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos};
+use crate::objects::{WriteCondition, etag_matches};
+use crate::store::{Inner, Store, decode, encode};
+use crate::writer::{StagedBody, StagedData};
+
+impl Store {
+    /// Starts a multipart upload; returns its id.
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: ObjectAttributes,
+        owner: &str,
+        checksum_algorithm: Option<String>,
+    ) -> StoreResult<String> {
+        let upload = UploadMeta {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            initiated_nanos: now_nanos(),
+            owner: owner.to_owned(),
+            attributes,
+            checksum_algorithm,
+        };
+        self.blocking(move |s| {
+            let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            s.require_bucket(&upload.bucket)?;
+            let upload_id = uuid::Uuid::new_v4().simple().to_string();
+            let mut batch = WriteBatch::default();
+            batch.put_cf(s.cf(cf::UPLOADS), upload_id.as_bytes(), encode(&upload)?);
+            batch.put_cf(
+                s.cf(cf::UPLOAD_INDEX),
+                keys::upload_index_key(&upload.bucket, &upload.key, &upload_id),
+                [],
+            );
+            s.write(batch)?;
+            Ok(upload_id)
+        })
+        .await
+    }
+
+    /// The upload's record, checked to belong to `bucket/key`.
+    pub async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<UploadMeta> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.blocking(move |s| s.require_upload(&bucket, &key, &upload_id)).await
+    }
+
+    /// Stores one part, replacing an earlier upload of the same part number.
+    pub async fn put_part<H>(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        mut body: StagedBody<H>,
+        checksums: Checksums,
+    ) -> StoreResult<PartMeta> {
+        let data = body
+            .take_data()
+            .ok_or_else(|| StoreError::BodyStream("body committed twice".into()))?;
+        let (size, md5) = (body.size, body.md5_hex());
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        let file = match &data {
+            StagedData::File(id) => Some(*id),
+            StagedData::Inline(_) => None,
+        };
+        let result = self
+            .blocking(move |s| {
+                let _u = s.upload_locks.lock(&upload_id);
+                s.require_upload(&bucket, &key, &upload_id)?;
+                let mut batch = WriteBatch::default();
+                let location = match data {
+                    StagedData::Inline(bytes) => {
+                        let id = FileId::random();
+                        batch.put_cf(s.cf(cf::BLOBS), keys::file_key(id), &bytes);
+                        Location::Inline(id)
+                    }
+                    StagedData::File(id) => {
+                        batch.put_cf(s.cf(cf::FILES), keys::file_key(id), []);
+                        Location::File(id)
+                    }
+                };
+                let part = PartMeta {
+                    number,
+                    extent: Extent { location, size, md5 },
+                    last_modified_nanos: now_nanos(),
+                    checksums,
+                };
+                let part_key = keys::part_key(&upload_id, number);
+                let mut garbage = Vec::new();
+                if let Some(old) =
+                    s.db.get_pinned_cf(s.cf(cf::PARTS), &part_key)
+                        .db_ctx("reading a part record")?
+                {
+                    let old: PartMeta = decode(&old)?;
+                    garbage.extend(s.dereference_extent(&mut batch, &old.extent));
+                }
+                batch.put_cf(s.cf(cf::PARTS), &part_key, encode(&part)?);
+                s.write(batch)?;
+                s.remove_files(garbage);
+                Ok(part)
+            })
+            .await;
+        if result.is_err()
+            && let Some(id) = file
+        {
+            self.inner.remove_files(vec![id]);
+        }
+        result
+    }
+
+    /// Parts of an upload in number order, starting after `marker`, at most `max` (plus whether
+    /// more follow).
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: u32,
+        max: usize,
+    ) -> StoreResult<(UploadMeta, Vec<PartMeta>, bool)> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.blocking(move |s| {
+            let upload = s.require_upload(&bucket, &key, &upload_id)?;
+            let mut parts = s.parts(&upload_id, marker, max + 1)?;
+            let truncated = parts.len() > max;
+            parts.truncate(max);
+            Ok((upload, parts, truncated))
+        })
+        .await
+    }
+
+    /// Completes an upload from the listed `(part number, ETag)` pairs: validates them, writes the
+    /// object's manifest and removes the upload, all in one synced batch.
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: Vec<(u32, String)>,
+        condition: WriteCondition,
+    ) -> StoreResult<ObjectMeta> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.blocking(move |s| {
+            let _u = s.upload_locks.lock(&upload_id);
+            let upload = s.require_upload(&bucket, &key, &upload_id)?;
+            if listed.is_empty() {
+                return Err(StoreError::InvalidPart(0));
+            }
+            let stored = s.parts(&upload_id, 0, usize::MAX)?;
+            // S3 checks the order of the whole list first, then each part, then the sizes.
+            if listed.windows(2).any(|w| w[1].0 <= w[0].0) {
+                return Err(StoreError::InvalidPartOrder);
+            }
+            let chosen = listed
+                .iter()
+                .map(|(number, etag)| {
+                    stored
+                        .iter()
+                        .find(|p| p.number == *number)
+                        .filter(|p| etag_matches(etag, &p.extent.md5))
+                        .ok_or(StoreError::InvalidPart(*number))
+                })
+                .collect::<StoreResult<Vec<&PartMeta>>>()?;
+            let mut extents = Vec::with_capacity(chosen.len());
+            let mut md5_of_md5s = Md5::new();
+            for (i, part) in chosen.iter().enumerate() {
+                if i + 1 < chosen.len() && part.extent.size < s.config.min_part_size {
+                    return Err(StoreError::EntityTooSmall {
+                        part: part.number,
+                        size: part.extent.size,
+                        min: s.config.min_part_size,
+                    });
+                }
+                let raw = hex::decode(&part.extent.md5).map_err(|_| StoreError::Corrupt("part MD5 is not hex".into()))?;
+                md5_of_md5s.update(&raw);
+                extents.push(part.extent.clone());
+            }
+            let meta = ObjectMeta {
+                size: extents.iter().map(|e| e.size).sum(),
+                etag: format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len()),
+                last_modified_nanos: now_nanos(),
+                attributes: upload.attributes.clone(),
+                checksums: Checksums::new(),
+                extents,
+                multipart: true,
+                owner: upload.owner.clone(),
+            };
+            // Parts that were uploaded but not listed are dropped with the upload.
+            let mut batch = WriteBatch::default();
+            let mut garbage = Vec::new();
+            for part in &stored {
+                if !listed.iter().any(|(n, _)| *n == part.number) {
+                    garbage.extend(s.dereference_extent(&mut batch, &part.extent));
+                }
+            }
+            s.remove_upload_index(&mut batch, &upload, &upload_id);
+            let meta = s.replace_object(batch, &bucket, &key, meta, &condition)?;
+            s.remove_files(garbage);
+            Ok(meta)
+        })
+        .await
+    }
+
+    /// Aborts an upload and deletes its parts.
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<()> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.blocking(move |s| {
+            let _u = s.upload_locks.lock(&upload_id);
+            s.require_upload(&bucket, &key, &upload_id)?;
+            let mut batch = WriteBatch::default();
+            let garbage = s.remove_upload_records(&mut batch, &upload_id)?;
+            s.write(batch)?;
+            s.remove_files(garbage);
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Inner {
+    pub(crate) fn require_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<UploadMeta> {
+        let record = self
+            .db
+            .get_pinned_cf(self.cf(cf::UPLOADS), upload_id.as_bytes())
+            .db_ctx("reading an upload record")?;
+        match record {
+            Some(v) => {
+                let upload: UploadMeta = decode(&v)?;
+                if upload.bucket == bucket && upload.key == key {
+                    return Ok(upload);
+                }
+                Err(StoreError::NoSuchUpload(upload_id.to_owned()))
+            }
+            None => {
+                self.require_bucket(bucket)?;
+                Err(StoreError::NoSuchUpload(upload_id.to_owned()))
+            }
+        }
+    }
+
+    /// Parts with numbers above `after`, in order, at most `limit`.
+    pub(crate) fn parts(&self, upload_id: &str, after: u32, limit: usize) -> StoreResult<Vec<PartMeta>> {
+        let prefix = keys::part_prefix(upload_id);
+        let start = keys::part_key(upload_id, after.saturating_add(1));
+        let mut out = Vec::new();
+        let mode = IteratorMode::From(&start, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(cf::PARTS), mode) {
+            let (k, v) = item.db_ctx("listing parts")?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            out.push(decode(&v)?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn dereference_extent(&self, batch: &mut WriteBatch, extent: &Extent) -> Vec<FileId> {
+        match extent.location {
+            Location::Inline(id) => {
+                batch.delete_cf(self.cf(cf::BLOBS), keys::file_key(id));
+                Vec::new()
+            }
+            Location::File(id) => {
+                batch.delete_cf(self.cf(cf::FILES), keys::file_key(id));
+                vec![id]
+            }
+        }
+    }
+
+    fn remove_upload_index(&self, batch: &mut WriteBatch, upload: &UploadMeta, upload_id: &str) {
+        batch.delete_cf(self.cf(cf::UPLOADS), upload_id.as_bytes());
+        batch.delete_cf(
+            self.cf(cf::UPLOAD_INDEX),
+            keys::upload_index_key(&upload.bucket, &upload.key, upload_id),
+        );
+        let prefix = keys::part_prefix(upload_id);
+        batch.delete_range_cf(self.cf(cf::PARTS), &prefix, &keys::after_all_with_prefix(&prefix));
+    }
+
+    /// Adds the removal of an upload and all its parts to `batch`; returns files to unlink after.
+    pub(crate) fn remove_upload_records(&self, batch: &mut WriteBatch, upload_id: &str) -> StoreResult<Vec<FileId>> {
+        let Some(v) = self
+            .db
+            .get_pinned_cf(self.cf(cf::UPLOADS), upload_id.as_bytes())
+            .db_ctx("reading an upload record")?
+        else {
+            return Ok(Vec::new());
+        };
+        let upload: UploadMeta = decode(&v)?;
+        let mut garbage = Vec::new();
+        for part in self.parts(upload_id, 0, usize::MAX)? {
+            garbage.extend(self.dereference_extent(batch, &part.extent));
+        }
+        self.remove_upload_index(batch, &upload, upload_id);
+        Ok(garbage)
+    }
+
+    /// Ids of all unfinished uploads in a bucket.
+    pub(crate) fn upload_ids_in_bucket(&self, bucket: &str) -> StoreResult<Vec<String>> {
+        let prefix = keys::bucket_prefix(bucket);
+        let mut out = Vec::new();
+        let mode = IteratorMode::From(&prefix, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(cf::UPLOAD_INDEX), mode) {
+            let (k, _) = item.db_ctx("listing uploads")?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            if let Some(pos) = k.iter().rposition(|b| *b == 0) {
+                out.push(String::from_utf8_lossy(&k[pos + 1..]).into_owned());
+            }
+        }
+        Ok(out)
+    }
+}

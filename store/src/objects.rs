@@ -1,0 +1,303 @@
+//! Object records: commit (with S3 conditional-write semantics), read, delete, tags.
+
+use std::fs;
+
+use rocksdb::WriteBatch;
+
+use crate::error::{DbContext, IoContext, StoreError, StoreResult};
+use crate::keys::{self, cf};
+use crate::layout::FileId;
+use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, now_nanos};
+use crate::reader::{self, ByteStream, OpenedExtent};
+use crate::store::{Inner, Store, decode, encode};
+use crate::writer::{StagedBody, StagedData};
+
+/// Conditions a write must meet at commit time (`If-None-Match: *`, `If-Match: etag`).
+#[derive(Debug, Clone, Default)]
+pub struct WriteCondition {
+    /// Fail if the key already exists.
+    pub if_none_match_any: bool,
+    /// Fail unless the key exists with this ETag (quotes ignored; `*` means "exists").
+    pub if_match: Option<String>,
+}
+
+impl WriteCondition {
+    fn check(&self, current: Option<&ObjectMeta>) -> StoreResult<()> {
+        if self.if_none_match_any && current.is_some() {
+            return Err(StoreError::PreconditionFailed("If-None-Match: the object already exists"));
+        }
+        if let Some(expected) = &self.if_match {
+            let Some(current) = current else {
+                return Err(StoreError::NoSuchKey {
+                    bucket: String::new(),
+                    key: String::new(),
+                });
+            };
+            if !etag_matches(expected, &current.etag) {
+                return Err(StoreError::PreconditionFailed("If-Match: the ETag does not match"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether an `If-Match`-style list of ETags (quoted or not, comma-separated, or `*`) names `etag`.
+pub fn etag_matches(condition: &str, etag: &str) -> bool {
+    condition
+        .split(',')
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == etag)
+}
+
+/// Everything about a new object except its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct NewObject {
+    pub attributes: ObjectAttributes,
+    pub checksums: Checksums,
+    /// Access key of the writer.
+    pub owner: String,
+    pub condition: WriteCondition,
+}
+
+/// What DeleteObjects did with one key.
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    /// Deleted, or already absent (S3 counts both as deleted).
+    Deleted { existed: bool },
+}
+
+impl Store {
+    /// Commits a received body as `bucket/key`, replacing any current object, if `condition` holds.
+    pub async fn put_object<H>(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut body: StagedBody<H>,
+        new: NewObject,
+    ) -> StoreResult<ObjectMeta> {
+        let NewObject {
+            attributes,
+            checksums,
+            owner,
+            condition,
+        } = new;
+        let data = body
+            .take_data()
+            .ok_or_else(|| StoreError::BodyStream("body committed twice".into()))?;
+        let meta = ObjectMeta {
+            size: body.size,
+            etag: body.md5_hex(),
+            last_modified_nanos: now_nanos(),
+            attributes,
+            checksums,
+            extents: Vec::new(),
+            multipart: false,
+            owner,
+        };
+        let (md5, size) = (body.md5_hex(), body.size);
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let file = match &data {
+            StagedData::File(id) => Some(*id),
+            StagedData::Inline(_) => None,
+        };
+        let result = self
+            .blocking(move |s| {
+                let mut meta = meta;
+                let mut batch = WriteBatch::default();
+                let location = match data {
+                    StagedData::Inline(bytes) => {
+                        let id = FileId::random();
+                        batch.put_cf(s.cf(cf::BLOBS), keys::file_key(id), &bytes);
+                        Location::Inline(id)
+                    }
+                    StagedData::File(id) => {
+                        batch.put_cf(s.cf(cf::FILES), keys::file_key(id), []);
+                        Location::File(id)
+                    }
+                };
+                meta.extents.push(Extent { location, size, md5 });
+                s.replace_object(batch, &bucket, &key, meta, &condition)
+            })
+            .await;
+        if result.is_err()
+            && let Some(id) = file
+        {
+            // Not committed: the file belongs to nobody.
+            self.inner.remove_files(vec![id]);
+        }
+        result
+    }
+
+    /// The current record of `bucket/key`.
+    pub async fn object(&self, bucket: &str, key: &str) -> StoreResult<ObjectMeta> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.blocking(move |s| s.require_object(&bucket, &key)).await
+    }
+
+    /// Streams bytes `[start, end)` of an object. The first data file is opened before this
+    /// returns, so a single-file object is read consistently even if it is overwritten meanwhile.
+    pub async fn read(&self, meta: &ObjectMeta, start: u64, end: u64) -> StoreResult<ByteStream> {
+        let plan = reader::plan(meta, start, end);
+        let opened = self
+            .blocking(move |s| {
+                let mut out = Vec::with_capacity(plan.len());
+                for (i, (location, offset, len)) in plan.into_iter().enumerate() {
+                    out.push(match location {
+                        Location::Inline(id) => {
+                            let blob =
+                                s.db.get_cf(s.cf(cf::BLOBS), keys::file_key(id))
+                                    .db_ctx("reading an inline object")?
+                                    .ok_or_else(|| StoreError::Corrupt(format!("inline data {} is missing", id.file_name())))?;
+                            let (o, l) = (offset as usize, len as usize);
+                            let slice = blob
+                                .get(o..o + l)
+                                .ok_or_else(|| StoreError::Corrupt("inline data is short".into()))?;
+                            OpenedExtent::Memory(bytes::Bytes::copy_from_slice(slice))
+                        }
+                        Location::File(id) if i == 0 => {
+                            let path = s.layout.data_path(id);
+                            let file = fs::File::open(&path).ctx(|| format!("opening {}", path.display()))?;
+                            OpenedExtent::File { file, offset, len }
+                        }
+                        Location::File(id) => OpenedExtent::Deferred {
+                            path: s.layout.data_path(id),
+                            offset,
+                            len,
+                        },
+                    });
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(reader::stream(opened))
+    }
+
+    /// Deletes `bucket/key`; deleting a missing key succeeds (as in S3).
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> StoreResult<bool> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let mut out = self.delete_objects(&bucket, vec![key]).await?;
+        Ok(matches!(out.pop(), Some(DeleteOutcome::Deleted { existed: true })))
+    }
+
+    /// Deletes many keys of one bucket in one synced batch (DeleteObjects).
+    pub async fn delete_objects(&self, bucket: &str, keys_to_delete: Vec<String>) -> StoreResult<Vec<DeleteOutcome>> {
+        let bucket = bucket.to_owned();
+        self.blocking(move |s| {
+            let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            s.require_bucket(&bucket)?;
+            let _locks = s.key_locks.lock_many(keys_to_delete.iter().map(|k| (&bucket, k)));
+            let mut batch = WriteBatch::default();
+            let mut garbage = Vec::new();
+            let mut outcomes = Vec::with_capacity(keys_to_delete.len());
+            let mut seen = std::collections::HashSet::new();
+            for key in &keys_to_delete {
+                let existed = seen.insert(key.as_str())
+                    && match s.object_record(&bucket, key)? {
+                        Some(old) => {
+                            batch.delete_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, key));
+                            garbage.extend(s.dereference(&mut batch, &old));
+                            true
+                        }
+                        None => false,
+                    };
+                outcomes.push(DeleteOutcome::Deleted { existed });
+            }
+            if !batch.is_empty() {
+                s.write(batch)?;
+            }
+            s.remove_files(garbage);
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    /// Replaces an object's tags (`None` removes them), keeping everything else.
+    pub async fn set_tags(&self, bucket: &str, key: &str, tags: Vec<(String, String)>) -> StoreResult<()> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.blocking(move |s| {
+            let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            let _k = s.key_locks.lock((&bucket, &key));
+            let mut meta = s.require_object(&bucket, &key)?;
+            meta.attributes.tags = tags;
+            let mut batch = WriteBatch::default();
+            batch.put_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, &key), encode(&meta)?);
+            s.write(batch)
+        })
+        .await
+    }
+}
+
+impl Inner {
+    pub(crate) fn object_record(&self, bucket: &str, key: &str) -> StoreResult<Option<ObjectMeta>> {
+        match self
+            .db
+            .get_pinned_cf(self.cf(cf::OBJECTS), keys::object_key(bucket, key))
+            .db_ctx("reading an object record")?
+        {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn require_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectMeta> {
+        match self.object_record(bucket, key)? {
+            Some(meta) => Ok(meta),
+            None => {
+                self.require_bucket(bucket)?;
+                Err(StoreError::NoSuchKey {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Adds to `batch` the removal of an old object's data records; returns the data files to
+    /// unlink once the batch is committed.
+    pub(crate) fn dereference(&self, batch: &mut WriteBatch, old: &ObjectMeta) -> Vec<FileId> {
+        let mut files = Vec::new();
+        for extent in &old.extents {
+            match extent.location {
+                Location::Inline(id) => batch.delete_cf(self.cf(cf::BLOBS), keys::file_key(id)),
+                Location::File(id) => {
+                    batch.delete_cf(self.cf(cf::FILES), keys::file_key(id));
+                    files.push(id);
+                }
+            }
+        }
+        files
+    }
+
+    /// The commit step shared by PUT, copy and multipart completion: under the bucket and key
+    /// locks, check the condition against the current object, write the new record (plus whatever
+    /// `batch` already holds) in one synced batch, then unlink the replaced object's files.
+    pub(crate) fn replace_object(
+        &self,
+        mut batch: WriteBatch,
+        bucket: &str,
+        key: &str,
+        mut meta: ObjectMeta,
+        condition: &WriteCondition,
+    ) -> StoreResult<ObjectMeta> {
+        let _b = self.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+        self.require_bucket(bucket)?;
+        let _k = self.key_locks.lock((bucket, key));
+        let current = self.object_record(bucket, key)?;
+        condition.check(current.as_ref()).map_err(|e| match e {
+            StoreError::NoSuchKey { .. } => StoreError::NoSuchKey {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            },
+            other => other,
+        })?;
+        meta.last_modified_nanos = now_nanos();
+        batch.put_cf(self.cf(cf::OBJECTS), keys::object_key(bucket, key), encode(&meta)?);
+        let garbage = current
+            .as_ref()
+            .map(|old| self.dereference(&mut batch, old))
+            .unwrap_or_default();
+        self.write(batch)?;
+        self.remove_files(garbage);
+        Ok(meta)
+    }
+}

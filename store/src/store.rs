@@ -1,0 +1,265 @@
+//! The store handle: opening the volume, start-up garbage collection, and bucket records.
+
+use std::fs;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch, WriteOptions};
+
+use crate::error::{DbContext, IoContext, StoreError, StoreResult};
+use crate::keys::{self, cf};
+use crate::layout::{FileId, Layout};
+use crate::locks::StripedLocks;
+use crate::meta::{BucketMeta, now_nanos};
+use crate::writer::{BodyHasher, BodyWriter};
+
+/// Tunables of one store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Bodies up to this size are stored inline in RocksDB instead of as a file of their own:
+    /// one synced WAL write instead of file + fsync + rename + directory fsync.
+    pub inline_max_bytes: usize,
+    /// Smallest allowed size of a non-last multipart part (S3: 5 MiB).
+    pub min_part_size: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            inline_max_bytes: 128 * 1024,
+            min_part_size: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// A handle to an open data volume; cheap to clone, safe to share across tasks.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) db: DB,
+    pub(crate) layout: Layout,
+    pub(crate) config: StoreConfig,
+    /// Serialises read-check-commit per object key.
+    pub(crate) key_locks: StripedLocks,
+    /// Serialises operations on one multipart upload.
+    pub(crate) upload_locks: StripedLocks,
+    /// Object commits take it shared, bucket creation/deletion exclusively: a bucket cannot be
+    /// deleted between a writer's existence check and its commit.
+    pub(crate) bucket_lock: RwLock<()>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `root`, then removes staging leftovers and data files that
+    /// no record references (the remains of writes interrupted by a crash).
+    pub fn open(root: &Path, config: StoreConfig) -> StoreResult<Self> {
+        let layout = Layout::create(root)?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(2);
+        opts.set_keep_log_file_num(4);
+        let mut block = rocksdb::BlockBasedOptions::default();
+        block.set_bloom_filter(10.0, false);
+        block.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));
+        opts.set_block_based_table_factory(&block);
+        let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
+        let db = DB::open_cf_descriptors(&opts, layout.meta_dir(), cfs).db_ctx("opening the metadata database")?;
+        let inner = Inner {
+            db,
+            layout,
+            config,
+            key_locks: StripedLocks::new(),
+            upload_locks: StripedLocks::new(),
+            bucket_lock: RwLock::new(()),
+        };
+        inner.collect_garbage()?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Runs `f` on a blocking thread: every RocksDB call and file operation goes through here.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::BodyStream(format!("store task failed: {e}")))?
+    }
+
+    /// Starts receiving a body; `hasher` sees every byte (for `x-amz-checksum-*`).
+    pub fn body_writer<H: BodyHasher>(&self, hasher: H) -> BodyWriter<H> {
+        BodyWriter::new(self.inner.layout.clone(), self.inner.config.inline_max_bytes, hasher)
+    }
+
+    /// Creates a bucket owned by `owner`.
+    pub async fn create_bucket(&self, name: &str, owner: &str, region: &str) -> StoreResult<()> {
+        let (name, owner, region) = (name.to_owned(), owner.to_owned(), region.to_owned());
+        self.blocking(move |s| {
+            let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(existing) = s.bucket(&name)? {
+                return Err(if existing.owner == owner {
+                    StoreError::BucketAlreadyOwnedByYou(name)
+                } else {
+                    StoreError::BucketAlreadyExists(name)
+                });
+            }
+            let meta = BucketMeta {
+                owner,
+                created_nanos: now_nanos(),
+                region,
+            };
+            let mut batch = WriteBatch::default();
+            batch.put_cf(s.cf(cf::BUCKETS), name.as_bytes(), encode(&meta)?);
+            s.write(batch)
+        })
+        .await
+    }
+
+    /// The bucket's record, if it exists.
+    pub async fn bucket(&self, name: &str) -> StoreResult<Option<BucketMeta>> {
+        let name = name.to_owned();
+        self.blocking(move |s| s.bucket(&name)).await
+    }
+
+    /// All buckets in name order.
+    pub async fn list_buckets(&self) -> StoreResult<Vec<(String, BucketMeta)>> {
+        self.blocking(|s| {
+            let mut out = Vec::new();
+            for item in s.db.iterator_cf(s.cf(cf::BUCKETS), IteratorMode::Start) {
+                let (k, v) = item.db_ctx("listing buckets")?;
+                let name = String::from_utf8(k.to_vec()).map_err(|_| StoreError::Corrupt("bucket name is not UTF-8".into()))?;
+                out.push((name, decode(&v)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Deletes an empty bucket; its unfinished multipart uploads are aborted with it.
+    pub async fn delete_bucket(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.blocking(move |s| {
+            let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
+            s.require_bucket(&name)?;
+            let prefix = keys::bucket_prefix(&name);
+            if s.first_key_with_prefix(cf::OBJECTS, &prefix)?.is_some() {
+                return Err(StoreError::BucketNotEmpty(name));
+            }
+            let mut batch = WriteBatch::default();
+            let mut garbage = Vec::new();
+            for upload_id in s.upload_ids_in_bucket(&name)? {
+                garbage.extend(s.remove_upload_records(&mut batch, &upload_id)?);
+            }
+            batch.delete_cf(s.cf(cf::BUCKETS), name.as_bytes());
+            s.write(batch)?;
+            s.remove_files(garbage);
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Inner {
+    pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
+        // All families are created at open; a missing one is a programming error caught by tests.
+        self.db
+            .cf_handle(name)
+            .unwrap_or_else(|| panic!("column family {name} was not opened"))
+    }
+
+    /// Commits a batch durably (WAL fsync). RocksDB groups concurrent synced writers into one
+    /// fsync, which is what makes many small concurrent PUTs cheap.
+    pub(crate) fn write(&self, batch: WriteBatch) -> StoreResult<()> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.write_opt(batch, &opts).db_ctx("committing metadata")
+    }
+
+    pub(crate) fn bucket(&self, name: &str) -> StoreResult<Option<BucketMeta>> {
+        match self
+            .db
+            .get_pinned_cf(self.cf(cf::BUCKETS), name.as_bytes())
+            .db_ctx("reading a bucket record")?
+        {
+            Some(v) => Ok(Some(decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn require_bucket(&self, name: &str) -> StoreResult<BucketMeta> {
+        self.bucket(name)?.ok_or_else(|| StoreError::NoSuchBucket(name.to_owned()))
+    }
+
+    pub(crate) fn first_key_with_prefix(&self, family: &str, prefix: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(family));
+        it.seek(prefix);
+        let found = it.key().filter(|k| k.starts_with(prefix)).map(<[u8]>::to_vec);
+        it.status().db_ctx("scanning metadata")?;
+        Ok(found)
+    }
+
+    /// Unlinks data files whose records were removed by a committed batch.
+    pub(crate) fn remove_files(&self, ids: Vec<FileId>) {
+        for id in ids {
+            let path = self.layout.data_path(id);
+            if let Err(err) = fs::remove_file(&path)
+                && err.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), %err, "could not remove a dereferenced data file; start-up GC will retry");
+            }
+        }
+    }
+
+    /// Removes everything in `tmp/` and every file in `objects/` that no record references.
+    fn collect_garbage(&self) -> StoreResult<()> {
+        let tmp = self.layout.tmp_dir();
+        let mut staged = 0usize;
+        for entry in fs::read_dir(&tmp).ctx(|| format!("reading {}", tmp.display()))? {
+            let entry = entry.ctx(|| format!("reading {}", tmp.display()))?;
+            fs::remove_file(entry.path()).ctx(|| format!("removing {}", entry.path().display()))?;
+            staged += 1;
+        }
+        let mut orphans = 0usize;
+        let objects = self.layout.objects_dir();
+        for shard in fs::read_dir(&objects).ctx(|| format!("reading {}", objects.display()))? {
+            let shard = shard.ctx(|| format!("reading {}", objects.display()))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(&shard).ctx(|| format!("reading {}", shard.display()))? {
+                let entry = entry.ctx(|| format!("reading {}", shard.display()))?;
+                let name = entry.file_name();
+                let Some(id) = name.to_str().and_then(FileId::parse) else {
+                    continue;
+                };
+                let referenced = self
+                    .db
+                    .get_pinned_cf(self.cf(cf::FILES), keys::file_key(id))
+                    .db_ctx("checking a data file reference")?
+                    .is_some();
+                if !referenced {
+                    fs::remove_file(entry.path()).ctx(|| format!("removing {}", entry.path().display()))?;
+                    orphans += 1;
+                }
+            }
+        }
+        if staged + orphans > 0 {
+            tracing::info!(staged, orphans, "start-up cleanup removed interrupted writes");
+        }
+        Ok(())
+    }
+}
+
+/// Serialises a record.
+pub(crate) fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt(format!("cannot encode record: {e}")))
+}
+
+/// Deserialises a record.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(format!("cannot decode record: {e}")))
+}

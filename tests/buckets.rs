@@ -1,0 +1,180 @@
+//! Bucket operations over real HTTP with aws-sdk-s3.
+
+mod common;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use common::*;
+
+#[tokio::test]
+async fn create_head_list_delete() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "alpha").await;
+    bucket(&c, "beta").await;
+    c.head_bucket().bucket("alpha").send().await.expect("head existing bucket");
+    let list = c.list_buckets().send().await.unwrap();
+    let names: Vec<_> = list.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    assert!(list.buckets().iter().all(|b| b.creation_date().is_some()));
+    assert_eq!(list.owner().and_then(|o| o.id()), Some(ROOT_USER));
+    c.delete_bucket().bucket("alpha").send().await.unwrap();
+    let err = c.head_bucket().bucket("alpha").send().await.unwrap_err();
+    assert_eq!(status(&err), 404);
+}
+
+#[tokio::test]
+async fn head_of_random_missing_bucket_is_404() {
+    // `mc alias set` probes a random 60-character bucket name and expects 404.
+    let s = server();
+    let name = "a".repeat(60);
+    let err = s.client().head_bucket().bucket(&name).send().await.unwrap_err();
+    assert_eq!(status(&err), 404);
+}
+
+#[tokio::test]
+async fn duplicate_and_nonempty_buckets() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "dup").await;
+    let err = c.create_bucket().bucket("dup").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketAlreadyOwnedByYou");
+    assert_eq!(status(&err), 409);
+    put(&c, "dup", "k", b"v").await;
+    let err = c.delete_bucket().bucket("dup").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketNotEmpty");
+    assert_eq!(status(&err), 409);
+    let err = c.delete_bucket().bucket("nope").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucket");
+}
+
+#[tokio::test]
+async fn location_constraint() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "loc").await;
+    let out = c.get_bucket_location().bucket("loc").send().await.unwrap();
+    assert!(out.location_constraint().is_none_or(|l| l.as_str().is_empty()));
+    let err = c
+        .create_bucket()
+        .bucket("elsewhere")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidLocationConstraint");
+}
+
+#[tokio::test]
+async fn location_constraint_of_matching_region_is_kept() {
+    let s = server_with(&["--region", "eu-west-1"]);
+    let c = s.client();
+    c.create_bucket()
+        .bucket("eu-bucket")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let out = c.get_bucket_location().bucket("eu-bucket").send().await.unwrap();
+    assert_eq!(out.location_constraint().map(|l| l.as_str()), Some("eu-west-1"));
+}
+
+#[tokio::test]
+async fn invalid_bucket_names_are_rejected() {
+    let s = server();
+    let c = s.client();
+    for name in ["ab", "UPPER", "under_score", "192.168.1.1", &"x".repeat(64)] {
+        let err = c.create_bucket().bucket(name).send().await.unwrap_err();
+        assert_eq!(code(&err), "InvalidBucketName", "{name}");
+        assert_eq!(status(&err), 400, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn versioning_is_unset_and_versions_list_as_null() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "ver").await;
+    put(&c, "ver", "a", b"1").await;
+    put(&c, "ver", "b/c", b"2").await;
+    let v = c.get_bucket_versioning().bucket("ver").send().await.unwrap();
+    assert!(v.status().is_none());
+    let out = c.list_object_versions().bucket("ver").send().await.unwrap();
+    let keys: Vec<_> = out
+        .versions()
+        .iter()
+        .map(|v| (v.key().unwrap(), v.version_id().unwrap(), v.is_latest().unwrap()))
+        .collect();
+    assert_eq!(keys, [("a", "null", true), ("b/c", "null", true)]);
+    let paged = c.list_object_versions().bucket("ver").max_keys(1).send().await.unwrap();
+    assert_eq!(paged.is_truncated(), Some(true));
+    let next = c
+        .list_object_versions()
+        .bucket("ver")
+        .key_marker(paged.next_key_marker().unwrap())
+        .version_id_marker(paged.next_version_id_marker().unwrap_or("null"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.versions().len(), 1);
+    assert_eq!(next.versions()[0].key(), Some("b/c"));
+}
+
+#[tokio::test]
+async fn other_users_cannot_touch_foreign_buckets() {
+    let s = server();
+    let root = s.client();
+    let other = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    bucket(&root, "roots").await;
+    put(&root, "roots", "secret", b"x").await;
+    bucket(&other, "others").await;
+    let err = other.get_object().bucket("roots").key("secret").send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = other
+        .put_object()
+        .bucket("roots")
+        .key("k")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let err = other.create_bucket().bucket("roots").send().await.unwrap_err();
+    assert_eq!(code(&err), "BucketAlreadyExists");
+    let names: Vec<String> = other
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["others"]);
+    // Root sees and may use everything.
+    let names: Vec<String> = root
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["others", "roots"]);
+    put(&root, "others", "from-root", b"y").await;
+    let listed = other
+        .list_objects_v2()
+        .bucket("others")
+        .fetch_owner(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents()[0].owner().and_then(|o| o.id()), Some(ROOT_USER));
+}
