@@ -733,3 +733,32 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_racing_overwrites_see_whole_versions() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "race-rw").await;
+    let versions: Vec<Vec<u8>> = (0..4).map(|i| data(300_000 + i * 1000, i as u64)).collect();
+    put(&c, "race-rw", "k", &versions[0]).await;
+    let writer = {
+        let (c, versions) = (c.clone(), versions.clone());
+        tokio::spawn(async move {
+            for i in 0..40 {
+                put(&c, "race-rw", "k", &versions[i % versions.len()]).await;
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let got = get(&c, "race-rw", "k").await;
+        assert!(
+            versions.contains(&got),
+            "a read returned bytes of no version ({} bytes)",
+            got.len()
+        );
+        reads += 1;
+    }
+    writer.await.unwrap();
+    assert!(reads > 0);
+}

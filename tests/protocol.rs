@@ -425,3 +425,44 @@ async fn url_encoded_listing_on_the_wire() {
     assert!(r.body.contains("<Key>a%20b/%C3%A7%2B</Key>"), "{}", r.body);
     assert!(r.body.contains("<EncodingType>url</EncodingType>"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn virtual_host_style_with_domain() {
+    let s = server_with(&["--domain", "s3.lagoa.test"]);
+    let c = s.client();
+    bucket(&c, "vhost").await;
+    put(&c, "vhost", "dir/obj", b"virtual").await;
+    let port = s.port();
+    let host = format!("vhost.s3.lagoa.test:{port}");
+    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let empty = sigv4::sha256_hex(b"");
+    let headers: Vec<(String, String)> = vec![
+        ("host".into(), host.clone()),
+        ("x-amz-date".into(), signer.amz_date.clone()),
+        ("x-amz-content-sha256".into(), empty.clone()),
+    ];
+    let (auth, _) = signer.sign("GET", "/dir/obj", &[], &headers, &empty);
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!("GET /dir/obj HTTP/1.1\r\nauthorization: {auth}\r\nconnection: close\r\n");
+    for (k, v) in &headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    conn.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.ends_with("virtual"), "{resp}");
+}
+
+#[tokio::test]
+async fn path_style_still_works_under_any_host_name_with_domain() {
+    // A Kubernetes client reaches the server as `lagoa:9000`; with --domain set that must stay
+    // path-style (s3s's default host parser would take "localhost:PORT" as a bucket name).
+    let s = server_with(&["--domain", "s3.lagoa.test"]);
+    let endpoint = s.endpoint.replace("127.0.0.1", "localhost");
+    let c = lagoa_conformance::client_for(&endpoint, ROOT_USER, ROOT_PASSWORD);
+    bucket(&c, "path-style").await;
+    put(&c, "path-style", "k", b"v").await;
+    assert_eq!(get(&c, "path-style", "k").await, b"v");
+}

@@ -15,7 +15,7 @@ pub struct Target {
 }
 
 enum Kind {
-    Lagoa(PathBuf),
+    Lagoa(PathBuf, Vec<String>),
     S3sFs(PathBuf),
 }
 
@@ -56,9 +56,14 @@ impl Drop for Running {
 
 impl Target {
     pub fn lagoa(bin: &Path) -> Self {
+        Self::lagoa_with("lagoa", bin, &[])
+    }
+
+    /// Lagoa with extra `serve` flags, reported under its own name.
+    pub fn lagoa_with(name: &str, bin: &Path, args: &[&str]) -> Self {
         Self {
-            name: "lagoa".into(),
-            kind: Kind::Lagoa(bin.to_path_buf()),
+            name: name.into(),
+            kind: Kind::Lagoa(bin.to_path_buf(), args.iter().map(|a| a.to_string()).collect()),
         }
     }
 
@@ -72,8 +77,9 @@ impl Target {
     /// Starts the server with a fresh data directory under `dir` (or the system temp dir).
     pub fn start(&self, dir: Option<&Path>) -> anyhow::Result<Running> {
         match &self.kind {
-            Kind::Lagoa(bin) => {
+            Kind::Lagoa(bin, args) => {
                 let mut options = ServerOptions::new(bin);
+                options.args = args.clone();
                 options.data_parent = dir.map(Path::to_path_buf);
                 Ok(Running::Lagoa(TestServer::start(options)))
             }

@@ -33,7 +33,7 @@ impl Scale {
             timed: Duration::from_secs(10),
             large_objects: 16,
             list_keys: 100_000,
-            list_samples: 200,
+            list_samples: 100,
             huge_bytes: 1 << 30,
         }
     }

@@ -14,6 +14,7 @@ mod lagoa;
 mod ops;
 mod s3_impl;
 mod server;
+mod vhost;
 
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
 pub use lagoa::Lagoa;

@@ -129,7 +129,7 @@ async fn open_store(config: ServerConfig, state: Arc<State>) -> Result<(), Serve
     let mut builder = S3ServiceBuilder::new(lagoa);
     builder.set_auth(config.identities.clone());
     if let Some(domain) = &config.domain {
-        let host = s3s::host::SingleDomain::new(domain).map_err(|_| ServerError::Domain(domain.clone()))?;
+        let host = crate::vhost::DomainHost::new(domain).ok_or_else(|| ServerError::Domain(domain.clone()))?;
         builder.set_host(host);
     }
     let _ = state.s3.set(builder.build());

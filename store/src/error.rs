@@ -46,6 +46,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// A file or inline blob was not found (e.g. removed by a concurrent overwrite).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -23,7 +23,7 @@ pub use list::{ListEntry, ListPage, UploadListEntry, UploadListPage};
 pub use meta::{
     BucketMeta, Checksums, ContentHeaders, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos,
 };
-pub use objects::{DeleteOutcome, NewObject, WriteCondition};
+pub use objects::{DeleteOutcome, NewObject, ObjectHandle, WriteCondition};
 pub use reader::ByteStream;
 pub use store::{Store, StoreConfig};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

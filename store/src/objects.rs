@@ -134,42 +134,27 @@ impl Store {
         self.blocking(move |s| s.require_object(&bucket, &key)).await
     }
 
-    /// Streams bytes `[start, end)` of an object. The first data file is opened before this
-    /// returns, so a single-file object is read consistently even if it is overwritten meanwhile.
-    pub async fn read(&self, meta: &ObjectMeta, start: u64, end: u64) -> StoreResult<ByteStream> {
-        let plan = reader::plan(meta, start, end);
-        let opened = self
-            .blocking(move |s| {
-                let mut out = Vec::with_capacity(plan.len());
-                for (i, (location, offset, len)) in plan.into_iter().enumerate() {
-                    out.push(match location {
-                        Location::Inline(id) => {
-                            let blob =
-                                s.db.get_cf(s.cf(cf::BLOBS), keys::file_key(id))
-                                    .db_ctx("reading an inline object")?
-                                    .ok_or_else(|| StoreError::Corrupt(format!("inline data {} is missing", id.file_name())))?;
-                            let (o, l) = (offset as usize, len as usize);
-                            let slice = blob
-                                .get(o..o + l)
-                                .ok_or_else(|| StoreError::Corrupt("inline data is short".into()))?;
-                            OpenedExtent::Memory(bytes::Bytes::copy_from_slice(slice))
-                        }
-                        Location::File(id) if i == 0 => {
-                            let path = s.layout.data_path(id);
-                            let file = fs::File::open(&path).ctx(|| format!("opening {}", path.display()))?;
-                            OpenedExtent::File { file, offset, len }
-                        }
-                        Location::File(id) => OpenedExtent::Deferred {
-                            path: s.layout.data_path(id),
-                            offset,
-                            len,
-                        },
-                    });
+    /// Opens `bucket/key` for reading: its record plus its first extent's data (file handle or
+    /// inline bytes), taken together so that an overwrite or delete racing with the GET cannot
+    /// pull the bytes away between reading the record and opening the data. Single-extent objects
+    /// (every non-multipart object) are therefore read consistently.
+    pub async fn open_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectHandle> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        let store = self.clone();
+        self.blocking(move |s| {
+            // A concurrent overwrite can delete the data between the two reads; the new
+            // record is then there, so try again (bounded: overwrites do not starve readers forever).
+            let mut attempts = 0;
+            loop {
+                let meta = s.require_object(&bucket, &key)?;
+                match meta.extents.first().map(|e| s.open_location(e.location)).transpose() {
+                    Ok(first) => return Ok(ObjectHandle { meta, first, store }),
+                    Err(e) if attempts < 8 && e.is_not_found() => attempts += 1,
+                    Err(e) => return Err(e),
                 }
-                Ok(out)
-            })
-            .await?;
-        Ok(reader::stream(opened))
+            }
+        })
+        .await
     }
 
     /// Deletes `bucket/key`; deleting a missing key succeeds (as in S3).
@@ -227,7 +212,90 @@ impl Store {
     }
 }
 
+/// An object opened for reading (see [`Store::open_object`]).
+pub struct ObjectHandle {
+    /// The object's record at the time it was opened.
+    pub meta: ObjectMeta,
+    first: Option<OpenedData>,
+    store: Store,
+}
+
+/// The already-opened data of an extent.
+pub(crate) enum OpenedData {
+    Memory(bytes::Bytes),
+    File(fs::File),
+}
+
+impl ObjectHandle {
+    /// Streams bytes `[start, end)`. Later extents of multipart objects are opened when the
+    /// stream reaches them.
+    pub async fn read(self, start: u64, end: u64) -> StoreResult<ByteStream> {
+        let ObjectHandle { meta, mut first, store } = self;
+        let plan = reader::plan(&meta, start, end);
+        let first_location = meta.extents.first().map(|e| e.location);
+        let opened = store
+            .blocking(move |s| {
+                let mut out = Vec::with_capacity(plan.len());
+                for (location, offset, len) in plan {
+                    let data = if Some(location) == first_location {
+                        first.take()
+                    } else {
+                        None
+                    };
+                    out.push(match (location, data) {
+                        (_, Some(OpenedData::Memory(b))) => OpenedExtent::Memory(slice(&b, offset, len)?),
+                        (_, Some(OpenedData::File(file))) => OpenedExtent::File { file, offset, len },
+                        (Location::Inline(_), None) => match s.open_location(location)? {
+                            OpenedData::Memory(b) => OpenedExtent::Memory(slice(&b, offset, len)?),
+                            OpenedData::File(file) => OpenedExtent::File { file, offset, len },
+                        },
+                        (Location::File(id), None) => OpenedExtent::Deferred {
+                            path: s.layout.data_path(id),
+                            offset,
+                            len,
+                        },
+                    });
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(reader::stream(opened))
+    }
+}
+
+fn slice(b: &bytes::Bytes, offset: u64, len: u64) -> StoreResult<bytes::Bytes> {
+    let (o, l) = (offset as usize, len as usize);
+    if o + l > b.len() {
+        return Err(StoreError::Corrupt("inline data is shorter than its record says".into()));
+    }
+    Ok(b.slice(o..o + l))
+}
+
 impl Inner {
+    /// Opens an extent's data: the file, or the inline bytes.
+    pub(crate) fn open_location(&self, location: Location) -> StoreResult<OpenedData> {
+        match location {
+            Location::Inline(id) => {
+                let blob = self
+                    .db
+                    .get_cf(self.cf(cf::BLOBS), keys::file_key(id))
+                    .db_ctx("reading inline data")?;
+                // Missing inline data means the record was replaced meanwhile: like a missing file.
+                blob.map(|b| OpenedData::Memory(bytes::Bytes::from(b)))
+                    .ok_or_else(|| StoreError::Io {
+                        context: format!("reading inline data {}", id.file_name()),
+                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    })
+            }
+            Location::File(id) => {
+                let path = self.layout.data_path(id);
+                fs::File::open(&path)
+                    .map(OpenedData::File)
+                    .ctx(|| format!("opening {}", path.display()))
+            }
+        }
+    }
+
     pub(crate) fn object_record(&self, bucket: &str, key: &str) -> StoreResult<Option<ObjectMeta>> {
         match self
             .db

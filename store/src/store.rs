@@ -61,6 +61,10 @@ impl Store {
         opts.create_missing_column_families(true);
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
+        // Bound memory: all memtables together stay under 64 MiB (RocksDB's default is 64 MiB
+        // per column family), the block cache at 32 MiB.
+        opts.set_db_write_buffer_size(64 << 20);
+        opts.set_write_buffer_size(16 << 20);
         let mut block = rocksdb::BlockBasedOptions::default();
         block.set_bloom_filter(10.0, false);
         block.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));

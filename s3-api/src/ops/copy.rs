@@ -1,7 +1,7 @@
 //! CopyObject and UploadPartCopy: the source is streamed through the store's write path, so the
 //! copy is durable and checksummed like any upload and memory stays bounded.
 
-use lagoa_store::{NewObject, ObjectMeta, WriteCondition};
+use lagoa_store::{NewObject, ObjectHandle, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -38,7 +38,7 @@ impl Lagoa {
         req: &S3Request<T>,
         source: &CopySource,
         conditions: ReadConditions<'_>,
-    ) -> S3Result<(String, String, ObjectMeta)> {
+    ) -> S3Result<(String, String, ObjectHandle)> {
         let CopySource::Bucket { bucket, key, version_id } = source else {
             return Err(s3_error!(NotImplemented, "Access point copy sources are not supported"));
         };
@@ -46,16 +46,16 @@ impl Lagoa {
             return Err(s3_error!(NoSuchVersion, "The specified version {v} does not exist."));
         }
         self.authorize_bucket(req, bucket).await?;
-        let meta = self.store.object(bucket, key).await.s3()?;
-        conditions.check_copy_source(&meta)?;
-        Ok((bucket.to_string(), key.to_string(), meta))
+        let handle = self.store.open_object(bucket, key).await.s3()?;
+        conditions.check_copy_source(&handle.meta)?;
+        Ok((bucket.to_string(), key.to_string(), handle))
     }
 
     pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = &req.input;
-        let (src_bucket, src_key, src) = self
+        let (src_bucket, src_key, src_handle) = self
             .copy_source(
                 &req,
                 &input.copy_source,
@@ -67,6 +67,7 @@ impl Lagoa {
                 },
             )
             .await?;
+        let src = src_handle.meta.clone();
         let replace_meta = input
             .metadata_directive
             .as_ref()
@@ -116,7 +117,7 @@ impl Lagoa {
         for alg in src.checksums.keys() {
             hasher = merge_algorithm(hasher, alg)?;
         }
-        let mut staged = self.copy_bytes(&src, 0, src.size, hasher).await?;
+        let mut staged = self.copy_bytes(src_handle, 0, src.size, hasher).await?;
         let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
         let checksums = checksum::to_map(&computed);
         let meta = self
@@ -158,7 +159,7 @@ impl Lagoa {
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
         self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        let (_, _, src) = self
+        let (_, _, src_handle) = self
             .copy_source(
                 &req,
                 &input.copy_source,
@@ -170,12 +171,13 @@ impl Lagoa {
                 },
             )
             .await?;
+        let size = src_handle.meta.size;
         let (start, end) = match input.copy_source_range.as_deref() {
-            Some(r) => copy_range(r, src.size)?,
-            None => (0, src.size),
+            Some(r) => copy_range(r, size)?,
+            None => (0, size),
         };
         let hasher = checksum::hasher_for(&lagoa_store::Checksums::new(), None, &http::HeaderMap::new())?;
-        let staged = self.copy_bytes(&src, start, end, hasher).await?;
+        let staged = self.copy_bytes(src_handle, start, end, hasher).await?;
         let part = self
             .store
             .put_part(
@@ -201,13 +203,13 @@ impl Lagoa {
     /// Streams `[start, end)` of `src` into a new staged body.
     async fn copy_bytes(
         &self,
-        src: &ObjectMeta,
+        src: ObjectHandle,
         start: u64,
         end: u64,
         hasher: RequestedChecksums,
     ) -> S3Result<lagoa_store::StagedBody<RequestedChecksums>> {
         use futures::StreamExt;
-        let mut stream = self.store.read(src, start, end).await.s3()?;
+        let mut stream = src.read(start, end).await.s3()?;
         let mut writer = self.store.body_writer(hasher);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| s3_error!(InternalError, "reading the copy source failed: {e}"))?;

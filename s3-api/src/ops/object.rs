@@ -165,7 +165,8 @@ impl Lagoa {
     pub(crate) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let meta = self.store.object(&input.bucket, &input.key).await.s3()?;
+        let handle = self.store.open_object(&input.bucket, &input.key).await.s3()?;
+        let meta = handle.meta.clone();
         ReadConditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
@@ -174,7 +175,7 @@ impl Lagoa {
         }
         .check_read(&meta)?;
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
-        let stream = self.store.read(&meta, sel.start, sel.end).await.s3()?;
+        let stream = handle.read(sel.start, sel.end).await.s3()?;
         let len = sel.end - sel.start;
         let full = sel.content_range.is_none();
         let c = if full
