@@ -1,0 +1,174 @@
+"""boto3 (latest: CRC32 trailing checksums by default) against Lagoa."""
+
+import hashlib
+import io
+import os
+
+import boto3
+import requests
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, expect_error
+
+s3 = boto3.client(
+    "s3",
+    endpoint_url=ENDPOINT,
+    aws_access_key_id=ACCESS_KEY,
+    aws_secret_access_key=SECRET_KEY,
+    region_name=REGION,
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+)
+suite = Suite("boto3")
+B = bucket_name("boto3")
+
+
+@suite.feature("bucket create/head/list")
+def _():
+    s3.create_bucket(Bucket=B)
+    s3.head_bucket(Bucket=B)
+    assert B in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert s3.get_bucket_location(Bucket=B).get("LocationConstraint") in (None, "")
+    expect_error("404", s3.head_bucket, Bucket="x" * 60)
+
+
+@suite.feature("put/get (default checksums)")
+def _():
+    body = os.urandom(100_000)
+    out = s3.put_object(Bucket=B, Key="dir/a b+c.bin", Body=body)
+    assert out["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    got = s3.get_object(Bucket=B, Key="dir/a b+c.bin", ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert "ChecksumCRC32" in got or "ChecksumCRC64NVME" in got, sorted(got)
+
+
+@suite.feature("checksum sha256 verified")
+def _():
+    s3.put_object(Bucket=B, Key="sha", Body=b"hello", ChecksumAlgorithm="SHA256")
+    h = s3.head_object(Bucket=B, Key="sha", ChecksumMode="ENABLED")
+    assert h["ChecksumSHA256"] == "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
+
+
+@suite.feature("metadata and headers")
+def _():
+    s3.put_object(Bucket=B, Key="meta", Body=b"x", ContentType="text/csv", Metadata={"team": "geo"}, CacheControl="max-age=1")
+    h = s3.head_object(Bucket=B, Key="meta")
+    assert h["ContentType"] == "text/csv" and h["Metadata"] == {"team": "geo"} and h["CacheControl"] == "max-age=1"
+
+
+@suite.feature("range get")
+def _():
+    s3.put_object(Bucket=B, Key="range", Body=bytes(range(256)) * 4)
+    got = s3.get_object(Bucket=B, Key="range", Range="bytes=10-19")
+    assert got["Body"].read() == bytes(range(10, 20)) and got["ContentRange"] == "bytes 10-19/1024"
+    expect_error("InvalidRange", s3.get_object, Bucket=B, Key="range", Range="bytes=5000-")
+
+
+@suite.feature("multipart upload (transfer manager)")
+def _():
+    data = os.urandom(20 * 1024 * 1024 + 123)
+    cfg = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
+    s3.upload_fileobj(io.BytesIO(data), B, "big.bin", Config=cfg)
+    h = s3.head_object(Bucket=B, Key="big.bin")
+    assert h["ETag"].endswith('-3"'), h["ETag"]
+    buf = io.BytesIO()
+    s3.download_fileobj(B, "big.bin", buf, Config=cfg)
+    assert buf.getvalue() == data
+
+
+@suite.feature("multipart low-level + list parts/uploads + abort")
+def _():
+    up = s3.create_multipart_upload(Bucket=B, Key="mp")
+    uid = up["UploadId"]
+    assert any(u["UploadId"] == uid for u in s3.list_multipart_uploads(Bucket=B).get("Uploads", []))
+    p1 = s3.upload_part(Bucket=B, Key="mp", UploadId=uid, PartNumber=1, Body=b"a" * (5 * 1024 * 1024))
+    p2 = s3.upload_part(Bucket=B, Key="mp", UploadId=uid, PartNumber=2, Body=b"tail")
+    assert [p["PartNumber"] for p in s3.list_parts(Bucket=B, Key="mp", UploadId=uid)["Parts"]] == [1, 2]
+    s3.complete_multipart_upload(
+        Bucket=B, Key="mp", UploadId=uid,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]},
+    )
+    assert s3.get_object(Bucket=B, Key="mp")["ContentLength"] == 5 * 1024 * 1024 + 4
+    up = s3.create_multipart_upload(Bucket=B, Key="gone")
+    s3.abort_multipart_upload(Bucket=B, Key="gone", UploadId=up["UploadId"])
+    expect_error("NoSuchUpload", s3.list_parts, Bucket=B, Key="gone", UploadId=up["UploadId"])
+
+
+@suite.feature("copy object")
+def _():
+    s3.put_object(Bucket=B, Key="src=1/x", Body=b"copy me")
+    s3.copy_object(Bucket=B, Key="dst", CopySource={"Bucket": B, "Key": "src=1/x"})
+    assert s3.get_object(Bucket=B, Key="dst")["Body"].read() == b"copy me"
+
+
+@suite.feature("tagging")
+def _():
+    s3.put_object(Bucket=B, Key="tagged", Body=b"x", Tagging="a=1&b=2")
+    assert {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=B, Key="tagged")["TagSet"]} == {"a": "1", "b": "2"}
+    s3.put_object_tagging(Bucket=B, Key="tagged", Tagging={"TagSet": [{"Key": "c", "Value": "3"}]})
+    s3.delete_object_tagging(Bucket=B, Key="tagged")
+    assert s3.get_object_tagging(Bucket=B, Key="tagged")["TagSet"] == []
+
+
+@suite.feature("list v2 paging + delimiter")
+def _():
+    for i in range(7):
+        s3.put_object(Bucket=B, Key=f"page/{i}", Body=b"")
+    s3.put_object(Bucket=B, Key="page/sub/x", Body=b"")
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=B, Prefix="page/", Delimiter="/", PaginationConfig={"PageSize": 3}):
+        keys += [o["Key"] for o in page.get("Contents", [])] + [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+    assert keys == [f"page/{i}" for i in range(7)] + ["page/sub/"], keys
+
+
+@suite.feature("list v1 paging")
+def _():
+    keys = []
+    for page in s3.get_paginator("list_objects").paginate(Bucket=B, Prefix="page/", PaginationConfig={"PageSize": 2}):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    assert keys == sorted(keys) and len(keys) == 8, keys
+
+
+@suite.feature("presigned get/put")
+def _():
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": B, "Key": "pre"}, ExpiresIn=300)
+    assert requests.put(url, data=b"presigned").status_code == 200
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "pre"}, ExpiresIn=300)
+    r = requests.get(url)
+    assert r.status_code == 200 and r.content == b"presigned"
+
+
+@suite.feature("conditional put")
+def _():
+    s3.put_object(Bucket=B, Key="cond", Body=b"1", IfNoneMatch="*")
+    expect_error("PreconditionFailed", s3.put_object, Bucket=B, Key="cond", Body=b"2", IfNoneMatch="*")
+
+
+@suite.feature("delete objects (bulk)")
+def _():
+    listed = s3.list_objects_v2(Bucket=B, Prefix="page/")["Contents"]
+    out = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": o["Key"]} for o in listed] + [{"Key": "missing"}]})
+    assert len(out["Deleted"]) == len(listed) + 1 and not out.get("Errors")
+
+
+@suite.feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty")
+def _():
+    expect_error("NoSuchKey", s3.get_object, Bucket=B, Key="nope")
+    expect_error("NoSuchBucket", s3.get_object, Bucket=bucket_name("missing"), Key="k")
+    expect_error("BucketNotEmpty", s3.delete_bucket, Bucket=B)
+
+
+@suite.feature("versions listing (null versions)")
+def _():
+    out = s3.list_object_versions(Bucket=B)
+    assert out["Versions"] and all(v["VersionId"] == "null" for v in out["Versions"])
+
+
+@suite.feature("bucket cleanup + delete")
+def _():
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=B):
+        objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objs:
+            s3.delete_objects(Bucket=B, Delete={"Objects": objs, "Quiet": True})
+    s3.delete_bucket(Bucket=B)
+    expect_error("404", s3.head_bucket, Bucket=B)

@@ -1,0 +1,59 @@
+"""Shared plumbing for the client suites: where the server is, and how a feature result is
+reported (one JSON line per feature on stdout, read by the matrix runner)."""
+
+import json
+import os
+import sys
+import traceback
+import uuid
+
+ENDPOINT = os.environ["LAGOA_ENDPOINT"]
+ACCESS_KEY = os.environ["LAGOA_ACCESS_KEY"]
+SECRET_KEY = os.environ["LAGOA_SECRET_KEY"]
+REGION = "us-east-1"
+
+
+def bucket_name(prefix: str) -> str:
+    """A fresh, valid bucket name."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Suite:
+    """Runs features of one client and reports each as pass/fail."""
+
+    def __init__(self, client: str):
+        self.client = client
+        self.failed = 0
+
+    def feature(self, name: str):
+        """Decorator: run the function now and report it under `name`."""
+
+        def run(fn):
+            try:
+                fn()
+                self._report(name, True, "")
+            except Exception as e:  # a failing feature must not stop the others
+                self.failed += 1
+                detail = f"{type(e).__name__}: {e}"
+                self._report(name, False, detail[:500])
+                traceback.print_exc(file=sys.stderr)
+            return fn
+
+        return run
+
+    def _report(self, feature: str, ok: bool, detail: str):
+        print(json.dumps({"client": self.client, "feature": feature, "ok": ok, "detail": detail}), flush=True)
+
+
+def expect_error(code: str, fn, *args, **kwargs):
+    """Calls fn and asserts it fails with the S3 error `code` (botocore ClientError)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        fn(*args, **kwargs)
+    except ClientError as e:
+        got = e.response.get("Error", {}).get("Code")
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        assert got == code or str(status) == code, f"expected {code}, got {got} ({status})"
+        return
+    raise AssertionError(f"expected {code}, but the call succeeded")
