@@ -7,6 +7,7 @@ use lagoa_store::{BodyHasher, StagedBody, Store};
 use s3s::dto::StreamingBlob;
 use s3s::{S3Error, S3Result, s3_error};
 
+use crate::checksum::{self, RequestedChecksums};
 use crate::errors::StoreResultExt;
 
 /// The decoded body length the client announced, if it can be known up front.
@@ -94,4 +95,42 @@ fn stream_error(err: s3s::StdError) -> S3Error {
     }
     tracing::info!(error = %err, "request body stream ended with an error (client disconnect?)");
     s3_error!(IncompleteBody, "The request body could not be read: {err}")
+}
+
+/// What a PUT-like request (PutObject, UploadPart) claims about its body.
+pub struct BodyClaims<'a> {
+    pub headers: &'a HeaderMap,
+    pub trailers: Option<&'a s3s::TrailingHeaders>,
+    pub content_length: Option<i64>,
+    pub content_md5: Option<&'a str>,
+    /// `x-amz-checksum-*` header values.
+    pub checksums: s3s::dto::Checksum,
+    /// `x-amz-sdk-checksum-algorithm`.
+    pub algorithm: Option<&'a str>,
+}
+
+/// Receives a body and verifies every claim about it (length, Content-MD5, checksums from
+/// headers or trailers); returns the staged body and the checksums to store with it.
+pub async fn receive_verified(
+    store: &Store,
+    body: Option<StreamingBlob>,
+    claims: BodyClaims<'_>,
+) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums)> {
+    let content_md5 = claims.content_md5.map(checksum::parse_content_md5).transpose()?;
+    let mut expected = checksum::expected_from(&claims.checksums);
+    let hasher = checksum::hasher_for(&expected, claims.algorithm, claims.headers)?;
+    let expected_len = announced_length(claims.headers, claims.content_length);
+    let mut staged = receive(store, body, expected_len, hasher).await?;
+    if let Some(md5) = content_md5
+        && md5 != staged.md5
+    {
+        return Err(s3_error!(
+            BadDigest,
+            "The Content-MD5 you specified did not match what we received."
+        ));
+    }
+    checksum::merge_trailers(&mut expected, claims.trailers);
+    let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
+    let checksums = checksum::verify(&expected, computed)?;
+    Ok((staged, checksums))
 }

@@ -77,17 +77,7 @@ impl Store {
                 let _u = s.upload_locks.lock(&upload_id);
                 s.require_upload(&bucket, &key, &upload_id)?;
                 let mut batch = WriteBatch::default();
-                let location = match data {
-                    StagedData::Inline(bytes) => {
-                        let id = FileId::random();
-                        batch.put_cf(s.cf(cf::BLOBS), keys::file_key(id), &bytes);
-                        Location::Inline(id)
-                    }
-                    StagedData::File(id) => {
-                        batch.put_cf(s.cf(cf::FILES), keys::file_key(id), []);
-                        Location::File(id)
-                    }
-                };
+                let location = s.reference(&mut batch, data);
                 let part = PartMeta {
                     number,
                     extent: Extent { location, size, md5 },

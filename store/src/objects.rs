@@ -104,17 +104,7 @@ impl Store {
             .blocking(move |s| {
                 let mut meta = meta;
                 let mut batch = WriteBatch::default();
-                let location = match data {
-                    StagedData::Inline(bytes) => {
-                        let id = FileId::random();
-                        batch.put_cf(s.cf(cf::BLOBS), keys::file_key(id), &bytes);
-                        Location::Inline(id)
-                    }
-                    StagedData::File(id) => {
-                        batch.put_cf(s.cf(cf::FILES), keys::file_key(id), []);
-                        Location::File(id)
-                    }
-                };
+                let location = s.reference(&mut batch, data);
                 meta.extents.push(Extent { location, size, md5 });
                 s.replace_object(batch, &bucket, &key, meta, &condition)
             })
@@ -320,20 +310,29 @@ impl Inner {
         }
     }
 
+    /// Adds to `batch` the record that makes staged data referenced: inline bytes go into the
+    /// blobs family, a data file gets its entry in the files index.
+    pub(crate) fn reference(&self, batch: &mut WriteBatch, data: StagedData) -> Location {
+        match data {
+            StagedData::Inline(bytes) => {
+                let id = FileId::random();
+                batch.put_cf(self.cf(cf::BLOBS), keys::file_key(id), &bytes);
+                Location::Inline(id)
+            }
+            StagedData::File(id) => {
+                batch.put_cf(self.cf(cf::FILES), keys::file_key(id), []);
+                Location::File(id)
+            }
+        }
+    }
+
     /// Adds to `batch` the removal of an old object's data records; returns the data files to
     /// unlink once the batch is committed.
     pub(crate) fn dereference(&self, batch: &mut WriteBatch, old: &ObjectMeta) -> Vec<FileId> {
-        let mut files = Vec::new();
-        for extent in &old.extents {
-            match extent.location {
-                Location::Inline(id) => batch.delete_cf(self.cf(cf::BLOBS), keys::file_key(id)),
-                Location::File(id) => {
-                    batch.delete_cf(self.cf(cf::FILES), keys::file_key(id));
-                    files.push(id);
-                }
-            }
-        }
-        files
+        old.extents
+            .iter()
+            .flat_map(|extent| self.dereference_extent(batch, extent))
+            .collect()
     }
 
     /// The commit step shared by PUT, copy and multipart completion: under the bucket and key

@@ -57,29 +57,22 @@ impl Lagoa {
         let number = part_number(input.part_number)?;
         // Reject before reading the body when the upload does not exist.
         self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        let content_md5 = input.content_md5.as_deref().map(checksum::parse_content_md5).transpose()?;
-        let mut expected = checksum::expected_from(&Checksum {
-            checksum_crc32: input.checksum_crc32.clone(),
-            checksum_crc32c: input.checksum_crc32c.clone(),
-            checksum_crc64nvme: input.checksum_crc64nvme.clone(),
-            checksum_sha1: input.checksum_sha1.clone(),
-            checksum_sha256: input.checksum_sha256.clone(),
-            ..Default::default()
-        });
-        let hasher = checksum::hasher_for(&expected, input.checksum_algorithm.as_ref().map(|a| a.as_str()), &req.headers)?;
-        let expected_len = body::announced_length(&req.headers, input.content_length);
-        let mut staged = body::receive(&self.store, input.body, expected_len, hasher).await?;
-        if let Some(md5) = content_md5
-            && md5 != staged.md5
-        {
-            return Err(s3_error!(
-                BadDigest,
-                "The Content-MD5 you specified did not match what we received."
-            ));
-        }
-        checksum::merge_trailers(&mut expected, req.trailing_headers.as_ref());
-        let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
-        let checksums = checksum::verify(&expected, computed)?;
+        let claims = body::BodyClaims {
+            headers: &req.headers,
+            trailers: req.trailing_headers.as_ref(),
+            content_length: input.content_length,
+            content_md5: input.content_md5.as_deref(),
+            checksums: Checksum {
+                checksum_crc32: input.checksum_crc32.clone(),
+                checksum_crc32c: input.checksum_crc32c.clone(),
+                checksum_crc64nvme: input.checksum_crc64nvme.clone(),
+                checksum_sha1: input.checksum_sha1.clone(),
+                checksum_sha256: input.checksum_sha256.clone(),
+                ..Default::default()
+            },
+            algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+        };
+        let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
         let part = self
             .store
             .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, checksums)
