@@ -103,8 +103,6 @@ pub struct BodyClaims<'a> {
     pub trailers: Option<&'a s3s::TrailingHeaders>,
     pub content_length: Option<i64>,
     pub content_md5: Option<&'a str>,
-    /// `x-amz-checksum-*` header values.
-    pub checksums: s3s::dto::Checksum,
     /// `x-amz-sdk-checksum-algorithm`.
     pub algorithm: Option<&'a str>,
 }
@@ -117,7 +115,7 @@ pub async fn receive_verified(
     claims: BodyClaims<'_>,
 ) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums)> {
     let content_md5 = claims.content_md5.map(checksum::parse_content_md5).transpose()?;
-    let mut expected = checksum::expected_from(&claims.checksums);
+    let mut expected = checksum::expected_from_headers(claims.headers);
     let hasher = checksum::hasher_for(&expected, claims.algorithm, claims.headers)?;
     let expected_len = announced_length(claims.headers, claims.content_length);
     let mut staged = receive(store, body, expected_len, hasher).await?;

@@ -83,9 +83,15 @@ pub fn hasher_for(expected: &Checksums, algorithm: Option<&str>, headers: &Heade
     Ok(RequestedChecksums(h))
 }
 
-/// The checksum values the client sent in headers.
-pub fn expected_from(c: &Checksum) -> Checksums {
-    to_map(c)
+/// The `x-amz-checksum-*` values the client sent as headers.
+pub fn expected_from_headers(headers: &HeaderMap) -> Checksums {
+    ALGORITHMS
+        .iter()
+        .filter_map(|(alg, header)| {
+            let v = headers.get(*header)?.to_str().ok()?;
+            Some(((*alg).to_owned(), v.trim().to_owned()))
+        })
+        .collect()
 }
 
 /// Adds checksum values that arrived as aws-chunked trailers.
