@@ -43,6 +43,10 @@ struct ServeArgs {
     /// Objects up to this many bytes are stored inline in the metadata database.
     #[arg(long, env = "LAGOA_INLINE_MAX_BYTES", default_value_t = StoreConfig::default().inline_max_bytes)]
     inline_max_bytes: usize,
+    /// Largest file a browser POST upload may carry: s3s holds a POST's file in memory before
+    /// storing it, so this bounds the memory one upload can take.
+    #[arg(long, env = "LAGOA_POST_MAX_BYTES", default_value_t = ServerConfig::DEFAULT_POST_MAX_BYTES)]
+    post_max_bytes: u64,
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     shutdown_grace_secs: u64,
@@ -99,6 +103,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..StoreConfig::default()
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+        post_max_bytes: args.post_max_bytes,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

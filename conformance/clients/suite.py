@@ -57,3 +57,51 @@ def expect_error(code: str, fn, *args, **kwargs):
         assert got == code or str(status) == code, f"expected {code}, got {got} ({status})"
         return
     raise AssertionError(f"expected {code}, but the call succeeded")
+
+
+def run(cmd, env=None, check=True, input=None, timeout=300):
+    """Runs a client command line; on failure raises with its stderr so the matrix shows why."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.pop("AWS_CA_BUNDLE", None)  # plain-HTTP endpoint: a CA bundle makes some clients refuse it
+    full_env.update(env or {})
+    p = subprocess.run(cmd, env=full_env, input=input, capture_output=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {p.returncode}: {p.stderr.decode(errors='replace')[-400:]}")
+    return p
+
+
+def write_tree(root, files):
+    """Creates `files` ({relative path: bytes}) under `root`."""
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+def read_tree(root):
+    """{relative path: bytes} of every file under `root`."""
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            with open(p, "rb") as f:
+                out[os.path.relpath(p, root)] = f.read()
+    return out
+
+
+def observer():
+    """A boto3 client used by CLI suites to check what the server holds, independently of the CLI."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )

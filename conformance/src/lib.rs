@@ -2,6 +2,7 @@
 //! `lagoa serve` process on a free loopback port with a temporary data directory and hands out
 //! real clients (aws-sdk-s3) configured for it. Nobody else re-implements server start-up.
 
+pub mod raw_http;
 pub mod sigv4;
 
 use std::io::{BufRead, BufReader};

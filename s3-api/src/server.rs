@@ -34,6 +34,13 @@ pub struct ServerConfig {
     pub store: StoreConfig,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Largest file accepted by a browser POST upload (s3s buffers it in memory).
+    pub post_max_bytes: u64,
+}
+
+impl ServerConfig {
+    /// 64 MiB: enough for browser uploads while bounding the memory one POST can hold.
+    pub const DEFAULT_POST_MAX_BYTES: u64 = 64 * 1024 * 1024;
 }
 
 /// Server start-up failures.
@@ -128,6 +135,9 @@ async fn open_store(config: ServerConfig, state: Arc<State>) -> Result<(), Serve
     let lagoa = Lagoa::new(store, config.region.clone(), Arc::new(config.identities.clone()));
     let mut builder = S3ServiceBuilder::new(lagoa);
     builder.set_auth(config.identities.clone());
+    let mut s3_config = s3s::config::S3Config::default();
+    s3_config.post_object_max_file_size = config.post_max_bytes;
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));
     if let Some(domain) = &config.domain {
         let host = crate::vhost::DomainHost::new(domain).ok_or_else(|| ServerError::Domain(domain.clone()))?;
         builder.set_host(host);
@@ -171,6 +181,12 @@ async fn handle(
         return Ok(res);
     };
     let span = tracing::info_span!("request", id = %uuid::Uuid::new_v4().simple(), method = %req.method(), path = %req.uri().path(), %peer);
+    let form_post = crate::post_form::is_form_post(&req);
     let req = req.map(s3s::Body::from);
-    s3.call(req).instrument(span).await
+    let res = s3.call(req).instrument(span).await?;
+    Ok(if form_post {
+        crate::post_form::policy_condition_as_access_denied(res).await
+    } else {
+        res
+    })
 }

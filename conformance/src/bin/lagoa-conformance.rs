@@ -16,12 +16,19 @@ struct ClientSuite {
     command: Vec<String>,
 }
 
-fn suites(root: &Path) -> Vec<ClientSuite> {
+/// Every client suite. Python suites run from `conformance/clients/`; the minio-go suite is built
+/// by `conformance/run` next to the lagoa binary (`bin_dir`); the Spark s3a replay is a binary of
+/// this crate, next to this one.
+fn suites(root: &Path, bin_dir: &Path) -> Vec<ClientSuite> {
     let py = |file: &str| {
         vec![
             "python3".to_owned(),
             root.join("conformance/clients").join(file).display().to_string(),
         ]
+    };
+    let own_bin = |name: &str| {
+        let exe = std::env::current_exe().unwrap_or_default();
+        vec![exe.with_file_name(name).display().to_string()]
     };
     vec![
         ClientSuite {
@@ -29,8 +36,32 @@ fn suites(root: &Path) -> Vec<ClientSuite> {
             command: py("boto3_suite.py"),
         },
         ClientSuite {
+            name: "awscli",
+            command: py("awscli_suite.py"),
+        },
+        ClientSuite {
             name: "minio-py",
             command: py("minio_py_suite.py"),
+        },
+        ClientSuite {
+            name: "minio-go",
+            command: vec![bin_dir.join("minio-go-suite").display().to_string()],
+        },
+        ClientSuite {
+            name: "rclone",
+            command: py("rclone_suite.py"),
+        },
+        ClientSuite {
+            name: "s3cmd",
+            command: py("s3cmd_suite.py"),
+        },
+        ClientSuite {
+            name: "spark-s3a",
+            command: own_bin("s3a-replay"),
+        },
+        ClientSuite {
+            name: "browser POST",
+            command: py("browser_post_suite.py"),
         },
     ]
 }
@@ -54,7 +85,8 @@ fn main() {
     let server = TestServer::start(ServerOptions::new(&lagoa));
     let mut results: BTreeMap<(String, String), Cell> = BTreeMap::new();
     let mut clients = Vec::new();
-    for suite in suites(&root) {
+    let bin_dir = lagoa.parent().map(Path::to_path_buf).unwrap_or_default();
+    for suite in suites(&root, &bin_dir) {
         if only.as_ref().is_some_and(|o| !o.contains(suite.name)) {
             continue;
         }

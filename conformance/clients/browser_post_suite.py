@@ -1,0 +1,131 @@
+"""Browser POST uploads: a presigned POST policy from boto3's `generate_presigned_post`, sent as
+multipart/form-data the way an HTML form does (requests' `files=`)."""
+
+import os
+import xml.etree.ElementTree as ET
+
+import boto3
+import requests
+from botocore.config import Config
+
+from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name
+
+suite = Suite("browser POST")
+B = bucket_name("post")
+
+
+def client(signature_version):
+    return boto3.client(
+        "s3",
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name=REGION,
+        config=Config(signature_version=signature_version, s3={"addressing_style": "path"}),
+    )
+
+
+s3 = client("s3v4")
+
+
+def post(form, data, filename="photo.jpg"):
+    return requests.post(form["url"], data=form["fields"], files={"file": (filename, data)}, timeout=30)
+
+
+def error_code(r):
+    return ET.fromstring(r.content).findtext("Code")
+
+
+@suite.feature("bucket create/head/list")
+def _():
+    s3.create_bucket(Bucket=B)
+
+
+@suite.feature("POST upload (SigV4 policy, 201 + fields)")
+def _():
+    form = s3.generate_presigned_post(
+        B,
+        "uploads/a.jpg",
+        Fields={"success_action_status": "201", "Content-Type": "image/jpeg", "x-amz-meta-origin": "web"},
+        Conditions=[
+            {"success_action_status": "201"},
+            ["starts-with", "$Content-Type", "image/"],
+            {"x-amz-meta-origin": "web"},
+            ["content-length-range", 1, 1_000_000],
+        ],
+        ExpiresIn=300,
+    )
+    data = os.urandom(50_000)
+    r = post(form, data)
+    assert r.status_code == 201, (r.status_code, r.text)
+    doc = ET.fromstring(r.content)
+    assert doc.findtext("Key") == "uploads/a.jpg" and doc.findtext("Bucket") == B, r.text
+    got = s3.get_object(Bucket=B, Key="uploads/a.jpg")
+    assert got["Body"].read() == data
+    assert got["ContentType"] == "image/jpeg" and got["Metadata"] == {"origin": "web"}, got
+
+
+@suite.feature("POST upload (SigV2 policy, 204)")
+def _():
+    form = client("s3").generate_presigned_post(B, "uploads/v2.txt", ExpiresIn=300)
+    assert "signature" in form["fields"], form["fields"]  # the legacy V2 form
+    r = post(form, b"hello")
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert s3.get_object(Bucket=B, Key="uploads/v2.txt")["Body"].read() == b"hello"
+
+
+@suite.feature("POST expired policy -> 403")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/late", ExpiresIn=-60)
+    r = post(form, b"late")
+    assert r.status_code == 403 and error_code(r) == "AccessDenied", (r.status_code, r.text)
+    assert "Contents" not in s3.list_objects_v2(Bucket=B, Prefix="uploads/late")
+
+
+@suite.feature("POST content-length-range -> 400")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/sized", Conditions=[["content-length-range", 10, 100]], ExpiresIn=300)
+    r = post(form, b"x" * 101)
+    assert r.status_code == 400 and error_code(r) == "EntityTooLarge", (r.status_code, r.text)
+    r = post(form, b"x" * 9)
+    assert r.status_code == 400 and error_code(r) == "EntityTooSmall", (r.status_code, r.text)
+    assert "Contents" not in s3.list_objects_v2(Bucket=B, Prefix="uploads/sized")
+    assert post(form, b"x" * 50).status_code == 204
+
+
+@suite.feature("POST above the server's --post-max-bytes -> 400")
+def _():
+    # No content-length-range in the policy: the server's own cap (64 MiB by default; s3s holds a
+    # POST's file in memory) must still refuse a larger file, and store nothing.
+    form = s3.generate_presigned_post(B, "uploads/huge", ExpiresIn=300)
+    r = post(form, b"\0" * (64 * 1024 * 1024 + 1))
+    assert r.status_code == 400 and error_code(r) == "EntityTooLarge", (r.status_code, r.text)
+    assert "Contents" not in s3.list_objects_v2(Bucket=B, Prefix="uploads/huge")
+
+
+@suite.feature("POST policy violation / bad signature -> 403")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/fixed", ExpiresIn=300)
+    form["fields"]["key"] = "elsewhere/fixed"  # the policy pins the key
+    r = post(form, b"x")
+    assert r.status_code == 403 and error_code(r) == "AccessDenied", (r.status_code, r.text)
+    form = s3.generate_presigned_post(B, "uploads/fixed", ExpiresIn=300)
+    form["fields"]["x-amz-signature"] = "0" * 64
+    r = post(form, b"x")
+    assert r.status_code == 403 and error_code(r) == "SignatureDoesNotMatch", (r.status_code, r.text)
+    assert "Contents" not in s3.list_objects_v2(Bucket=B, Prefix="elsewhere/")
+
+
+@suite.feature("POST key ${filename}")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/${filename}", ExpiresIn=300)
+    r = post(form, b"named", filename="Birthday Cake.jpg")
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert s3.get_object(Bucket=B, Key="uploads/Birthday Cake.jpg")["Body"].read() == b"named"
+
+
+@suite.feature("bucket cleanup + delete")
+def _():
+    for o in s3.list_objects_v2(Bucket=B).get("Contents", []):
+        s3.delete_object(Bucket=B, Key=o["Key"])
+    s3.delete_bucket(Bucket=B)
