@@ -12,6 +12,7 @@ mod errors;
 mod identity;
 mod lagoa;
 mod ops;
+mod post_filename;
 mod post_form;
 mod s3_impl;
 mod server;

@@ -182,7 +182,11 @@ async fn handle(
     };
     let span = tracing::info_span!("request", id = %uuid::Uuid::new_v4().simple(), method = %req.method(), path = %req.uri().path(), %peer);
     let form_post = crate::post_form::is_form_post(&req);
-    let req = req.map(s3s::Body::from);
+    let req = if form_post {
+        crate::post_filename::substitute_key_filename(req).await
+    } else {
+        req.map(s3s::Body::from)
+    };
     let res = s3.call(req).instrument(span).await?;
     Ok(if form_post {
         crate::post_form::policy_condition_as_access_denied(res).await

@@ -80,13 +80,13 @@ impl Lagoa {
     pub(crate) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
-        // Browser POST uploads arrive here through s3s's default `post_object`. s3s 0.14 does not
-        // substitute `${filename}` in the form's key (fixed upstream in s3s 0.15, which needs a newer
-        // Rust); storing the literal variable would be a silently wrong key, so refuse it.
+        // Browser POST uploads arrive here through s3s's default `post_object`, with `${filename}`
+        // already substituted (post_filename.rs). It is left only when that was impossible (no
+        // file name, or form fields beyond the read-ahead); storing the literal would be wrong.
         if req.method == http::Method::POST && req.input.key.contains("${filename}") {
             return Err(s3_error!(
                 NotImplemented,
-                "${{filename}} in a POST upload's key is not supported yet"
+                "${{filename}} could not be substituted: the file part has no file name, or the form fields before it exceed 1 MiB"
             ));
         }
         let input = req.input;
