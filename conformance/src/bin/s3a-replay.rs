@@ -60,6 +60,9 @@ enum Payload {
     Streaming(Vec<u8>),
 }
 
+/// One ListObjectsV2 page: keys, common prefixes, next continuation token.
+struct Listing(Vec<String>, Vec<String>, Option<String>);
+
 struct S3a {
     host: String,
     access_key: String,
@@ -166,8 +169,8 @@ impl S3a {
         Ok(etag)
     }
 
-    /// ListObjectsV2 with the given extra parameters; returns (keys, common prefixes, next token).
-    fn list(&self, params: &[(&str, &str)]) -> Result<(Vec<String>, Vec<String>, Option<String>), String> {
+    /// ListObjectsV2 with the given extra parameters.
+    fn list(&self, params: &[(&str, &str)]) -> Result<Listing, String> {
         let mut query = vec![("list-type", "2")];
         query.extend_from_slice(params);
         let res = self.expect(self.call("GET", "", &query, &[], Payload::Empty), 200, "ListObjectsV2")?;
@@ -178,7 +181,11 @@ impl S3a {
             .flat_map(|s| xml_values(s.split("</CommonPrefixes>").next().unwrap_or(""), "Prefix"))
             .collect();
         let keys = xml_values(&text, "Key");
-        Ok((keys, prefixes, xml_values(&text, "NextContinuationToken").into_iter().next()))
+        Ok(Listing(
+            keys,
+            prefixes,
+            xml_values(&text, "NextContinuationToken").into_iter().next(),
+        ))
     }
 
     /// getFileStatus(path): HEAD key (a file?), then a 2-key listing of `key/` (a directory?).
@@ -190,7 +197,7 @@ impl S3a {
             s => return Err(format!("HEAD {key}: status {s}")),
         }
         let prefix = format!("{key}/");
-        let (keys, prefixes, _) = self.list(&[
+        let Listing(keys, prefixes, _) = self.list(&[
             ("delimiter", "/"),
             ("max-keys", "2"),
             ("prefix", &prefix),
@@ -317,7 +324,7 @@ fn main() {
             "partition dir not seen".into()
         })?;
         ensure(s3a.file_status("table")? == "dir", || "table dir not seen".into())?;
-        let (_, prefixes, _) = s3a.list(&[
+        let Listing(_, prefixes, _) = s3a.list(&[
             ("delimiter", "/"),
             ("max-keys", "5000"),
             ("prefix", "table/"),
@@ -424,7 +431,7 @@ fn main() {
                 if let Some(t) = &token {
                     params.push(("continuation-token", t));
                 }
-                let (keys, _, next) = s3a.list(&params)?;
+                let Listing(keys, _, next) = s3a.list(&params)?;
                 listed.extend(keys);
                 match next {
                     Some(t) => token = Some(t),
@@ -455,9 +462,9 @@ fn main() {
             for page in listed.chunks(250) {
                 s3a.delete_quiet(page)?;
             }
-            let (left, _, _) = s3a.list(&[("prefix", "_temporary/"), ("max-keys", "5000")])?;
+            let Listing(left, _, _) = s3a.list(&[("prefix", "_temporary/"), ("max-keys", "5000")])?;
             ensure(left.is_empty(), || format!("{} source keys left", left.len()))?;
-            let (moved, _, _) = s3a.list(&[("prefix", "final/grp=3/"), ("max-keys", "5000")])?;
+            let Listing(moved, _, _) = s3a.list(&[("prefix", "final/grp=3/"), ("max-keys", "5000")])?;
             ensure(moved.len() == n, || format!("{} renamed keys", moved.len()))?;
             let res = s3a.expect(
                 s3a.call("GET", "final/grp=3/part-00042.csv", &[], &[], Payload::Empty),
@@ -540,13 +547,13 @@ fn main() {
         ensure(s3a.file_status("table/year=2024")? == "dir", || {
             "re-created marker not seen".into()
         })?;
-        let (_, prefixes, _) = s3a.list(&[("delimiter", "/"), ("max-keys", "5000"), ("prefix", "table/")])?;
+        let Listing(_, prefixes, _) = s3a.list(&[("delimiter", "/"), ("max-keys", "5000"), ("prefix", "table/")])?;
         ensure(prefixes == ["table/year=2024/"], || format!("prefixes {prefixes:?}"))
     });
 
     run("bucket cleanup + delete", &mut || {
         loop {
-            let (keys, _, _) = s3a.list(&[("max-keys", "1000")])?;
+            let Listing(keys, _, _) = s3a.list(&[("max-keys", "1000")])?;
             if keys.is_empty() {
                 break;
             }
