@@ -36,6 +36,10 @@ fn suites(root: &Path, bin_dir: &Path) -> Vec<ClientSuite> {
             command: py("boto3_suite.py"),
         },
         ClientSuite {
+            name: "aws-sdk-rust",
+            command: own_bin("sdk-suite"),
+        },
+        ClientSuite {
             name: "awscli",
             command: py("awscli_suite.py"),
         },
