@@ -58,8 +58,8 @@ impl RssSampler {
     }
 }
 
-/// "N cores, CPU model".
-pub fn machine() -> String {
+/// Cores, CPU model, memory, kernel, and the filesystem holding `dir`.
+pub fn machine(dir: &std::path::Path) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -70,5 +70,42 @@ pub fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cores} cores, {cpu}")
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                l.strip_prefix("MemTotal:")
+                    .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+            })
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or_else(|| "?".into(), |kb| format!("{:.0}", kb / 1024.0 / 1024.0));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let fs = filesystem_of(dir).unwrap_or_else(|| "unknown filesystem".into());
+    format!(
+        "{cores} cores, {cpu}, {mem_gib} GiB RAM, Linux {}, data dir {} on {fs}",
+        kernel.trim(),
+        dir.display()
+    )
+}
+
+/// The mount (device and type) holding `dir`, from /proc/mounts (longest matching mount point).
+fn filesystem_of(dir: &std::path::Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 3 && dir.starts_with(f[1])).then(|| (f[1].len(), format!("{} ({})", f[0], f[2])))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, s)| s)
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM UTC`.
+pub fn now_utc() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    now.format(format).unwrap_or_else(|_| now.to_string())
 }

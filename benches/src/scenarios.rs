@@ -1,362 +1,506 @@
-//! The benchmark scenarios and the result table.
+//! The benchmark scenarios. Each gets a fresh server and data directory (so its peak RSS and CPU
+//! time are its own) and returns one [`Outcome`]; the listing scenario is driven separately
+//! because its million-key bucket is filled once and then sampled in rounds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use lagoa_conformance::{ROOT_PASSWORD, ROOT_USER};
-use rand::Rng;
 
-use crate::proc_stats::{RssSampler, cpu_seconds};
-
-const KIB: usize = 1024;
-const MIB: usize = 1024 * KIB;
+use crate::driver::{Budget, KIB, MIB, Outcome, drive, payload};
 
 /// How much work each scenario does.
 #[derive(Clone)]
 pub struct Scale {
+    /// Length of each timed scenario.
     pub timed: Duration,
+    /// Objects moved by the 64 MiB scenarios.
     pub large_objects: usize,
+    /// Objects the small-object reads (GET/HEAD) pick from.
+    pub small_objects: usize,
+    /// Objects created and then deleted by the DELETE scenario.
+    pub delete_objects: usize,
+    /// Keys in the listing bucket, and how long filling it may take.
     pub list_keys: usize,
+    pub list_fill_budget: Duration,
+    /// Pages sampled per listing round.
     pub list_samples: usize,
+    /// Size of the multipart upload.
     pub huge_bytes: u64,
 }
 
 impl Scale {
     pub fn full() -> Self {
         Self {
-            timed: Duration::from_secs(10),
+            timed: Duration::from_secs(5),
             large_objects: 16,
-            list_keys: 100_000,
-            list_samples: 100,
+            small_objects: 2_000,
+            delete_objects: 3_000,
+            list_keys: 1_000_000,
+            list_fill_budget: Duration::from_secs(420),
+            list_samples: 200,
             huge_bytes: 1 << 30,
         }
     }
 
     pub fn quick() -> Self {
         Self {
-            timed: Duration::from_secs(2),
+            timed: Duration::from_millis(1500),
             large_objects: 4,
-            list_keys: 5_000,
+            small_objects: 300,
+            delete_objects: 300,
+            list_keys: 10_000,
+            list_fill_budget: Duration::from_secs(30),
             list_samples: 20,
             huge_bytes: 64 << 20,
         }
     }
 }
 
-/// One scenario's measurements.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
-    pub ops: usize,
-    pub bytes: u64,
-    pub secs: f64,
-    pub latencies_ms: Vec<f64>,
-    pub errors: usize,
-    pub cpu_secs: f64,
-    pub peak_rss_mib: f64,
-    /// Extra figures (e.g. keys/s of a full listing walk).
-    pub note: String,
+/// What a scenario runs against.
+#[derive(Clone)]
+pub struct Ctx {
+    pub client: Client,
+    pub pid: Option<u32>,
+    pub scale: Scale,
 }
 
-impl Outcome {
-    pub fn ops_per_sec(&self) -> f64 {
-        self.ops as f64 / self.secs.max(1e-9)
-    }
-
-    pub fn mib_per_sec(&self) -> f64 {
-        self.bytes as f64 / MIB as f64 / self.secs.max(1e-9)
-    }
-
-    pub fn percentile(&self, p: f64) -> f64 {
-        let mut v = self.latencies_ms.clone();
-        if v.is_empty() {
-            return 0.0;
-        }
-        v.sort_by(|a, b| a.total_cmp(b));
-        let idx = ((v.len() - 1) as f64 * p).round() as usize;
-        v[idx]
-    }
-
-    pub fn summary(&self) -> String {
-        format!(
-            "{:.0} ops/s, {:.1} MiB/s, p50 {:.2} ms, p99 {:.2} ms, errors {}, server CPU {:.2}s, peak RSS {:.0} MiB {}",
-            self.ops_per_sec(),
-            self.mib_per_sec(),
-            self.percentile(0.5),
-            self.percentile(0.99),
-            self.errors,
-            self.cpu_secs,
-            self.peak_rss_mib,
-            self.note
-        )
-    }
+/// The figure a scenario is judged by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Headline {
+    OpsPerSec,
+    MibPerSec,
+    /// Lower is better.
+    P99Ms,
 }
 
-type Run = fn(String, Option<u32>, Scale) -> BoxFuture<'static, anyhow::Result<Outcome>>;
+type Run = fn(Ctx) -> BoxFuture<'static, anyhow::Result<Outcome>>;
 
 /// A named scenario.
 pub struct Scenario {
     pub name: &'static str,
+    pub headline: Headline,
+    /// Whether it writes (only writes are run against a peer's fsync variant: reads are the same).
+    pub writes: bool,
     pub run: Run,
 }
 
-/// Every scenario in run order.
+macro_rules! scenario {
+    ($name:literal, $headline:ident, $writes:literal, $f:expr) => {
+        Scenario {
+            name: $name,
+            headline: Headline::$headline,
+            writes: $writes,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+
+/// Every timed scenario in run order (the listing scenario is [`list_fill`] + [`list_round`]).
 pub fn all() -> Vec<Scenario> {
     vec![
-        Scenario {
-            name: "put-4k-c16",
-            run: |e, p, s| Box::pin(put_small(e, p, s)),
-        },
-        Scenario {
-            name: "get-4k-c16",
-            run: |e, p, s| Box::pin(get_small(e, p, s)),
-        },
-        Scenario {
-            name: "put-64m-c4",
-            run: |e, p, s| Box::pin(put_large(e, p, s)),
-        },
-        Scenario {
-            name: "get-64m-c4",
-            run: |e, p, s| Box::pin(get_large(e, p, s)),
-        },
-        Scenario {
-            name: "list-page-1000",
-            run: |e, p, s| Box::pin(list(e, p, s)),
-        },
-        Scenario {
-            name: "rss-1g-put-get",
-            run: |e, p, s| Box::pin(huge(e, p, s)),
-        },
+        scenario!("put-4k-c16", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 16)),
+        scenario!("put-4k-c64", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 64)),
+        scenario!("get-4k-c16", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 16)),
+        scenario!("get-4k-c64", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 64)),
+        scenario!("head-4k-c16", OpsPerSec, false, head_objects),
+        scenario!("delete-4k-c16", OpsPerSec, true, delete_objects),
+        scenario!("put-1m-c16", MibPerSec, true, |c| put_objects(c, MIB, 16)),
+        scenario!("get-1m-c16", MibPerSec, false, |c| get_objects(c, MIB, 16)),
+        scenario!("put-64m-c4", MibPerSec, true, |c| put_objects(c, 64 * MIB, 4)),
+        scenario!("get-64m-c4", MibPerSec, false, |c| get_objects(c, 64 * MIB, 4)),
+        scenario!("multipart-1g-c8", MibPerSec, true, multipart_huge),
+        scenario!("mix-64k-70get-c16", OpsPerSec, true, mix),
     ]
 }
 
-fn client(endpoint: &str) -> Client {
-    // Measure the server, not the client's checksumming (both servers get the same requests).
-    let config = lagoa_conformance::config_for(endpoint, ROOT_USER, ROOT_PASSWORD)
-        .to_builder()
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .build();
-    Client::from_conf(config)
-}
+/// The listing scenario's name in tables.
+pub const LIST: &str = "list-1m-page-1000";
 
 async fn make_bucket(c: &Client, name: &str) -> anyhow::Result<()> {
     c.create_bucket().bucket(name).send().await?;
     Ok(())
 }
 
-/// Runs `op(i)` on `concurrency` workers until `duration` (or `total` ops) is reached, timing each.
-async fn drive<F, Fut>(
-    pid: Option<u32>,
+fn key(i: usize) -> String {
+    format!("k/{i:08}")
+}
+
+/// Reads a whole body, returning its length (or `None` on any error).
+async fn drain(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Option<u64> {
+    let mut body = out.body;
+    let mut n = 0u64;
+    while let Some(chunk) = body.next().await {
+        n += chunk.ok()?.len() as u64;
+    }
+    Some(n)
+}
+
+/// Creates `count` objects (`k/00000000`…) with `concurrency` writers, stopping early at
+/// `deadline`; returns how many exist.
+async fn fill(
+    c: &Client,
+    bucket: &str,
+    count: usize,
+    body: Bytes,
     concurrency: usize,
-    duration: Option<Duration>,
-    total: Option<usize>,
-    bytes_per_op: u64,
-    op: F,
-) -> Outcome
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let op = Arc::new(op);
+    deadline: Option<Instant>,
+) -> anyhow::Result<usize> {
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu0 = pid.and_then(cpu_seconds).unwrap_or(0.0);
-    let rss = RssSampler::start(pid);
-    let start = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (op, next) = (op.clone(), next.clone());
-        workers.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            loop {
-                if duration.is_some_and(|d| start.elapsed() >= d) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if total.is_some_and(|t| i >= t) {
-                    break;
-                }
-                let t0 = Instant::now();
-                if op(i).await {
-                    lat.push(t0.elapsed().as_secs_f64() * 1000.0);
-                } else {
-                    errors += 1;
-                }
-            }
-            (lat, errors)
-        }));
-    }
-    let mut out = Outcome::default();
-    for w in workers {
-        if let Ok((lat, errors)) = w.await {
-            out.latencies_ms.extend(lat);
-            out.errors += errors;
-        }
-    }
-    out.secs = start.elapsed().as_secs_f64();
-    out.ops = out.latencies_ms.len();
-    out.bytes = out.ops as u64 * bytes_per_op;
-    out.peak_rss_mib = rss.finish();
-    out.cpu_secs = pid.and_then(cpu_seconds).unwrap_or(0.0) - cpu0;
-    out
-}
-
-fn payload(len: usize) -> Bytes {
-    let mut v = vec![0u8; len];
-    rand::rng().fill(&mut v[..]);
-    Bytes::from(v)
-}
-
-async fn put_small(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    let c = client(&endpoint);
-    make_bucket(&c, "put-small").await?;
-    let body = payload(4 * KIB);
-    Ok(drive(pid, 16, Some(scale.timed), None, 4 * KIB as u64, move |i| {
-        let (c, body) = (c.clone(), body.clone());
-        async move {
-            c.put_object()
-                .bucket("put-small")
-                .key(format!("k/{i:08}"))
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .is_ok()
-        }
-    })
-    .await)
-}
-
-async fn fill(c: &Client, bucket: &str, count: usize, len: usize, concurrency: usize) -> anyhow::Result<()> {
-    let body = payload(len);
-    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (c, body, next, bucket) = (c.clone(), body.clone(), next.clone(), bucket.to_owned());
+        let (c, body, next, done, bucket) = (c.clone(), body.clone(), next.clone(), done.clone(), bucket.to_owned());
         tasks.push(tokio::spawn(async move {
             loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return anyhow::Ok(());
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= count {
                     return anyhow::Ok(());
                 }
                 c.put_object()
                     .bucket(&bucket)
-                    .key(format!("k/{i:08}"))
+                    .key(key(i))
                     .body(ByteStream::from(body.clone()))
                     .send()
                     .await?;
+                done.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
     for t in tasks {
         t.await??;
     }
-    Ok(())
+    // Every worker finishes the PUT it started before looking at the deadline, so the keys
+    // handed out (0..done) all exist: a contiguous prefix.
+    Ok(done.load(Ordering::Relaxed))
 }
 
-async fn get_small(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    let c = client(&endpoint);
-    make_bucket(&c, "get-small").await?;
-    let count = 2_000;
-    fill(&c, "get-small", count, 4 * KIB, 16).await?;
-    Ok(drive(pid, 16, Some(scale.timed), None, 4 * KIB as u64, move |i| {
-        let c = c.clone();
+async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Result<Outcome> {
+    let bucket = format!("put-{size}-c{concurrency}");
+    make_bucket(&ctx.client, &bucket).await?;
+    let body = payload(size);
+    let (budget, modulo) = if size >= 64 * MIB {
+        (
+            Budget {
+                concurrency,
+                duration: None,
+                total: Some(ctx.scale.large_objects),
+            },
+            8,
+        )
+    } else {
+        (
+            Budget {
+                concurrency,
+                duration: Some(ctx.scale.timed),
+                total: None,
+            },
+            usize::MAX,
+        )
+    };
+    let c = ctx.client.clone();
+    Ok(drive(ctx.pid, budget, move |i| {
+        let (c, body, bucket) = (c.clone(), body.clone(), bucket.clone());
         async move {
-            let key = format!("k/{:08}", (i * 7919) % count);
-            match c.get_object().bucket("get-small").key(key).send().await {
-                Ok(out) => out
-                    .body
-                    .collect()
-                    .await
-                    .map(|b| b.into_bytes().len() == 4 * KIB)
-                    .unwrap_or(false),
-                Err(_) => false,
-            }
-        }
-    })
-    .await)
-}
-
-async fn put_large(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    let c = client(&endpoint);
-    make_bucket(&c, "put-large").await?;
-    let body = payload(64 * MIB);
-    Ok(drive(pid, 4, None, Some(scale.large_objects), 64 * MIB as u64, move |i| {
-        let (c, body) = (c.clone(), body.clone());
-        async move {
-            c.put_object()
-                .bucket("put-large")
-                .key(format!("k/{}", i % 8))
+            let put = c
+                .put_object()
+                .bucket(bucket)
+                .key(key(i % modulo))
                 .body(ByteStream::from(body))
                 .send()
-                .await
-                .is_ok()
+                .await;
+            put.ok().map(|_| size as u64)
         }
     })
     .await)
 }
 
-async fn get_large(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    let c = client(&endpoint);
-    make_bucket(&c, "get-large").await?;
-    fill(&c, "get-large", 4, 64 * MIB, 4).await?;
-    Ok(drive(pid, 4, None, Some(scale.large_objects), 64 * MIB as u64, move |i| {
+async fn get_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Result<Outcome> {
+    let bucket = format!("get-{size}-c{concurrency}");
+    make_bucket(&ctx.client, &bucket).await?;
+    let (count, budget) = if size >= 64 * MIB {
+        (
+            4,
+            Budget {
+                concurrency,
+                duration: None,
+                total: Some(ctx.scale.large_objects),
+            },
+        )
+    } else if size >= MIB {
+        (
+            64,
+            Budget {
+                concurrency,
+                duration: Some(ctx.scale.timed),
+                total: None,
+            },
+        )
+    } else {
+        (
+            ctx.scale.small_objects,
+            Budget {
+                concurrency,
+                duration: Some(ctx.scale.timed),
+                total: None,
+            },
+        )
+    };
+    fill(&ctx.client, &bucket, count, payload(size), concurrency.min(16), None).await?;
+    let c = ctx.client.clone();
+    Ok(drive(ctx.pid, budget, move |i| {
+        let (c, bucket) = (c.clone(), bucket.clone());
+        async move {
+            let out = c.get_object().bucket(bucket).key(key((i * 7919) % count)).send().await.ok()?;
+            drain(out).await.filter(|n| *n == size as u64)
+        }
+    })
+    .await)
+}
+
+async fn head_objects(ctx: Ctx) -> anyhow::Result<Outcome> {
+    make_bucket(&ctx.client, "head-small").await?;
+    let count = ctx.scale.small_objects;
+    fill(&ctx.client, "head-small", count, payload(4 * KIB), 16, None).await?;
+    let c = ctx.client.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    Ok(drive(ctx.pid, budget, move |i| {
         let c = c.clone();
         async move {
-            match c.get_object().bucket("get-large").key(format!("k/{:08}", i % 4)).send().await {
-                Ok(out) => {
-                    let mut body = out.body;
-                    let mut n = 0usize;
-                    while let Some(chunk) = body.next().await {
-                        match chunk {
-                            Ok(b) => n += b.len(),
-                            Err(_) => return false,
-                        }
-                    }
-                    n == 64 * MIB
-                }
-                Err(_) => false,
-            }
+            let head = c
+                .head_object()
+                .bucket("head-small")
+                .key(key((i * 7919) % count))
+                .send()
+                .await
+                .ok()?;
+            (head.content_length() == Some(4 * KIB as i64)).then_some(0)
         }
     })
     .await)
 }
 
-async fn list(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    let c = client(&endpoint);
-    make_bucket(&c, "list").await?;
-    let t0 = Instant::now();
-    fill(&c, "list", scale.list_keys, 0, 32).await?;
-    eprintln!("   filled {} keys in {:.1}s", scale.list_keys, t0.elapsed().as_secs_f64());
-    let keys = scale.list_keys;
-    let c2 = c.clone();
-    // A slow server gets a time budget instead of the full sample count.
-    let mut out = drive(pid, 1, Some(scale.timed * 6), Some(scale.list_samples), 0, move |i| {
-        let c = c2.clone();
+async fn delete_objects(ctx: Ctx) -> anyhow::Result<Outcome> {
+    make_bucket(&ctx.client, "delete-small").await?;
+    let count = ctx.scale.delete_objects;
+    fill(&ctx.client, "delete-small", count, payload(4 * KIB), 16, None).await?;
+    let c = ctx.client.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: None,
+        total: Some(count),
+    };
+    let mut out = drive(ctx.pid, budget, move |i| {
+        let c = c.clone();
         async move {
-            let start = (i * 104_729) % keys;
-            let page = c
-                .list_objects_v2()
-                .bucket("list")
-                .start_after(format!("k/{start:08}"))
-                .max_keys(1000)
+            c.delete_object()
+                .bucket("delete-small")
+                .key(key(i))
                 .send()
-                .await;
-            page.is_ok_and(|p| p.key_count().unwrap_or(0) as usize == 1000.min(keys - start - 1))
+                .await
+                .ok()
+                .map(|_| 0)
         }
     })
     .await;
-    // The full paged walk (bounded in time too; a partial walk is reported as such).
+    let left = ctx.client.list_objects_v2().bucket("delete-small").send().await?;
+    if left.key_count().unwrap_or(0) != 0 {
+        out.errors += 1;
+        out.note = format!("({} objects left after deleting all)", left.key_count().unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// 70% GETs and 30% PUTs (overwrites) of 64 KiB objects, 16 concurrent.
+async fn mix(ctx: Ctx) -> anyhow::Result<Outcome> {
+    make_bucket(&ctx.client, "mix").await?;
+    let count = 500;
+    let size = 64 * KIB;
+    fill(&ctx.client, "mix", count, payload(size), 16, None).await?;
+    let body = payload(size);
+    let c = ctx.client.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    Ok(drive(ctx.pid, budget, move |i| {
+        let (c, body) = (c.clone(), body.clone());
+        async move {
+            let k = key((i * 7919) % count);
+            if i % 10 < 7 {
+                let out = c.get_object().bucket("mix").key(k).send().await.ok()?;
+                drain(out).await.filter(|n| *n == size as u64)
+            } else {
+                c.put_object()
+                    .bucket("mix")
+                    .key(k)
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
+                    .ok()
+                    .map(|_| size as u64)
+            }
+        }
+    })
+    .await)
+}
+
+/// A multipart upload of `huge_bytes` in 16 MiB parts, 8 in flight, streamed from a file (the
+/// client holds no part in memory); then one GET of the whole object. Headline: upload MiB/s;
+/// the GET's MiB/s is the secondary figure; peak RSS covers both.
+async fn multipart_huge(ctx: Ctx) -> anyhow::Result<Outcome> {
+    use std::io::Write;
+    const PART: u64 = 16 * MIB as u64;
+    let c = ctx.client.clone();
+    make_bucket(&c, "huge").await?;
+    let mut file = tempfile::NamedTempFile::new()?;
+    let block = payload(MIB);
+    for _ in 0..ctx.scale.huge_bytes / MIB as u64 {
+        file.write_all(&block)?;
+    }
+    file.flush()?;
+    let path = Arc::new(file.path().to_path_buf());
+    let size = ctx.scale.huge_bytes;
+    let parts = size.div_ceil(PART) as usize;
     let t0 = Instant::now();
+    let upload = c.create_multipart_upload().bucket("huge").key("one").send().await?;
+    let id = Arc::new(upload.upload_id().unwrap_or_default().to_owned());
+    let etags = Arc::new(std::sync::Mutex::new(vec![String::new(); parts]));
+    let (c2, etags2, id2) = (c.clone(), etags.clone(), id.clone());
+    let mut up = drive(
+        ctx.pid,
+        Budget {
+            concurrency: 8,
+            duration: None,
+            total: Some(parts),
+        },
+        move |i| {
+            let (c, path, etags, id) = (c2.clone(), path.clone(), etags2.clone(), id2.clone());
+            async move {
+                let offset = i as u64 * PART;
+                let len = PART.min(size - offset);
+                let body = ByteStream::read_from()
+                    .path(path.as_ref())
+                    .offset(offset)
+                    .length(aws_smithy_types::byte_stream::Length::Exact(len))
+                    .build()
+                    .await
+                    .ok()?;
+                let out = c
+                    .upload_part()
+                    .bucket("huge")
+                    .key("one")
+                    .upload_id(id.as_str())
+                    .part_number(i as i32 + 1)
+                    .body(body)
+                    .send()
+                    .await
+                    .ok()?;
+                etags.lock().ok()?[i] = out.e_tag()?.to_owned();
+                Some(len)
+            }
+        },
+    )
+    .await;
+    let completed: Vec<CompletedPart> = etags
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .iter()
+        .enumerate()
+        .map(|(i, e)| CompletedPart::builder().part_number(i as i32 + 1).e_tag(e).build())
+        .collect();
+    let done = c
+        .complete_multipart_upload()
+        .bucket("huge")
+        .key("one")
+        .upload_id(id.as_str())
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+        .send()
+        .await;
+    if done.is_err() {
+        up.errors += 1;
+    }
+    up.secs = t0.elapsed().as_secs_f64();
+    let c3 = c.clone();
+    let get = drive(
+        ctx.pid,
+        Budget {
+            concurrency: 1,
+            duration: None,
+            total: Some(1),
+        },
+        move |_| {
+            let c = c3.clone();
+            async move {
+                drain(c.get_object().bucket("huge").key("one").send().await.ok()?)
+                    .await
+                    .filter(|n| *n == size)
+            }
+        },
+    )
+    .await;
+    up.secondary = Some(get.mib_per_sec());
+    up.note = format!("(then GET {:.0} MiB/s)", get.mib_per_sec());
+    up.errors += get.errors;
+    up.cpu_secs += get.cpu_secs;
+    up.peak_rss_mib = up.peak_rss_mib.max(get.peak_rss_mib);
+    Ok(up)
+}
+
+/// Fills the listing bucket with up to `list_keys` empty objects (64 writers, within the fill
+/// budget); returns how many keys it holds.
+pub async fn list_fill(ctx: &Ctx) -> anyhow::Result<usize> {
+    make_bucket(&ctx.client, "list").await?;
+    let deadline = Instant::now() + ctx.scale.list_fill_budget;
+    fill(&ctx.client, "list", ctx.scale.list_keys, Bytes::new(), 64, Some(deadline)).await
+}
+
+/// One listing round: 1000-key ListObjectsV2 pages at random start positions (p50/p99), then a
+/// full paged walk of the bucket (keys/s, the secondary figure).
+pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
+    let c = ctx.client.clone();
+    let budget = Budget {
+        concurrency: 1,
+        duration: Some(ctx.scale.timed * 6),
+        total: Some(ctx.scale.list_samples),
+    };
+    let seed = rand::random::<u32>() as usize;
+    let mut out = drive(ctx.pid, budget, move |i| {
+        let c = c.clone();
+        async move {
+            let start = (seed + i * 104_729) % keys.max(1);
+            let page = c
+                .list_objects_v2()
+                .bucket("list")
+                .start_after(key(start))
+                .max_keys(1000)
+                .send()
+                .await
+                .ok()?;
+            (page.key_count().unwrap_or(0) as usize == 1000.min(keys - start - 1)).then_some(0)
+        }
+    })
+    .await;
+    let t0 = Instant::now();
+    let walk_budget = ctx.scale.timed * 24;
     let mut token: Option<String> = None;
     let mut seen = 0usize;
     loop {
-        let page = c
+        let page = ctx
+            .client
             .list_objects_v2()
             .bucket("list")
             .max_keys(1000)
@@ -364,97 +508,18 @@ async fn list(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Resul
             .send()
             .await?;
         seen += page.key_count().unwrap_or(0) as usize;
-        if page.is_truncated() != Some(true) || t0.elapsed() > scale.timed * 12 {
+        if page.is_truncated() != Some(true) || t0.elapsed() > walk_budget {
             break;
         }
         token = page.next_continuation_token().map(str::to_owned);
     }
     let walk = t0.elapsed().as_secs_f64();
-    if seen != keys && t0.elapsed() <= scale.timed * 12 {
-        out.errors += 1;
-    }
-    out.note = format!("(walk: {seen} keys in {walk:.2}s = {:.0} keys/s)", seen as f64 / walk);
-    Ok(out)
-}
-
-async fn huge(endpoint: String, pid: Option<u32>, scale: Scale) -> anyhow::Result<Outcome> {
-    use std::io::Write;
-    let c = client(&endpoint);
-    make_bucket(&c, "huge").await?;
-    let mut file = tempfile::NamedTempFile::new()?;
-    let block = payload(MIB);
-    for _ in 0..(scale.huge_bytes / MIB as u64) {
-        file.write_all(&block)?;
-    }
-    file.flush()?;
-    let path = file.path().to_path_buf();
-    let size = scale.huge_bytes;
-    let c2 = c.clone();
-    let mut out = drive(pid, 1, None, Some(2), size, move |i| {
-        let (c, path) = (c2.clone(), path.clone());
-        async move {
-            if i == 0 {
-                let Ok(body) = ByteStream::from_path(&path).await else {
-                    return false;
-                };
-                c.put_object().bucket("huge").key("one-gib").body(body).send().await.is_ok()
-            } else {
-                let Ok(out) = c.get_object().bucket("huge").key("one-gib").send().await else {
-                    return false;
-                };
-                let mut body = out.body;
-                let mut n = 0u64;
-                while let Some(Ok(chunk)) = body.next().await {
-                    n += chunk.len() as u64;
-                }
-                n == size
-            }
-        }
-    })
-    .await;
+    let complete = seen >= keys;
+    out.secondary = Some(seen as f64 / walk);
     out.note = format!(
-        "(PUT {:.2}s, GET {:.2}s)",
-        out.latencies_ms.first().unwrap_or(&0.0) / 1000.0,
-        out.latencies_ms.get(1).unwrap_or(&0.0) / 1000.0
+        "({keys} keys; walk {}: {seen} keys in {walk:.1}s = {:.0} keys/s)",
+        if complete { "complete" } else { "stopped at its time budget" },
+        seen as f64 / walk
     );
     Ok(out)
-}
-
-/// The final table: one row per (scenario, server), with the Lagoa/peer ratio of the headline
-/// figure (MiB/s for large objects, ops/s otherwise, p99 for listing pages).
-pub fn table(rows: &[(String, String, Outcome)]) -> String {
-    let mut s = String::from(
-        "\n| scenario | server | ops/s | MiB/s | p50 ms | p99 ms | errors | server CPU s | peak RSS MiB | lagoa/peer | notes |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for (server, scenario, o) in rows {
-        let ratio = if server == "lagoa" {
-            String::new()
-        } else {
-            rows.iter()
-                .find(|(srv, sc, _)| srv == "lagoa" && sc == scenario)
-                .map(|(_, _, l)| {
-                    let (a, b) = if scenario.starts_with("list") {
-                        (o.percentile(0.99), l.percentile(0.99))
-                    } else if scenario.contains("64m") || scenario.contains("1g") {
-                        (l.mib_per_sec(), o.mib_per_sec())
-                    } else {
-                        (l.ops_per_sec(), o.ops_per_sec())
-                    };
-                    format!("{:.2}×", a / b.max(1e-9))
-                })
-                .unwrap_or_default()
-        };
-        s.push_str(&format!(
-            "| {scenario} | {server} | {:.0} | {:.1} | {:.2} | {:.2} | {} | {:.2} | {:.0} | {ratio} | {} |\n",
-            o.ops_per_sec(),
-            o.mib_per_sec(),
-            o.percentile(0.5),
-            o.percentile(0.99),
-            o.errors,
-            o.cpu_secs,
-            o.peak_rss_mib,
-            o.note
-        ));
-    }
-    s
 }

@@ -180,7 +180,11 @@ async fn handle(
             .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
         return Ok(res);
     };
-    let span = tracing::info_span!("request", id = %uuid::Uuid::new_v4().simple(), method = %req.method(), path = %req.uri().path(), %peer);
+    // A debug-level span: at the default level its fields are never formatted, which measurably
+    // cheapens every small request (lagoa-bench get-4k-c16: ~0.01 ms of CPU each). Server-side
+    // failures are still logged below with their request.
+    let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), %peer);
+    let (method, uri) = (req.method().clone(), req.uri().clone()); // cheap: shared bytes
     let form_post = crate::post_form::is_form_post(&req);
     let req = if form_post {
         crate::post_filename::substitute_key_filename(req).await
@@ -188,6 +192,9 @@ async fn handle(
         req.map(s3s::Body::from)
     };
     let res = s3.call(req).instrument(span).await?;
+    if res.status().is_server_error() {
+        tracing::warn!(%method, path = uri.path(), %peer, status = res.status().as_u16(), "request failed on the server side");
+    }
     Ok(if form_post {
         crate::post_form::policy_condition_as_access_denied(res).await
     } else {

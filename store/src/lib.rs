@@ -19,7 +19,7 @@ mod writer;
 
 pub use error::{StoreError, StoreResult};
 pub use layout::FileId;
-pub use list::{ListEntry, ListPage, UploadListEntry, UploadListPage};
+pub use list::{ListEntry, ListPage, ListedObject, UploadListEntry, UploadListPage};
 pub use meta::{
     BucketMeta, Checksums, ContentHeaders, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos,
 };

@@ -120,8 +120,7 @@ impl Store {
 
     /// The current record of `bucket/key`.
     pub async fn object(&self, bucket: &str, key: &str) -> StoreResult<ObjectMeta> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.blocking(move |s| s.require_object(&bucket, &key)).await
+        self.point_read(|s| s.require_object(bucket, key))
     }
 
     /// Opens `bucket/key` for reading: its record plus its first extent's data (file handle or
@@ -129,14 +128,13 @@ impl Store {
     /// pull the bytes away between reading the record and opening the data. Single-extent objects
     /// (every non-multipart object) are therefore read consistently.
     pub async fn open_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectHandle> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let store = self.clone();
-        self.blocking(move |s| {
+        self.point_read(|s| {
             // A concurrent overwrite can delete the data between the two reads; the new
             // record is then there, so try again (bounded: overwrites do not starve readers forever).
             let mut attempts = 0;
             loop {
-                let meta = s.require_object(&bucket, &key)?;
+                let meta = s.require_object(bucket, key)?;
                 match meta.extents.first().map(|e| s.open_location(e.location)).transpose() {
                     Ok(first) => return Ok(ObjectHandle { meta, first, store }),
                     Err(e) if attempts < 8 && e.is_not_found() => attempts += 1,
@@ -144,7 +142,6 @@ impl Store {
                 }
             }
         })
-        .await
     }
 
     /// Deletes `bucket/key`; deleting a missing key succeeds (as in S3).
@@ -223,32 +220,31 @@ impl ObjectHandle {
         let ObjectHandle { meta, mut first, store } = self;
         let plan = reader::plan(&meta, start, end);
         let first_location = meta.extents.first().map(|e| e.location);
-        let opened = store
-            .blocking(move |s| {
-                let mut out = Vec::with_capacity(plan.len());
-                for (location, offset, len) in plan {
-                    let data = if Some(location) == first_location {
-                        first.take()
-                    } else {
-                        None
-                    };
-                    out.push(match (location, data) {
-                        (_, Some(OpenedData::Memory(b))) => OpenedExtent::Memory(slice(&b, offset, len)?),
-                        (_, Some(OpenedData::File(file))) => OpenedExtent::File { file, offset, len },
-                        (Location::Inline(_), None) => match s.open_location(location)? {
-                            OpenedData::Memory(b) => OpenedExtent::Memory(slice(&b, offset, len)?),
-                            OpenedData::File(file) => OpenedExtent::File { file, offset, len },
-                        },
-                        (Location::File(id), None) => OpenedExtent::Deferred {
-                            path: s.layout.data_path(id),
-                            offset,
-                            len,
-                        },
-                    });
-                }
-                Ok(out)
-            })
-            .await?;
+        // At most a few RocksDB gets (inline extents); file extents are opened lazily by the stream.
+        let opened = store.point_read(move |s| {
+            let mut out = Vec::with_capacity(plan.len());
+            for (location, offset, len) in plan {
+                let data = if Some(location) == first_location {
+                    first.take()
+                } else {
+                    None
+                };
+                out.push(match (location, data) {
+                    (_, Some(OpenedData::Memory(b))) => OpenedExtent::Memory(slice(&b, offset, len)?),
+                    (_, Some(OpenedData::File(file))) => OpenedExtent::File { file, offset, len },
+                    (Location::Inline(_), None) => match s.open_location(location)? {
+                        OpenedData::Memory(b) => OpenedExtent::Memory(slice(&b, offset, len)?),
+                        OpenedData::File(file) => OpenedExtent::File { file, offset, len },
+                    },
+                    (Location::File(id), None) => OpenedExtent::Deferred {
+                        path: s.layout.data_path(id),
+                        offset,
+                        len,
+                    },
+                });
+            }
+            Ok(out)
+        })?;
         Ok(reader::stream(opened))
     }
 }
