@@ -8,6 +8,7 @@ mod driver;
 mod limits;
 mod peers;
 mod proc_stats;
+mod raw_client;
 mod report;
 mod scenarios;
 
@@ -125,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
                 let server = target.start(Some(&dir))?;
                 let ctx = Ctx {
                     client: driver::client(&server.endpoint, &server.access_key, &server.secret_key),
+                    raw: raw_client::RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
                     pid: server.pid(),
                     scale: scale.clone(),
                 };
@@ -147,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
             let server = target.start(Some(&dir))?;
             let ctx = Ctx {
                 client: driver::client(&server.endpoint, &server.access_key, &server.secret_key),
+                raw: raw_client::RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
                 pid: server.pid(),
                 scale: scale.clone(),
             };

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use crate::driver::{Budget, KIB, MIB, Outcome, drive, payload};
+use crate::raw_client::RawClient;
 
 /// How much work each scenario does.
 #[derive(Clone)]
@@ -42,7 +43,7 @@ impl Scale {
             small_objects: 2_000,
             delete_objects: 3_000,
             list_keys: 1_000_000,
-            list_fill_budget: Duration::from_secs(420),
+            list_fill_budget: Duration::from_secs(300),
             list_samples: 200,
             huge_bytes: 1 << 30,
         }
@@ -65,7 +66,10 @@ impl Scale {
 /// What a scenario runs against.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The AWS SDK: fills, large objects, multipart and listings.
     pub client: Client,
+    /// The light client: the timed small-object operations (see raw_client.rs for why).
+    pub raw: RawClient,
     pub pid: Option<u32>,
     pub scale: Scale,
 }
@@ -187,38 +191,37 @@ async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
     let bucket = format!("put-{size}-c{concurrency}");
     make_bucket(&ctx.client, &bucket).await?;
     let body = payload(size);
-    let (budget, modulo) = if size >= 64 * MIB {
-        (
-            Budget {
-                concurrency,
-                duration: None,
-                total: Some(ctx.scale.large_objects),
-            },
-            8,
-        )
-    } else {
-        (
-            Budget {
-                concurrency,
-                duration: Some(ctx.scale.timed),
-                total: None,
-            },
-            usize::MAX,
-        )
+    if size >= 64 * MIB {
+        let budget = Budget {
+            concurrency,
+            duration: None,
+            total: Some(ctx.scale.large_objects),
+        };
+        let c = ctx.client.clone();
+        return Ok(drive(ctx.pid, budget, move |i| {
+            let (c, body, bucket) = (c.clone(), body.clone(), bucket.clone());
+            async move {
+                let put = c
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key(i % 8))
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await;
+                put.ok().map(|_| size as u64)
+            }
+        })
+        .await);
+    }
+    let budget = Budget {
+        concurrency,
+        duration: Some(ctx.scale.timed),
+        total: None,
     };
-    let c = ctx.client.clone();
+    let raw = ctx.raw.clone();
     Ok(drive(ctx.pid, budget, move |i| {
-        let (c, body, bucket) = (c.clone(), body.clone(), bucket.clone());
-        async move {
-            let put = c
-                .put_object()
-                .bucket(bucket)
-                .key(key(i % modulo))
-                .body(ByteStream::from(body))
-                .send()
-                .await;
-            put.ok().map(|_| size as u64)
-        }
+        let (raw, body, bucket) = (raw.clone(), body.clone(), bucket.clone());
+        async move { raw.put(&bucket, &key(i), body).await.then_some(size as u64) }
     })
     .await)
 }
@@ -255,13 +258,21 @@ async fn get_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
         )
     };
     fill(&ctx.client, &bucket, count, payload(size), concurrency.min(16), None).await?;
-    let c = ctx.client.clone();
+    if size >= 64 * MIB {
+        let c = ctx.client.clone();
+        return Ok(drive(ctx.pid, budget, move |i| {
+            let (c, bucket) = (c.clone(), bucket.clone());
+            async move {
+                let out = c.get_object().bucket(bucket).key(key((i * 7919) % count)).send().await.ok()?;
+                drain(out).await.filter(|n| *n == size as u64)
+            }
+        })
+        .await);
+    }
+    let raw = ctx.raw.clone();
     Ok(drive(ctx.pid, budget, move |i| {
-        let (c, bucket) = (c.clone(), bucket.clone());
-        async move {
-            let out = c.get_object().bucket(bucket).key(key((i * 7919) % count)).send().await.ok()?;
-            drain(out).await.filter(|n| *n == size as u64)
-        }
+        let (raw, bucket) = (raw.clone(), bucket.clone());
+        async move { raw.get(&bucket, &key((i * 7919) % count)).await.filter(|n| *n == size as u64) }
     })
     .await)
 }
@@ -270,24 +281,15 @@ async fn head_objects(ctx: Ctx) -> anyhow::Result<Outcome> {
     make_bucket(&ctx.client, "head-small").await?;
     let count = ctx.scale.small_objects;
     fill(&ctx.client, "head-small", count, payload(4 * KIB), 16, None).await?;
-    let c = ctx.client.clone();
+    let raw = ctx.raw.clone();
     let budget = Budget {
         concurrency: 16,
         duration: Some(ctx.scale.timed),
         total: None,
     };
     Ok(drive(ctx.pid, budget, move |i| {
-        let c = c.clone();
-        async move {
-            let head = c
-                .head_object()
-                .bucket("head-small")
-                .key(key((i * 7919) % count))
-                .send()
-                .await
-                .ok()?;
-            (head.content_length() == Some(4 * KIB as i64)).then_some(0)
-        }
+        let raw = raw.clone();
+        async move { raw.head("head-small", &key((i * 7919) % count)).await.then_some(0) }
     })
     .await)
 }
@@ -296,23 +298,15 @@ async fn delete_objects(ctx: Ctx) -> anyhow::Result<Outcome> {
     make_bucket(&ctx.client, "delete-small").await?;
     let count = ctx.scale.delete_objects;
     fill(&ctx.client, "delete-small", count, payload(4 * KIB), 16, None).await?;
-    let c = ctx.client.clone();
+    let raw = ctx.raw.clone();
     let budget = Budget {
         concurrency: 16,
         duration: None,
         total: Some(count),
     };
     let mut out = drive(ctx.pid, budget, move |i| {
-        let c = c.clone();
-        async move {
-            c.delete_object()
-                .bucket("delete-small")
-                .key(key(i))
-                .send()
-                .await
-                .ok()
-                .map(|_| 0)
-        }
+        let raw = raw.clone();
+        async move { raw.delete("delete-small", &key(i)).await.then_some(0) }
     })
     .await;
     let left = ctx.client.list_objects_v2().bucket("delete-small").send().await?;
@@ -330,28 +324,20 @@ async fn mix(ctx: Ctx) -> anyhow::Result<Outcome> {
     let size = 64 * KIB;
     fill(&ctx.client, "mix", count, payload(size), 16, None).await?;
     let body = payload(size);
-    let c = ctx.client.clone();
+    let raw = ctx.raw.clone();
     let budget = Budget {
         concurrency: 16,
         duration: Some(ctx.scale.timed),
         total: None,
     };
     Ok(drive(ctx.pid, budget, move |i| {
-        let (c, body) = (c.clone(), body.clone());
+        let (raw, body) = (raw.clone(), body.clone());
         async move {
             let k = key((i * 7919) % count);
             if i % 10 < 7 {
-                let out = c.get_object().bucket("mix").key(k).send().await.ok()?;
-                drain(out).await.filter(|n| *n == size as u64)
+                raw.get("mix", &k).await.filter(|n| *n == size as u64)
             } else {
-                c.put_object()
-                    .bucket("mix")
-                    .key(k)
-                    .body(ByteStream::from(body))
-                    .send()
-                    .await
-                    .ok()
-                    .map(|_| size as u64)
+                raw.put("mix", &k, body).await.then_some(size as u64)
             }
         }
     })
