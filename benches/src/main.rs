@@ -124,12 +124,7 @@ async fn main() -> anyhow::Result<()> {
                     continue;
                 }
                 let server = target.start(Some(&dir))?;
-                let ctx = Ctx {
-                    client: driver::client(&server.endpoint, &server.access_key, &server.secret_key),
-                    raw: raw_client::RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
-                    pid: server.pid(),
-                    scale: scale.clone(),
-                };
+                let ctx = Ctx::new(&server, &scale);
                 let outcome = (scenario.run)(ctx).await?;
                 eprintln!(
                     "{} [{}] round {}: {}",
@@ -147,12 +142,7 @@ async fn main() -> anyhow::Result<()> {
         let mut filled = Vec::new();
         for target in targets.iter().filter(|t| !t.writes_only) {
             let server = target.start(Some(&dir))?;
-            let ctx = Ctx {
-                client: driver::client(&server.endpoint, &server.access_key, &server.secret_key),
-                raw: raw_client::RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
-                pid: server.pid(),
-                scale: scale.clone(),
-            };
+            let ctx = Ctx::new(&server, &scale);
             let t0 = std::time::Instant::now();
             let keys = scenarios::list_fill(&ctx).await?;
             eprintln!(

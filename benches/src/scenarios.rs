@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use crate::driver::{Budget, KIB, MIB, Outcome, drive, payload};
+use crate::peers::Running;
 use crate::raw_client::RawClient;
 
 /// How much work each scenario does.
@@ -72,6 +73,18 @@ pub struct Ctx {
     pub raw: RawClient,
     pub pid: Option<u32>,
     pub scale: Scale,
+}
+
+impl Ctx {
+    /// Clients for a running server.
+    pub fn new(server: &Running, scale: &Scale) -> Self {
+        Self {
+            client: crate::driver::client(&server.endpoint, &server.access_key, &server.secret_key),
+            raw: RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
+            pid: server.pid(),
+            scale: scale.clone(),
+        }
+    }
 }
 
 /// The figure a scenario is judged by.

@@ -7,7 +7,7 @@ import tempfile
 
 import requests
 
-from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, read_tree, run, write_tree
+from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, read_tree, run, write_file, write_tree
 
 suite = Suite("awscli")
 B = bucket_name("awscli")
@@ -36,10 +36,7 @@ def api(*args):
 
 
 def local(name, data):
-    path = os.path.join(TMP, name)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
+    return write_file(TMP, name, data)
 
 
 @suite.feature("bucket create/head/list")

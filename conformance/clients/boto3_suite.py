@@ -4,21 +4,12 @@ import hashlib
 import io
 import os
 
-import boto3
 import requests
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 
-from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, expect_error
+from suite import Suite, boto3_client, bucket_name, expect_error
 
-s3 = boto3.client(
-    "s3",
-    endpoint_url=ENDPOINT,
-    aws_access_key_id=ACCESS_KEY,
-    aws_secret_access_key=SECRET_KEY,
-    region_name=REGION,
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-)
+s3 = boto3_client()
 suite = Suite("boto3")
 B = bucket_name("boto3")
 

@@ -4,25 +4,16 @@ multipart/form-data the way an HTML form does (requests' `files=`)."""
 import os
 import xml.etree.ElementTree as ET
 
-import boto3
 import requests
-from botocore.config import Config
 
-from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name
+from suite import Suite, boto3_client, bucket_name
 
 suite = Suite("browser POST")
 B = bucket_name("post")
 
 
 def client(signature_version):
-    return boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name=REGION,
-        config=Config(signature_version=signature_version, s3={"addressing_style": "path"}),
-    )
+    return boto3_client(signature_version=signature_version)
 
 
 s3 = client("s3v4")

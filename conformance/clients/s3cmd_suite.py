@@ -5,7 +5,7 @@ import os
 import tempfile
 from urllib.parse import urlparse
 
-from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, read_tree, run, write_tree
+from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, read_tree, run, write_file, write_tree
 
 suite = Suite("s3cmd")
 B = bucket_name("s3cmd")
@@ -27,10 +27,7 @@ def s3cmd(*args, check=True):
 
 
 def local(name, data):
-    path = os.path.join(TMP, name)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
+    return write_file(TMP, name, data)
 
 
 @suite.feature("bucket create/head/list")

@@ -92,8 +92,9 @@ def read_tree(root):
     return out
 
 
-def observer():
-    """A boto3 client used by CLI suites to check what the server holds, independently of the CLI."""
+def boto3_client(**config):
+    """A path-style boto3 client for the server, without retries (a failure must show);
+    `config` adds botocore Config options (e.g. signature_version)."""
     import boto3
     from botocore.config import Config
 
@@ -103,5 +104,18 @@ def observer():
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         region_name=REGION,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
     )
+
+
+def observer():
+    """A boto3 client used by CLI suites to check what the server holds, independently of the CLI."""
+    return boto3_client()
+
+
+def write_file(directory, name, data):
+    """Writes `data` to `directory/name` and returns the path (a local file for a CLI to upload)."""
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
