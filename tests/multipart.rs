@@ -7,22 +7,7 @@ use common::*;
 const MIB: usize = 1024 * 1024;
 
 async fn upload_parts(c: &aws_sdk_s3::Client, b: &str, k: &str, id: &str, parts: &[Vec<u8>]) -> Vec<CompletedPart> {
-    let mut done = Vec::new();
-    for (i, p) in parts.iter().enumerate() {
-        let n = i as i32 + 1;
-        let out = c
-            .upload_part()
-            .bucket(b)
-            .key(k)
-            .upload_id(id)
-            .part_number(n)
-            .body(p.clone().into())
-            .send()
-            .await
-            .unwrap();
-        done.push(CompletedPart::builder().part_number(n).e_tag(out.e_tag().unwrap()).build());
-    }
-    done
+    lagoa_conformance::sdk::upload_parts(c, b, k, id, parts).await.unwrap()
 }
 
 fn multipart_etag(parts: &[Vec<u8>]) -> String {

@@ -56,14 +56,9 @@ pub async fn put(c: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -
 
 /// GETs an object whole.
 pub async fn get(c: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    let out = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    lagoa_conformance::sdk::get_bytes(c, bucket, key)
         .await
-        .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
-    out.body.collect().await.expect("read body").into_bytes().to_vec()
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The S3 error code of a failed SDK call.

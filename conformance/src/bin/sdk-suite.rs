@@ -10,9 +10,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tag, Tagging,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, Delete, ObjectIdentifier, Tag, Tagging};
 use lagoa_conformance::raw_http::{self, RawRequest};
 use md5::{Digest, Md5};
 
@@ -34,14 +32,7 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
 }
 
 async fn read(c: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
-    let out = c
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| format!("GET {key}: {e:?}"))?;
-    Ok(out.body.collect().await.map_err(|e| e.to_string())?.into_bytes().to_vec())
+    lagoa_conformance::sdk::get_bytes(c, bucket, key).await
 }
 
 /// Expects the call to fail with S3 error `code`.
@@ -207,26 +198,7 @@ async fn main() {
             .map_err(fail("Create"))?;
         let id = up.upload_id().unwrap_or_default().to_owned();
         let parts = [data(5 * 1024 * 1024, 2), data(1234, 3)];
-        let mut done = Vec::new();
-        for (i, p) in parts.iter().enumerate() {
-            let n = i as i32 + 1;
-            let out = c
-                .upload_part()
-                .bucket(b)
-                .key("mp")
-                .upload_id(&id)
-                .part_number(n)
-                .body(ByteStream::from(p.clone()))
-                .send()
-                .await
-                .map_err(fail("UploadPart"))?;
-            done.push(
-                CompletedPart::builder()
-                    .part_number(n)
-                    .set_e_tag(out.e_tag().map(str::to_owned))
-                    .build(),
-            );
-        }
+        let done = lagoa_conformance::sdk::upload_parts(&c, b, "mp", &id, &parts).await?;
         let listed = c
             .list_parts()
             .bucket(b)
