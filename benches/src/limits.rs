@@ -12,15 +12,18 @@ use md5::{Digest, Md5};
 
 use crate::driver::MIB;
 
-/// The measured limits (MiB/s unless named otherwise).
+/// The measured limits (MiB/s unless named otherwise). The I/O limits of a virtual machine swing
+/// from one minute to the next (the flush speed of this disk went from 360 to 1,500 MiB/s between
+/// two runs), so they are sampled several times — before the scenarios and again after them — and
+/// the median of all samples is what ratios are computed against.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
     /// Sequential write of 64 MiB files, each fdatasync'd (what a durable 64 MiB PUT must do).
-    pub fsync_write_mib: f64,
+    pub fsync_write: Samples,
     /// Reading those files back from the page cache.
-    pub page_cache_read_mib: f64,
+    pub page_cache_read: Samples,
     /// One TCP connection over loopback.
-    pub loopback_mib: f64,
+    pub loopback: Samples,
     /// "temp file + fsync + rename + directory fsync" per 4 KiB object, 16 threads (ops/s): the
     /// ceiling of a file-per-object durable small write.
     pub file_per_object_16: f64,
@@ -32,52 +35,90 @@ pub struct Limits {
     pub crc32c_mib: f64,
 }
 
+/// Repeated measurements of one limit.
+#[derive(Debug, Clone, Default)]
+pub struct Samples(Vec<f64>);
+
+impl Samples {
+    /// The median sample (0 when nothing was measured).
+    pub fn median(&self) -> f64 {
+        let mut v = self.0.clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    fn range(&self) -> String {
+        let min = self.0.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.0.iter().copied().fold(0.0, f64::max);
+        format!("{:.0} MiB/s (median of {}: {min:.0}–{max:.0})", self.median(), self.0.len())
+    }
+}
+
+/// How many I/O samples [`Limits::sample_io`] takes per call.
+const IO_ROUNDS: usize = 3;
+
 impl Limits {
+    /// Measures everything once, with [`IO_ROUNDS`] samples of the I/O limits.
     pub fn measure(dir: &Path, quick: bool) -> anyhow::Result<Self> {
+        let mut limits = Self::default();
+        limits.sample_io(dir, quick)?;
         let work = tempfile::tempdir_in(dir)?;
-        let files = if quick { 2 } else { 16 };
-        let (fsync_write_mib, page_cache_read_mib) = disk(work.path(), files)?;
-        let (file_per_object_1, file_per_object_16) = (
-            small_durable_writes(work.path(), 1, Duration::from_secs(2))?,
-            small_durable_writes(work.path(), 16, Duration::from_secs(2))?,
-        );
-        let loopback_mib = loopback(if quick { 512 } else { 4096 })?;
+        limits.file_per_object_1 = small_durable_writes(work.path(), 1, Duration::from_secs(2))?;
+        limits.file_per_object_16 = small_durable_writes(work.path(), 16, Duration::from_secs(2))?;
         let buf = vec![0x5au8; 64 * MIB];
         let hash = |f: &dyn Fn(&[u8])| {
             let t0 = Instant::now();
             f(&buf);
             64.0 / t0.elapsed().as_secs_f64()
         };
-        Ok(Self {
-            fsync_write_mib,
-            page_cache_read_mib,
-            loopback_mib,
-            file_per_object_16,
-            file_per_object_1,
-            md5_mib: hash(&|b| {
-                std::hint::black_box(Md5::digest(b));
-            }),
-            sha256_mib: hash(&|b| {
-                std::hint::black_box(sha2::Sha256::digest(b));
-            }),
-            crc32c_mib: hash(&|b| {
-                std::hint::black_box(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b));
-            }),
-        })
+        limits.md5_mib = hash(&|b| {
+            std::hint::black_box(Md5::digest(b));
+        });
+        limits.sha256_mib = hash(&|b| {
+            std::hint::black_box(sha2::Sha256::digest(b));
+        });
+        limits.crc32c_mib = hash(&|b| {
+            std::hint::black_box(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, b));
+        });
+        Ok(limits)
+    }
+
+    /// Adds [`IO_ROUNDS`] samples of the disk and loopback limits (called before and after the
+    /// scenarios, so the ratios rest on the disk's speed over the whole run).
+    pub fn sample_io(&mut self, dir: &Path, quick: bool) -> anyhow::Result<()> {
+        let work = tempfile::tempdir_in(dir)?;
+        let files = if quick { 2 } else { 16 };
+        for _ in 0..IO_ROUNDS {
+            let (write, read) = disk(work.path(), files)?;
+            self.fsync_write.0.push(write);
+            self.page_cache_read.0.push(read);
+            self.loopback.0.push(loopback(if quick { 512 } else { 4096 })?);
+        }
+        Ok(())
+    }
+
+    /// The medians of the sampled limits (MiB/s): fsync'd write, page-cache read, loopback.
+    pub fn fsync_write_mib(&self) -> f64 {
+        self.fsync_write.median()
+    }
+
+    /// What a GET can be served at: the slower of the page cache and loopback.
+    pub fn read_path_mib(&self) -> f64 {
+        self.loopback.median().min(self.page_cache_read.median())
     }
 
     pub fn table(&self) -> String {
         format!(
             "| limit | value |\n|---|---|\n\
-             | fsync'd sequential write (64 MiB files, fdatasync each) | {:.0} MiB/s |\n\
-             | page-cache read | {:.0} MiB/s |\n\
-             | loopback TCP, one connection | {:.0} MiB/s |\n\
+             | fsync'd sequential write (16 × 64 MiB files, fdatasync each) | {} |\n\
+             | page-cache read | {} |\n\
+             | loopback TCP, one connection | {} |\n\
              | durable 4 KiB file-per-object (tmp+fsync+rename+dir fsync), 1 thread | {:.0} /s |\n\
              | the same, 16 threads | {:.0} /s |\n\
              | MD5 / SHA-256 / CRC32C, one core | {:.0} / {:.0} / {:.0} MiB/s |\n",
-            self.fsync_write_mib,
-            self.page_cache_read_mib,
-            self.loopback_mib,
+            self.fsync_write.range(),
+            self.page_cache_read.range(),
+            self.loopback.range(),
             self.file_per_object_1,
             self.file_per_object_16,
             self.md5_mib,

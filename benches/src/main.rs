@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
     let machine = proc_stats::machine(&dir);
     eprintln!("machine: {machine}");
     eprintln!("measuring the machine's limits in {}", dir.display());
-    let limits = limits::Limits::measure(&dir, args.quick)?;
+    let mut limits = limits::Limits::measure(&dir, args.quick)?;
     eprint!("{}", limits.table());
 
     let mut results = Results::default();
@@ -161,6 +161,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    eprintln!("sampling the I/O limits again after the scenarios");
+    limits.sample_io(&dir, args.quick)?;
     let table = results.table(&limits);
     let targets_table = results.targets(&limits);
     println!("\n{}\n{table}\n{targets_table}", limits.table());

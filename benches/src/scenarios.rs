@@ -204,37 +204,26 @@ async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
     let bucket = format!("put-{size}-c{concurrency}");
     make_bucket(&ctx.client, &bucket).await?;
     let body = payload(size);
-    if size >= 64 * MIB {
-        let budget = Budget {
+    // Large objects: a fixed number of PUTs (over 8 keys, so overwrites are measured too);
+    // small ones: as many as fit in the timed window.
+    let budget = if size >= 64 * MIB {
+        Budget {
             concurrency,
             duration: None,
             total: Some(ctx.scale.large_objects),
-        };
-        let c = ctx.client.clone();
-        return Ok(drive(ctx.pid, budget, move |i| {
-            let (c, body, bucket) = (c.clone(), body.clone(), bucket.clone());
-            async move {
-                let put = c
-                    .put_object()
-                    .bucket(bucket)
-                    .key(key(i % 8))
-                    .body(ByteStream::from(body))
-                    .send()
-                    .await;
-                put.ok().map(|_| size as u64)
-            }
-        })
-        .await);
-    }
-    let budget = Budget {
-        concurrency,
-        duration: Some(ctx.scale.timed),
-        total: None,
+        }
+    } else {
+        Budget {
+            concurrency,
+            duration: Some(ctx.scale.timed),
+            total: None,
+        }
     };
+    let keys = if size >= 64 * MIB { 8 } else { usize::MAX };
     let raw = ctx.raw.clone();
     Ok(drive(ctx.pid, budget, move |i| {
         let (raw, body, bucket) = (raw.clone(), body.clone(), bucket.clone());
-        async move { raw.put(&bucket, &key(i), body).await.then_some(size as u64) }
+        async move { raw.put(&bucket, &key(i % keys), body).await.then_some(size as u64) }
     })
     .await)
 }
@@ -271,17 +260,6 @@ async fn get_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
         )
     };
     fill(&ctx.client, &bucket, count, payload(size), concurrency.min(16), None).await?;
-    if size >= 64 * MIB {
-        let c = ctx.client.clone();
-        return Ok(drive(ctx.pid, budget, move |i| {
-            let (c, bucket) = (c.clone(), bucket.clone());
-            async move {
-                let out = c.get_object().bucket(bucket).key(key((i * 7919) % count)).send().await.ok()?;
-                drain(out).await.filter(|n| *n == size as u64)
-            }
-        })
-        .await);
-    }
     let raw = ctx.raw.clone();
     Ok(drive(ctx.pid, budget, move |i| {
         let (raw, bucket) = (raw.clone(), bucket.clone());

@@ -10,6 +10,7 @@ mod keys;
 mod layout;
 mod list;
 mod locks;
+mod md5_lanes;
 mod meta;
 mod multipart;
 mod objects;

@@ -1,19 +1,20 @@
 //! Receiving a body: streamed into `tmp/` on a blocking thread while MD5 (and any checksum the
 //! client asked for) is computed, then fsynced and renamed into `objects/`. Small bodies never touch
 //! the disk here: they stay in memory (bounded by the inline threshold) and are committed inline in
-//! RocksDB's write batch.
+//! RocksDB's write batch. Larger bodies are gathered into 1 MiB units, each written to the file
+//! while the shared MD5 thread hashes it together with other uploads' units (see `md5_lanes`).
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
-use md5::{Digest, Md5};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{IoContext, StoreError, StoreResult};
 use crate::layout::{FileId, Layout, fsync_dir};
+use crate::md5_lanes::{BodyMd5, UNIT};
 
 /// Observes every byte of a body as it is written; s3-api plugs the `x-amz-checksum-*` hashers in
 /// here so that checksums are computed in the same pass as MD5, off the async runtime.
@@ -108,9 +109,10 @@ pub struct BodyWriter<H: BodyHasher> {
 const QUEUE_DEPTH: usize = 8;
 
 impl<H: BodyHasher> BodyWriter<H> {
-    /// Starts receiving a body. Bodies up to `inline_max` bytes stay in memory and are stored
-    /// inline; larger ones spill to a staging file.
+    /// Starts receiving a body. Bodies up to `inline_max` bytes (at most one 1 MiB unit) stay in
+    /// memory and are stored inline; larger ones spill to a staging file.
     pub(crate) fn new(layout: Layout, inline_max: usize, hasher: H) -> Self {
+        let inline_max = inline_max.min(UNIT);
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let task = tokio::task::spawn_blocking(move || receive(layout, inline_max, hasher, rx));
         Self {
@@ -164,17 +166,18 @@ impl<H: BodyHasher> BodyWriter<H> {
 /// A staging file that deletes itself unless it was moved into place.
 struct StagingFile {
     path: PathBuf,
-    file: BufWriter<fs::File>,
+    file: fs::File,
 }
 
 impl StagingFile {
     fn create(layout: &Layout) -> StoreResult<Self> {
         let path = layout.staging_path();
         let file = fs::File::create(&path).ctx(|| format!("creating staging file {}", path.display()))?;
-        Ok(Self {
-            path,
-            file: BufWriter::with_capacity(1 << 20, file),
-        })
+        Ok(Self { path, file })
+    }
+
+    fn write(&mut self, data: &[u8]) -> StoreResult<()> {
+        self.file.write_all(data).ctx(|| format!("writing {}", self.path.display()))
     }
 }
 
@@ -191,25 +194,34 @@ fn receive<H: BodyHasher>(
     mut hasher: H,
     mut rx: mpsc::Receiver<Msg>,
 ) -> StoreResult<StagedBody<H>> {
-    let mut md5 = Md5::new();
+    let mut md5 = BodyMd5::new();
     let mut size = 0u64;
-    let mut inline = BytesMut::new();
+    // The inline body, or the bytes of the current unit once the body spilled to a file.
+    let mut pending = BytesMut::new();
     let mut staging: Option<StagingFile> = None;
     loop {
         match rx.blocking_recv() {
             Some(Msg::Data(chunk)) => {
-                md5.update(&chunk);
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                match staging.as_mut() {
-                    Some(f) => f.file.write_all(&chunk).ctx(|| format!("writing {}", f.path.display()))?,
-                    None if inline.len() + chunk.len() <= inline_max => inline.extend_from_slice(&chunk),
-                    None => {
-                        let mut f = StagingFile::create(&layout)?;
-                        f.file.write_all(&inline).ctx(|| format!("writing {}", f.path.display()))?;
-                        f.file.write_all(&chunk).ctx(|| format!("writing {}", f.path.display()))?;
-                        inline = BytesMut::new();
-                        staging = Some(f);
+                if staging.is_none() && pending.len() + chunk.len() > inline_max {
+                    staging = Some(StagingFile::create(&layout)?);
+                    pending.reserve(UNIT.saturating_sub(pending.len()));
+                }
+                let Some(f) = staging.as_mut() else {
+                    pending.extend_from_slice(&chunk);
+                    continue;
+                };
+                let mut rest = &chunk[..];
+                while !rest.is_empty() {
+                    let take = UNIT.saturating_sub(pending.len()).min(rest.len());
+                    pending.extend_from_slice(&rest[..take]);
+                    rest = &rest[take..];
+                    if pending.len() >= UNIT {
+                        let unit = std::mem::take(&mut pending);
+                        let (written, buffer) = md5.update_unit_while(unit, |bytes| f.write(bytes));
+                        written?;
+                        pending = buffer;
                     }
                 }
             }
@@ -219,14 +231,17 @@ fn receive<H: BodyHasher>(
             None => return Err(StoreError::BodyStream("body not finished".into())),
         }
     }
-    let md5: [u8; 16] = md5.finalize().into();
+    md5.update(&pending);
     let data = match staging {
-        None => StagedData::Inline(inline.freeze()),
-        Some(f) => StagedData::File(commit_staging_file(&layout, f)?),
+        None => StagedData::Inline(pending.freeze()),
+        Some(mut f) => {
+            f.write(&pending)?;
+            StagedData::File(commit_staging_file(&layout, f)?)
+        }
     };
     Ok(StagedBody {
         size,
-        md5,
+        md5: md5.finalize(),
         hasher,
         data: Some(data),
         layout,
@@ -236,8 +251,7 @@ fn receive<H: BodyHasher>(
 /// fsync the file, rename it into its shard and fsync the shard directory: after this the bytes
 /// survive power loss under their final name.
 fn commit_staging_file(layout: &Layout, mut f: StagingFile) -> StoreResult<FileId> {
-    f.file.flush().ctx(|| format!("flushing {}", f.path.display()))?;
-    f.file.get_ref().sync_all().ctx(|| format!("fsyncing {}", f.path.display()))?;
+    f.file.sync_all().ctx(|| format!("fsyncing {}", f.path.display()))?;
     let id = FileId::random();
     let shard = layout.shard_dir(id);
     fs::create_dir_all(&shard).ctx(|| format!("creating {}", shard.display()))?;
