@@ -43,6 +43,11 @@ struct ServeArgs {
     /// Objects up to this many bytes are stored inline in the metadata database.
     #[arg(long, env = "LAGOA_INLINE_MAX_BYTES", default_value_t = StoreConfig::default().inline_max_bytes)]
     inline_max_bytes: usize,
+    /// Write data files with direct I/O (O_DIRECT) where the filesystem allows it: large uploads
+    /// neither pay a copy into the page cache nor evict hot data from it; a fresh object's first
+    /// read comes from the disk. `false` keeps just-written data cached.
+    #[arg(long, env = "LAGOA_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
+    direct_io: bool,
     /// Largest file a browser POST upload may carry: s3s holds a POST's file in memory before
     /// storing it, so this bounds the memory one upload can take.
     #[arg(long, env = "LAGOA_POST_MAX_BYTES", default_value_t = ServerConfig::DEFAULT_POST_MAX_BYTES)]
@@ -100,6 +105,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         identities,
         store: StoreConfig {
             inline_max_bytes: args.inline_max_bytes,
+            direct_io: args.direct_io,
             ..StoreConfig::default()
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),

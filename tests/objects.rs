@@ -7,13 +7,33 @@ use common::*;
 
 #[tokio::test]
 async fn round_trip_of_many_sizes() {
-    let s = server();
+    round_trip_sizes(server()).await;
+}
+
+/// The same with data files written through the page cache instead of with direct I/O.
+#[tokio::test]
+async fn round_trip_of_many_sizes_without_direct_io() {
+    round_trip_sizes(server_with(&["--direct-io", "false"])).await;
+}
+
+/// Sizes around the inline threshold, the 1 MiB write/hash unit and the 4 KiB direct-I/O block.
+async fn round_trip_sizes(s: TestServer) {
+    const MIB: usize = 1024 * 1024;
     let c = s.client();
     bucket(&c, "b-bkt").await;
-    for (i, len) in [0usize, 1, 4096, 128 * 1024, 128 * 1024 + 1, 3 * 1024 * 1024 + 7]
-        .into_iter()
-        .enumerate()
-    {
+    let sizes = [
+        0usize,
+        1,
+        4096,
+        128 * 1024,
+        128 * 1024 + 1,
+        MIB - 1,
+        MIB,
+        MIB + 1,
+        2 * MIB + 4095,
+        3 * MIB + 7,
+    ];
+    for (i, len) in sizes.into_iter().enumerate() {
         let body = data(len, i as u64);
         let key = format!("obj-{len}");
         let etag = put(&c, "b-bkt", &key, &body).await;
@@ -761,4 +781,25 @@ async fn reads_racing_overwrites_see_whole_versions() {
     }
     writer.await.unwrap();
     assert!(reads > 0);
+}
+
+/// Concurrent uploads share the MD5 thread's SIMD lanes (store/src/md5_lanes.rs): every ETag and
+/// every body must still be its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_large_puts_get_their_own_etags() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "lanes").await;
+    let puts = (0..12u64).map(|i| {
+        let c = c.clone();
+        async move {
+            let body = data((2 << 20) + (i as usize) * 300_007, 1000 + i);
+            let etag = put(&c, "lanes", &format!("k{i}"), &body).await;
+            (i, body, etag)
+        }
+    });
+    for (i, body, etag) in futures::future::join_all(puts).await {
+        assert_eq!(etag, format!("\"{}\"", md5_hex(&body)), "object {i}");
+        assert_eq!(get(&c, "lanes", &format!("k{i}")).await, body, "object {i}");
+    }
 }

@@ -16,6 +16,7 @@ mod multipart;
 mod objects;
 mod reader;
 mod store;
+mod unit;
 mod writer;
 
 pub use error::{StoreError, StoreResult};

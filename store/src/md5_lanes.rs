@@ -9,17 +9,13 @@
 //! hashing thread, the writer hashes the unit itself: the digest is never wrong and never waits
 //! for a thread that is gone.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
 use md5_many::{Md5Many, Md5State};
 
-/// The size of the pieces hashed on the shared thread. Every unit of a body starts at a multiple
-/// of it, so the units of concurrent bodies line up in lockstep SIMD lanes.
-pub(crate) const UNIT: usize = 1 << 20;
+use crate::unit::{UNIT, UnitBuf};
 
 /// The most units hashed in one pass (AVX-512's lane count).
 const MAX_BATCH: usize = 16;
@@ -57,10 +53,10 @@ impl BodyMd5 {
     /// unit (writers reuse one buffer each: no allocation per MiB, a flat memory profile). Must
     /// only be called while every byte hashed so far is a whole number of units (the lanes then
     /// stay 64-byte aligned).
-    pub(crate) fn update_unit_while<R>(&mut self, unit: BytesMut, io: impl FnOnce(&[u8]) -> R) -> (R, BytesMut) {
-        debug_assert_eq!(unit.len(), UNIT);
+    pub(crate) fn update_unit_while<R>(&mut self, unit: UnitBuf, io: impl FnOnce(&[u8]) -> R) -> (R, UnitBuf) {
+        debug_assert!(unit.is_full());
         debug_assert_eq!(self.state.bytes_hashed() % UNIT as u64, 0);
-        let unit = unit.freeze();
+        let unit = Arc::new(unit);
         if !self.active {
             self.active = true;
             ACTIVE_BODIES.fetch_add(1, Ordering::Relaxed);
@@ -81,7 +77,7 @@ impl BodyMd5 {
             }
         };
         // The hashing thread drops its handle before replying, so the buffer is ours again.
-        let mut buffer = unit.try_into_mut().unwrap_or_else(|_| BytesMut::with_capacity(UNIT));
+        let mut buffer = Arc::try_unwrap(unit).unwrap_or_else(|_| UnitBuf::new());
         buffer.clear();
         (out, buffer)
     }
@@ -102,12 +98,12 @@ impl Drop for BodyMd5 {
 
 struct Job {
     state: Md5State,
-    data: Bytes,
+    data: Arc<UnitBuf>,
     reply: mpsc::SyncSender<Md5State>,
 }
 
 /// Queues a unit on the hashing thread (started on first use); `None` if it is not running.
-fn submit(state: Md5State, data: Bytes) -> Option<mpsc::Receiver<Md5State>> {
+fn submit(state: Md5State, data: Arc<UnitBuf>) -> Option<mpsc::Receiver<Md5State>> {
     static HASHER: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
     let sender = HASHER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
@@ -185,9 +181,11 @@ mod tests {
         let mut md5 = BodyMd5::new();
         let mut chunks = data.chunks_exact(UNIT);
         for unit in &mut chunks {
-            let (written, buffer) = md5.update_unit_while(BytesMut::from(unit), |b| b.len());
+            let mut buffer = UnitBuf::new();
+            buffer.fill_from(unit);
+            let (written, buffer) = md5.update_unit_while(buffer, |b| b.len());
             assert_eq!(written, UNIT);
-            assert!(buffer.is_empty() && buffer.capacity() >= UNIT);
+            assert!(buffer.is_empty());
         }
         md5.update(chunks.remainder());
         md5.finalize()
@@ -225,9 +223,11 @@ mod tests {
                     let mut state = Md5State::new();
                     // Lanes at different positions of their bodies.
                     state.update(&body(100 + i as u8, i * 4096));
+                    let mut data = UnitBuf::new();
+                    data.fill_from(d);
                     Job {
                         state,
-                        data: Bytes::copy_from_slice(d),
+                        data: Arc::new(data),
                         reply,
                     }
                 })

@@ -21,6 +21,10 @@ pub struct StoreConfig {
     pub inline_max_bytes: usize,
     /// Smallest allowed size of a non-last multipart part (S3: 5 MiB).
     pub min_part_size: u64,
+    /// Write data files with direct I/O (`O_DIRECT`) where the filesystem allows it: no copy
+    /// into the page cache and no eviction of hot data by large uploads, at the price of a first
+    /// read from the disk. Off: data just written stays cached.
+    pub direct_io: bool,
 }
 
 impl Default for StoreConfig {
@@ -28,6 +32,7 @@ impl Default for StoreConfig {
         Self {
             inline_max_bytes: 128 * 1024,
             min_part_size: 5 * 1024 * 1024,
+            direct_io: true,
         }
     }
 }
@@ -104,7 +109,7 @@ impl Store {
 
     /// Starts receiving a body; `hasher` sees every byte (for `x-amz-checksum-*`).
     pub fn body_writer<H: BodyHasher>(&self, hasher: H) -> BodyWriter<H> {
-        BodyWriter::new(self.inner.layout.clone(), self.inner.config.inline_max_bytes, hasher)
+        BodyWriter::new(self.inner.layout.clone(), &self.inner.config, hasher)
     }
 
     /// Creates a bucket owned by `owner`.

@@ -6,6 +6,8 @@
 
 use std::fs;
 use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
@@ -14,7 +16,9 @@ use tokio::task::JoinHandle;
 
 use crate::error::{IoContext, StoreError, StoreResult};
 use crate::layout::{FileId, Layout, fsync_dir};
-use crate::md5_lanes::{BodyMd5, UNIT};
+use crate::md5_lanes::BodyMd5;
+use crate::store::StoreConfig;
+use crate::unit::{UNIT, UnitBuf};
 
 /// Observes every byte of a body as it is written; s3-api plugs the `x-amz-checksum-*` hashers in
 /// here so that checksums are computed in the same pass as MD5, off the async runtime.
@@ -91,6 +95,13 @@ pub(crate) fn remove_in_background(path: PathBuf) {
     }
 }
 
+/// When and how a body goes to a file.
+#[derive(Clone, Copy)]
+struct Spill {
+    inline_max: usize,
+    direct_io: bool,
+}
+
 enum Msg {
     Data(Bytes),
     Finish,
@@ -109,12 +120,15 @@ pub struct BodyWriter<H: BodyHasher> {
 const QUEUE_DEPTH: usize = 8;
 
 impl<H: BodyHasher> BodyWriter<H> {
-    /// Starts receiving a body. Bodies up to `inline_max` bytes (at most one 1 MiB unit) stay in
+    /// Starts receiving a body. Bodies up to `inline_max_bytes` (at most one 1 MiB unit) stay in
     /// memory and are stored inline; larger ones spill to a staging file.
-    pub(crate) fn new(layout: Layout, inline_max: usize, hasher: H) -> Self {
-        let inline_max = inline_max.min(UNIT);
+    pub(crate) fn new(layout: Layout, config: &StoreConfig, hasher: H) -> Self {
+        let spill = Spill {
+            inline_max: config.inline_max_bytes.min(UNIT),
+            direct_io: config.direct_io,
+        };
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::task::spawn_blocking(move || receive(layout, inline_max, hasher, rx));
+        let task = tokio::task::spawn_blocking(move || receive(layout, spill, hasher, rx));
         Self {
             tx: Some(tx),
             task,
@@ -163,21 +177,84 @@ impl<H: BodyHasher> BodyWriter<H> {
     }
 }
 
-/// A staging file that deletes itself unless it was moved into place.
+/// A staging file that deletes itself unless it was moved into place. Full units are written with
+/// direct I/O where the filesystem allows it: from the unit's buffer straight to the disk, without
+/// a copy into the page cache (that copy was the largest cost of a large PUT after MD5) and
+/// without filling the cache with data nobody reads back soon — MinIO writes the same way.
 struct StagingFile {
     path: PathBuf,
     file: fs::File,
+    /// Whether the file is open with `O_DIRECT`.
+    direct: bool,
 }
 
 impl StagingFile {
-    fn create(layout: &Layout) -> StoreResult<Self> {
+    fn create(layout: &Layout, direct_io: bool) -> StoreResult<Self> {
         let path = layout.staging_path();
-        let file = fs::File::create(&path).ctx(|| format!("creating staging file {}", path.display()))?;
-        Ok(Self { path, file })
+        let open = |direct: bool| {
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            if direct {
+                options.custom_flags(libc::O_DIRECT);
+            }
+            options.open(&path)
+        };
+        let (file, direct) = match open(direct_io) {
+            Ok(file) => (Ok(file), direct_io),
+            // The filesystem does not do direct I/O (tmpfs, some FUSE mounts): buffered it is.
+            Err(err) if direct_io && err.raw_os_error() == Some(libc::EINVAL) => (open(false), false),
+            Err(err) => (Err(err), false),
+        };
+        let file = file.ctx(|| format!("creating staging file {}", path.display()))?;
+        Ok(Self { path, file, direct })
     }
 
-    fn write(&mut self, data: &[u8]) -> StoreResult<()> {
-        self.file.write_all(data).ctx(|| format!("writing {}", self.path.display()))
+    /// Writes a full unit (aligned for direct I/O).
+    fn write_unit(&mut self, data: &[u8]) -> StoreResult<()> {
+        let mut done = 0;
+        while done < data.len() {
+            match self.file.write(&data[done..]) {
+                Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero)).ctx(|| self.writing()),
+                Ok(n) => done += n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                // Accepted at open, refused at write (a filesystem that checks late, or a short
+                // write that left the offset unaligned): go on without direct I/O.
+                Err(err) if self.direct && err.raw_os_error() == Some(libc::EINVAL) => self.stop_direct_io()?,
+                Err(err) => return Err(err).ctx(|| self.writing()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the body's last, partial unit and sets the file to the body's `size`.
+    fn write_last(&mut self, unit: &mut UnitBuf, size: u64) -> StoreResult<()> {
+        if unit.is_empty() {
+            return Ok(());
+        }
+        if self.direct {
+            // Direct writes are whole blocks: write the padded block, then cut the padding off.
+            self.write_unit(unit.padded())?;
+            return self.file.set_len(size).ctx(|| format!("truncating {}", self.path.display()));
+        }
+        self.file.write_all(unit).ctx(|| self.writing())
+    }
+
+    fn stop_direct_io(&mut self) -> StoreResult<()> {
+        let fd = self.file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this struct owns; F_GETFL/F_SETFL touch only its flags.
+        let ok = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) == 0
+        };
+        if !ok {
+            return Err(std::io::Error::last_os_error()).ctx(|| format!("turning off O_DIRECT on {}", self.path.display()));
+        }
+        self.direct = false;
+        Ok(())
+    }
+
+    fn writing(&self) -> String {
+        format!("writing {}", self.path.display())
     }
 }
 
@@ -190,39 +267,41 @@ impl Drop for StagingFile {
 
 fn receive<H: BodyHasher>(
     layout: Layout,
-    inline_max: usize,
+    spill: Spill,
     mut hasher: H,
     mut rx: mpsc::Receiver<Msg>,
 ) -> StoreResult<StagedBody<H>> {
     let mut md5 = BodyMd5::new();
     let mut size = 0u64;
-    // The inline body, or the bytes of the current unit once the body spilled to a file.
-    let mut pending = BytesMut::new();
-    let mut staging: Option<StagingFile> = None;
+    // The body while it may still be inlined.
+    let mut inline = BytesMut::new();
+    // Once it spilled to a file: the file and the unit being filled.
+    let mut staging: Option<(StagingFile, UnitBuf)> = None;
     loop {
         match rx.blocking_recv() {
             Some(Msg::Data(chunk)) => {
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                if staging.is_none() && pending.len() + chunk.len() > inline_max {
-                    staging = Some(StagingFile::create(&layout)?);
-                    pending.reserve(UNIT.saturating_sub(pending.len()));
+                if staging.is_none() && inline.len() + chunk.len() > spill.inline_max {
+                    // inline_max ≤ UNIT, so the inlined bytes fit in the first unit.
+                    let mut unit = UnitBuf::new();
+                    unit.fill_from(&std::mem::take(&mut inline));
+                    staging = Some((StagingFile::create(&layout, spill.direct_io)?, unit));
                 }
-                let Some(f) = staging.as_mut() else {
-                    pending.extend_from_slice(&chunk);
+                let Some((file, unit)) = staging.as_mut() else {
+                    inline.extend_from_slice(&chunk);
                     continue;
                 };
                 let mut rest = &chunk[..];
-                while !rest.is_empty() {
-                    let take = UNIT.saturating_sub(pending.len()).min(rest.len());
-                    pending.extend_from_slice(&rest[..take]);
-                    rest = &rest[take..];
-                    if pending.len() >= UNIT {
-                        let unit = std::mem::take(&mut pending);
-                        let (written, buffer) = md5.update_unit_while(unit, |bytes| f.write(bytes));
-                        written?;
-                        pending = buffer;
+                loop {
+                    rest = &rest[unit.fill_from(rest)..];
+                    if !unit.is_full() {
+                        break;
                     }
+                    let full = std::mem::replace(unit, UnitBuf::empty());
+                    let (written, emptied) = md5.update_unit_while(full, |bytes| file.write_unit(bytes));
+                    *unit = emptied;
+                    written?;
                 }
             }
             Some(Msg::Finish) => break,
@@ -231,12 +310,15 @@ fn receive<H: BodyHasher>(
             None => return Err(StoreError::BodyStream("body not finished".into())),
         }
     }
-    md5.update(&pending);
     let data = match staging {
-        None => StagedData::Inline(pending.freeze()),
-        Some(mut f) => {
-            f.write(&pending)?;
-            StagedData::File(commit_staging_file(&layout, f)?)
+        None => {
+            md5.update(&inline);
+            StagedData::Inline(inline.freeze())
+        }
+        Some((mut file, mut unit)) => {
+            md5.update(&unit);
+            file.write_last(&mut unit, size)?;
+            StagedData::File(commit_staging_file(&layout, file)?)
         }
     };
     Ok(StagedBody {
