@@ -73,30 +73,51 @@ pub(crate) fn stream(extents: Vec<OpenedExtent>) -> ByteStream {
 }
 
 fn pump(extents: Vec<OpenedExtent>, tx: mpsc::Sender<std::io::Result<Bytes>>) {
-    for extent in extents {
-        match extent {
+    let mut extents = extents.into_iter().peekable();
+    while let Some(extent) = extents.next() {
+        let (file, offset, len) = match extent {
             OpenedExtent::Memory(b) => {
                 if !b.is_empty() && tx.blocking_send(Ok(b)).is_err() {
                     return;
                 }
+                continue;
             }
             OpenedExtent::Deferred { path, offset, len } => match fs::File::open(&path) {
-                Ok(file) => {
-                    if !pump_file(file, offset, len, &tx) {
-                        return;
-                    }
-                }
+                Ok(file) => (file, offset, len),
                 Err(e) => {
                     let _ = tx.blocking_send(Err(e));
                     return;
                 }
             },
-            OpenedExtent::File { file, offset, len } => {
-                if !pump_file(file, offset, len, &tx) {
-                    return;
-                }
-            }
+            OpenedExtent::File { file, offset, len } => (file, offset, len),
+        };
+        // While this extent streams, let the disk fetch the start of the next one (the parts of
+        // a multipart object are files of their own, each starting its readahead from zero).
+        if let Some(next) = extents.peek_mut() {
+            prefetch(next);
         }
+        if !pump_file(file, offset, len, &tx) {
+            return;
+        }
+    }
+}
+
+/// Asks the kernel to start reading the beginning of a long file extent into the page cache.
+fn prefetch(extent: &mut OpenedExtent) {
+    if let OpenedExtent::Deferred { path, offset, len } = extent
+        && *len >= SEQUENTIAL_READ_MIN
+        && let Ok(file) = fs::File::open(&*path)
+    {
+        *extent = OpenedExtent::File {
+            file,
+            offset: *offset,
+            len: *len,
+        };
+    }
+    if let OpenedExtent::File { file, offset, len } = extent
+        && *len >= SEQUENTIAL_READ_MIN
+    {
+        advise(file, *offset, (*len).min(PREFETCH), libc::POSIX_FADV_WILLNEED);
     }
 }
 
@@ -106,6 +127,10 @@ fn pump(extents: Vec<OpenedExtent>, tx: mpsc::Sender<std::io::Result<Bytes>>) {
 /// Parquet footer, a row group) keep the default, which wastes less on random reads.
 const SEQUENTIAL_READ_MIN: u64 = 4 << 20;
 
+/// How much of a long extent is fetched ahead (of the current one as it starts, and of the next
+/// one while the current one streams): the rest follows by the doubled readahead.
+const PREFETCH: u64 = 16 << 20;
+
 /// Streams one file range; false when the stream must stop (error sent or receiver gone).
 fn pump_file(mut file: fs::File, offset: u64, len: u64, tx: &mpsc::Sender<std::io::Result<Bytes>>) -> bool {
     if let Err(e) = file.seek(SeekFrom::Start(offset)) {
@@ -113,7 +138,8 @@ fn pump_file(mut file: fs::File, offset: u64, len: u64, tx: &mpsc::Sender<std::i
         return false;
     }
     if len >= SEQUENTIAL_READ_MIN {
-        advise_sequential(&file, offset, len);
+        advise(&file, offset, len, libc::POSIX_FADV_SEQUENTIAL);
+        advise(&file, offset, len.min(PREFETCH), libc::POSIX_FADV_WILLNEED);
     }
     let mut left = len;
     while left > 0 {
@@ -140,14 +166,14 @@ fn pump_file(mut file: fs::File, offset: u64, len: u64, tx: &mpsc::Sender<std::i
     true
 }
 
-/// A hint only: a kernel or filesystem that ignores it changes nothing but speed.
-fn advise_sequential(file: &fs::File, offset: u64, len: u64) {
+/// A hint only (`POSIX_FADV_*`): a kernel or filesystem that ignores it changes nothing but speed.
+fn advise(file: &fs::File, offset: u64, len: u64, advice: libc::c_int) {
     use std::os::fd::AsRawFd;
     let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
         return;
     };
     // SAFETY: posix_fadvise only reads the descriptor, which `file` keeps open for the call.
     unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_SEQUENTIAL);
+        libc::posix_fadvise(file.as_raw_fd(), offset, len, advice);
     }
 }

@@ -107,12 +107,31 @@ enum Msg {
     Finish,
 }
 
-/// Streams a body to durable storage. Chunks go through a small bounded queue to a blocking
-/// thread, so memory use is bounded whatever the body size and the runtime never blocks on disk.
+/// Streams a body to durable storage. A body that stays within the inline threshold is kept
+/// right here and never touches a thread or a file; once it outgrows it, its chunks go through a
+/// small bounded queue to a blocking thread, so memory use is bounded whatever the body size and
+/// the runtime never blocks on disk.
 pub struct BodyWriter<H: BodyHasher> {
-    tx: Option<mpsc::Sender<Msg>>,
-    task: JoinHandle<StoreResult<StagedBody<H>>>,
+    stage: Stage<H>,
     written: u64,
+}
+
+enum Stage<H: BodyHasher> {
+    /// Small so far: the bytes are gathered here (hashing waits for the end, when the body's fate
+    /// is known, so a body that spills is hashed exactly once, on the disk thread).
+    Memory {
+        layout: Layout,
+        spill: Spill,
+        hasher: H,
+        inline: BytesMut,
+    },
+    /// Spilled: the disk thread receives the chunks.
+    Thread {
+        tx: Option<mpsc::Sender<Msg>>,
+        task: JoinHandle<StoreResult<StagedBody<H>>>,
+    },
+    /// Between the two, and after a failed spill.
+    Gone,
 }
 
 /// How many chunks may wait for the disk thread; with hyper's chunk sizes this bounds a body's
@@ -127,26 +146,62 @@ impl<H: BodyHasher> BodyWriter<H> {
             inline_max: config.inline_max_bytes.min(UNIT),
             direct_io: config.direct_io,
         };
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::task::spawn_blocking(move || receive(layout, spill, hasher, rx));
         Self {
-            tx: Some(tx),
-            task,
+            stage: Stage::Memory {
+                layout,
+                spill,
+                hasher,
+                inline: BytesMut::new(),
+            },
             written: 0,
         }
     }
 
-    /// Queues the next chunk; waits while the disk thread is behind.
+    /// Takes the next chunk; waits while the disk thread is behind.
     pub async fn write(&mut self, chunk: Bytes) -> StoreResult<()> {
         self.written += chunk.len() as u64;
-        let tx = self
-            .tx
+        if let Stage::Memory { spill, inline, .. } = &mut self.stage {
+            if inline.len() + chunk.len() <= spill.inline_max {
+                inline.extend_from_slice(&chunk);
+                return Ok(());
+            }
+            self.start_thread();
+            let Stage::Thread { .. } = &self.stage else {
+                return Err(StoreError::BodyStream("disk writer could not start".into()));
+            };
+        }
+        self.send(Msg::Data(chunk)).await
+    }
+
+    /// Hands the body gathered so far to a new disk thread.
+    fn start_thread(&mut self) {
+        let Stage::Memory {
+            layout,
+            spill,
+            hasher,
+            inline,
+        } = std::mem::replace(&mut self.stage, Stage::Gone)
+        else {
+            return;
+        };
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        // The gathered bytes are the first chunk; the queue is empty, so this cannot fail.
+        let queued = inline.is_empty() || tx.try_send(Msg::Data(inline.freeze())).is_ok();
+        debug_assert!(queued);
+        let task = tokio::task::spawn_blocking(move || receive(layout, spill, hasher, rx));
+        self.stage = Stage::Thread { tx: Some(tx), task };
+    }
+
+    async fn send(&mut self, msg: Msg) -> StoreResult<()> {
+        let Stage::Thread { tx, .. } = &mut self.stage else {
+            return Err(StoreError::BodyStream("writer already finished".into()));
+        };
+        let sender = tx
             .as_ref()
             .ok_or_else(|| StoreError::BodyStream("writer already finished".into()))?;
-        if tx.send(Msg::Data(chunk)).await.is_err() {
+        if sender.send(msg).await.is_err() {
             // The disk thread stopped early: its result carries the reason.
-            let tx = self.tx.take();
-            drop(tx);
+            tx.take();
             return Err(self
                 .join()
                 .await
@@ -156,23 +211,51 @@ impl<H: BodyHasher> BodyWriter<H> {
         Ok(())
     }
 
-    /// Bytes queued so far.
+    /// Bytes taken so far.
     pub fn written(&self) -> u64 {
         self.written
     }
 
-    /// Flushes, fsyncs and moves the body into `objects/`; returns it ready to commit.
+    /// Finishes the body: an inline one is hashed and returned; a spilled one is flushed,
+    /// fsynced and moved into `objects/`. Either way it is ready to commit.
     pub async fn finish(mut self) -> StoreResult<StagedBody<H>> {
-        if let Some(tx) = self.tx.take() {
-            // A send error means the thread already ended; join() reports why.
-            let _ = tx.send(Msg::Finish).await;
+        match std::mem::replace(&mut self.stage, Stage::Gone) {
+            Stage::Memory {
+                layout,
+                mut hasher,
+                inline,
+                ..
+            } => {
+                hasher.update(&inline);
+                let mut md5 = BodyMd5::new();
+                md5.update(&inline);
+                Ok(StagedBody {
+                    size: inline.len() as u64,
+                    md5: md5.finalize(),
+                    hasher,
+                    data: Some(StagedData::Inline(inline.freeze())),
+                    layout,
+                })
+            }
+            thread @ Stage::Thread { .. } => {
+                self.stage = thread;
+                if let Stage::Thread { tx, .. } = &mut self.stage
+                    && let Some(tx) = tx.take()
+                {
+                    // A send error means the thread already ended; join() reports why.
+                    let _ = tx.send(Msg::Finish).await;
+                }
+                self.join().await
+            }
+            Stage::Gone => Err(StoreError::BodyStream("writer already finished".into())),
         }
-        self.join().await
     }
 
     async fn join(&mut self) -> StoreResult<StagedBody<H>> {
-        (&mut self.task)
-            .await
+        let Stage::Thread { task, .. } = &mut self.stage else {
+            return Err(StoreError::BodyStream("disk writer not running".into()));
+        };
+        task.await
             .map_err(|e| StoreError::BodyStream(format!("disk writer panicked or was cancelled: {e}")))?
     }
 }
