@@ -130,7 +130,7 @@ enum Stage<H: BodyHasher> {
         tx: Option<mpsc::Sender<Msg>>,
         task: JoinHandle<StoreResult<StagedBody<H>>>,
     },
-    /// Between the two, and after a failed spill.
+    /// Finished (or between the two, for an instant).
     Gone,
 }
 
@@ -166,9 +166,6 @@ impl<H: BodyHasher> BodyWriter<H> {
                 return Ok(());
             }
             self.start_thread();
-            let Stage::Thread { .. } = &self.stage else {
-                return Err(StoreError::BodyStream("disk writer could not start".into()));
-            };
         }
         self.send(Msg::Data(chunk)).await
     }
@@ -219,36 +216,32 @@ impl<H: BodyHasher> BodyWriter<H> {
     /// Finishes the body: an inline one is hashed and returned; a spilled one is flushed,
     /// fsynced and moved into `objects/`. Either way it is ready to commit.
     pub async fn finish(mut self) -> StoreResult<StagedBody<H>> {
-        match std::mem::replace(&mut self.stage, Stage::Gone) {
-            Stage::Memory {
-                layout,
-                mut hasher,
-                inline,
-                ..
-            } => {
-                hasher.update(&inline);
-                let mut md5 = BodyMd5::new();
-                md5.update(&inline);
-                Ok(StagedBody {
-                    size: inline.len() as u64,
-                    md5: md5.finalize(),
-                    hasher,
-                    data: Some(StagedData::Inline(inline.freeze())),
-                    layout,
-                })
+        if let Stage::Thread { tx, .. } = &mut self.stage {
+            if let Some(tx) = tx.take() {
+                // A send error means the thread already ended; join() reports why.
+                let _ = tx.send(Msg::Finish).await;
             }
-            thread @ Stage::Thread { .. } => {
-                self.stage = thread;
-                if let Stage::Thread { tx, .. } = &mut self.stage
-                    && let Some(tx) = tx.take()
-                {
-                    // A send error means the thread already ended; join() reports why.
-                    let _ = tx.send(Msg::Finish).await;
-                }
-                self.join().await
-            }
-            Stage::Gone => Err(StoreError::BodyStream("writer already finished".into())),
+            return self.join().await;
         }
+        let Stage::Memory {
+            layout,
+            mut hasher,
+            inline,
+            ..
+        } = std::mem::replace(&mut self.stage, Stage::Gone)
+        else {
+            return Err(StoreError::BodyStream("writer already finished".into()));
+        };
+        hasher.update(&inline);
+        let mut md5 = BodyMd5::new();
+        md5.update(&inline);
+        Ok(StagedBody {
+            size: inline.len() as u64,
+            md5: md5.finalize(),
+            hasher,
+            data: Some(StagedData::Inline(inline.freeze())),
+            layout,
+        })
     }
 
     async fn join(&mut self) -> StoreResult<StagedBody<H>> {
