@@ -58,16 +58,34 @@ struct ServeArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LAGOA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,s3s=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging()?;
     match Cli::parse().command {
         Command::Serve(args) => serve(args),
     }
+}
+
+/// Logs go to stderr, filtered by `LAGOA_LOG` (default `info`). s3s's own per-request lines are
+/// off unless the filter names s3s: it logs every refused request at ERROR, while Lagoa logs each
+/// failed request itself, 4xx at debug and 5xx at error. ANSI colours only on a terminal;
+/// `LAGOA_LOG_FORMAT=json` writes one JSON object per line for log shippers.
+fn init_logging() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let mut directives = std::env::var("LAGOA_LOG").unwrap_or_else(|_| "info".to_owned());
+    if !directives.contains("s3s") {
+        directives.push_str(",s3s=off");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .with_context(|| format!("LAGOA_LOG={directives:?} is not a valid log filter"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match std::env::var("LAGOA_LOG_FORMAT").as_deref() {
+        Ok("json") => builder.json().init(),
+        Ok("text") | Err(_) => builder.init(),
+        Ok(other) => anyhow::bail!("LAGOA_LOG_FORMAT={other:?} is not a log format: use text or json"),
+    }
+    Ok(())
 }
 
 /// Root credentials: LAGOA_ROOT_*, then MINIO_ROOT_*, then MinIO's default with a warning.

@@ -7,7 +7,7 @@ import os
 import requests
 from boto3.s3.transfer import TransferConfig
 
-from suite import Suite, boto3_client, bucket_name, expect_error
+from suite import ACCESS_KEY, ENDPOINT, SECRET_KEY, Suite, boto3_client, bucket_name, expect_error
 
 s3 = boto3_client()
 suite = Suite("boto3")
@@ -153,6 +153,32 @@ def _():
 def _():
     out = s3.list_object_versions(Bucket=B)
     assert out["Versions"] and all(v["VersionId"] == "null" for v in out["Versions"])
+
+
+@suite.feature("SigV2 header auth (bucket and object requests, clock skew)")
+def _():
+    import base64
+    import email.utils
+    import hmac
+    import time
+
+    v2 = boto3_client(signature_version="s3")
+    b = bucket_name("sigv2")
+    v2.create_bucket(Bucket=b)
+    v2.head_bucket(Bucket=b)
+    assert v2.get_bucket_location(Bucket=b).get("LocationConstraint") in (None, "")
+    v2.put_object(Bucket=b, Key="k", Body=b"v2 body")
+    assert v2.get_object(Bucket=b, Key="k")["Body"].read() == b"v2 body"
+    assert [o["Key"] for o in v2.list_objects(Bucket=b)["Contents"]] == ["k"]
+    assert [o["Key"] for o in v2.list_objects_v2(Bucket=b)["Contents"]] == ["k"]
+    # A request signed an hour ago is RequestTimeTooSkewed, as S3 answers.
+    date = email.utils.formatdate(time.time() - 3600, usegmt=True)
+    to_sign = f"GET\n\n\n{date}\n/{b}/k"
+    sig = base64.b64encode(hmac.new(SECRET_KEY.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+    r = requests.get(f"{ENDPOINT}/{b}/k", headers={"Date": date, "Authorization": f"AWS {ACCESS_KEY}:{sig}"}, timeout=30)
+    assert r.status_code == 403 and "<Code>RequestTimeTooSkewed</Code>" in r.text, (r.status_code, r.text)
+    v2.delete_object(Bucket=b, Key="k")
+    v2.delete_bucket(Bucket=b)
 
 
 @suite.feature("bucket cleanup + delete")

@@ -1,12 +1,17 @@
 """Browser POST uploads: a presigned POST policy from boto3's `generate_presigned_post`, sent as
 multipart/form-data the way an HTML form does (requests' `files=`)."""
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 import os
 import xml.etree.ElementTree as ET
 
 import requests
 
-from suite import Suite, boto3_client, bucket_name
+from suite import ACCESS_KEY, ENDPOINT, SECRET_KEY, Suite, boto3_client, bucket_name
 
 suite = Suite("browser POST")
 B = bucket_name("post")
@@ -113,6 +118,83 @@ def _():
     r = post(form, b"named", filename="Birthday Cake.jpg")
     assert r.status_code == 204, (r.status_code, r.text)
     assert s3.get_object(Bucket=B, Key="uploads/Birthday Cake.jpg")["Body"].read() == b"named"
+
+
+def crc32_b64(data):
+    return base64.b64encode(binascii.crc32(data).to_bytes(4, "big")).decode()
+
+
+def absent(key):
+    return "Contents" not in s3.list_objects_v2(Bucket=B, Prefix=key)
+
+
+@suite.feature("POST x-amz-checksum-* field (exempt from the policy, verified)")
+def _():
+    data = os.urandom(10_000)
+    form = s3.generate_presigned_post(B, "uploads/summed", ExpiresIn=300)
+    form["fields"]["x-amz-checksum-crc32"] = crc32_b64(b"other bytes")
+    r = post(form, data)
+    assert r.status_code == 400 and error_code(r) == "BadDigest", (r.status_code, r.text)
+    assert absent("uploads/summed")
+    form["fields"]["x-amz-checksum-crc32"] = crc32_b64(data)
+    r = post(form, data)
+    assert r.status_code == 204, (r.status_code, r.text)
+    h = s3.head_object(Bucket=B, Key="uploads/summed", ChecksumMode="ENABLED")
+    assert h["ChecksumCRC32"] == crc32_b64(data), h
+
+
+@suite.feature("POST without its signature field -> 400")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/unsigned", ExpiresIn=300)
+    del form["fields"]["x-amz-signature"]
+    r = post(form, b"x")
+    assert r.status_code == 400 and error_code(r) == "InvalidArgument", (r.status_code, r.text)
+    form = client("s3").generate_presigned_post(B, "uploads/unsigned", ExpiresIn=300)
+    del form["fields"]["signature"]
+    r = post(form, b"x")
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert absent("uploads/unsigned")
+
+
+def v2_form(policy_doc, key):
+    """A SigV2 POST form over a hand-written policy document (boto3 always writes a valid one)."""
+    policy = base64.b64encode(json.dumps(policy_doc).encode()).decode()
+    signature = base64.b64encode(hmac.new(SECRET_KEY.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    fields = {"key": key, "AWSAccessKeyId": ACCESS_KEY, "policy": policy, "signature": signature}
+    return {"url": f"{ENDPOINT}/{B}", "fields": fields}
+
+
+@suite.feature("POST policy expiration not ISO 8601 -> 400")
+def _():
+    import datetime
+
+    # What s3-tests sends: Python's str() of an aware datetime, a space and an offset, not ISO 8601's T and Z.
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=6000)
+    doc = {"expiration": str(later), "conditions": [{"bucket": B}, ["starts-with", "$key", "uploads/"]]}
+    r = post(v2_form(doc, "uploads/baddate"), b"x")
+    assert r.status_code == 400 and error_code(r) == "InvalidPolicyDocument", (r.status_code, r.text)
+    doc["expiration"] = "2099-12-31T00:00:00.000Z"
+    r = post(v2_form(doc, "uploads/gooddate"), b"x")
+    assert r.status_code == 204, (r.status_code, r.text)
+    assert absent("uploads/baddate")
+
+
+@suite.feature("POST bucket field naming another bucket -> 403")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/elsewhere", ExpiresIn=300)
+    form["fields"]["bucket"] = B + "-other"
+    r = post(form, b"x")
+    assert r.status_code == 403 and error_code(r) == "AccessDenied", (r.status_code, r.text)
+    assert absent("uploads/elsewhere")
+
+
+@suite.feature("POST with server-side encryption -> 501, nothing stored")
+def _():
+    form = s3.generate_presigned_post(B, "uploads/sse", ExpiresIn=300)
+    form["fields"]["x-amz-server-side-encryption"] = "AES256"
+    r = post(form, b"secret")
+    assert r.status_code == 501 and error_code(r) == "NotImplemented", (r.status_code, r.text)
+    assert absent("uploads/sse")
 
 
 @suite.feature("bucket cleanup + delete")

@@ -199,10 +199,9 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String,
             .args(&options.args)
             .env("LAGOA_ROOT_USER", ROOT_USER)
             .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
-            .env(
-                "LAGOA_LOG",
-                std::env::var("LAGOA_TEST_LOG").unwrap_or_else(|_| "info,s3s=warn".into()),
-            )
+            .env_remove("LAGOA_LOG")
+            .env_remove("LAGOA_LOG_FORMAT")
+            .envs(std::env::var("LAGOA_TEST_LOG").map(|filter| ("LAGOA_LOG", filter)))
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -229,7 +228,10 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String,
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
                     if let Some(pos) = line.find("listening on http://") {
-                        endpoint = Some(line[pos + "listening on ".len()..].trim().to_owned());
+                        // Text logs end the line with the URL; JSON logs close a string after it.
+                        let rest = &line[pos + "listening on ".len()..];
+                        let url = rest.split(|c: char| c == '"' || c.is_whitespace()).next().unwrap_or(rest);
+                        endpoint = Some(url.to_owned());
                         break;
                     }
                     seen.push(line);

@@ -4,7 +4,7 @@ use lagoa_store::ObjectMeta;
 use s3s::dto::{ETagCondition, Timestamp};
 use s3s::{S3Result, s3_error};
 
-use crate::lagoa::{seconds, timestamp_seconds};
+use crate::lagoa::{seconds, timestamp, timestamp_seconds};
 
 /// The four read preconditions of a GET/HEAD or of a copy source.
 #[derive(Default)]
@@ -20,6 +20,22 @@ fn matches(cond: &ETagCondition, etag: &str) -> bool {
         ETagCondition::Any => true,
         ETagCondition::ETag(e) => e.value() == etag,
     }
+}
+
+/// `304 Not Modified` with the validators S3 sends, so that a cache can refresh its entry.
+fn not_modified(meta: &ObjectMeta) -> s3s::S3Error {
+    let mut e = s3_error!(NotModified);
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+        headers.insert(http::header::ETAG, v);
+    }
+    if let Some(v) =
+        crate::lagoa::format_http_date(&timestamp(meta.last_modified_nanos)).and_then(|d| http::HeaderValue::from_str(&d).ok())
+    {
+        headers.insert(http::header::LAST_MODIFIED, v);
+    }
+    e.set_headers(headers);
+    e
 }
 
 impl ReadConditions<'_> {
@@ -48,13 +64,13 @@ impl ReadConditions<'_> {
             }
         }
         match self.if_none_match {
-            Some(c) if matches(c, &meta.etag) => return Err(s3_error!(NotModified)),
+            Some(c) if matches(c, &meta.etag) => return Err(not_modified(meta)),
             Some(_) => {}
             None => {
                 if let Some(t) = self.if_modified_since
                     && modified <= timestamp_seconds(t)
                 {
-                    return Err(s3_error!(NotModified));
+                    return Err(not_modified(meta));
                 }
             }
         }

@@ -46,7 +46,7 @@ pub fn to_s3(err: StoreError) -> S3Error {
             )
         }
         StoreError::BodyStream(msg) => s3_error!(IncompleteBody, "The request body ended early: {msg}"),
-        other @ (StoreError::Io { .. } | StoreError::Db { .. } | StoreError::Corrupt(_)) => {
+        other @ (StoreError::Io { .. } | StoreError::Db { .. } | StoreError::Corrupt(_) | StoreError::Internal(_)) => {
             tracing::error!(error = %other, "storage failure");
             let mut e = S3Error::with_message(
                 S3ErrorCode::InternalError,
@@ -74,4 +74,17 @@ pub fn custom(code: &'static str, status: http::StatusCode, message: &'static st
     let mut e = S3Error::with_message(S3ErrorCode::Custom(code.into()), message);
     e.set_status_code(status);
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_storage_task_is_a_server_error_not_the_clients() {
+        let e = to_s3(StoreError::Internal("store task panicked".into()));
+        assert_eq!(*e.code(), S3ErrorCode::InternalError);
+        let status = e.status_code().or_else(|| e.code().status_code());
+        assert_eq!(status, Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    }
 }

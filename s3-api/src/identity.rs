@@ -90,6 +90,11 @@ impl Identities {
     pub fn root(&self) -> &str {
         &self.root
     }
+
+    /// The secret of an access key, for the signature checks Lagoa makes itself (SigV2 paths).
+    pub(crate) fn secret_key(&self, access_key: &str) -> Option<&str> {
+        self.keys.get(access_key).map(String::as_str)
+    }
 }
 
 /// Secret-key lookup for s3s's signature checks. An unknown access key is `InvalidAccessKeyId`,

@@ -98,11 +98,7 @@ pub(crate) fn parse_tagging_header(header: &str) -> S3Result<Vec<(String, String
 /// S3's tag limits: at most 10 tags, keys ≤ 128 and values ≤ 256 characters, unique keys.
 pub(crate) fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
-        return Err(crate::errors::custom(
-            "BadRequest",
-            http::StatusCode::BAD_REQUEST,
-            "Object tags cannot be greater than 10",
-        ));
+        return Err(s3_error!(InvalidTag, "Object tags cannot be greater than 10"));
     }
     let mut seen = std::collections::HashSet::new();
     for (k, v) in tags {
@@ -148,6 +144,17 @@ pub(crate) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `Content-Encoding` without `aws-chunked`, wherever it stands in the list: that coding
+/// describes the request's framing, which s3s has already removed, not the stored object.
+pub(crate) fn without_aws_chunked(content_encoding: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = content_encoding?
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 /// Content headers from a request's fields.
@@ -226,6 +233,15 @@ mod tests {
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("a+b%2F"), "a b/");
+    }
+
+    #[test]
+    fn aws_chunked_is_dropped_from_any_position() {
+        assert_eq!(without_aws_chunked(Some("aws-chunked")), None);
+        assert_eq!(without_aws_chunked(Some("gzip, aws-chunked")).as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked(Some("aws-chunked,gzip")).as_deref(), Some("gzip"));
+        assert_eq!(without_aws_chunked(Some("gzip,AWS-Chunked,br")).as_deref(), Some("gzip,br"));
+        assert_eq!(without_aws_chunked(None), None);
     }
 
     #[test]

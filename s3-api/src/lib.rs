@@ -11,11 +11,15 @@ mod conditions;
 mod errors;
 mod identity;
 mod lagoa;
+mod multipart_checksum;
 mod ops;
-mod post_filename;
 mod post_form;
+mod post_form_head;
+mod precheck;
+mod request_log;
 mod s3_impl;
 mod server;
+mod unsupported;
 mod vhost;
 
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};

@@ -1,21 +1,32 @@
-//! `${filename}` in a browser POST upload's `key` field.
+//! The head of a browser POST upload's form — the fields before the file, which S3 requires to
+//! come first — read ahead and fixed up before s3s 0.14 parses the form, where s3s differs from S3:
 //!
-//! S3 replaces `${filename}` in the form's `key` with the file name the browser sends in the file
-//! part's `Content-Disposition`, before checking the policy (so `starts-with $key` conditions see
-//! the final key). s3s 0.14 parses the form itself and drops the file name, so Lagoa rewrites the
-//! `key` field in the form's head — the fields before the file, which S3 requires to come first —
-//! before handing the request to s3s. Only that head is read ahead (at most
-//! [`MAX_FORM_HEAD`] bytes); the file streams through untouched. The POST signature covers the
-//! policy document, not the key, so rewriting the key leaves the signature valid.
+//! - `${filename}` in the `key` field is replaced by the file part's file name (S3 does this
+//!   before checking the policy, so `starts-with $key` conditions see the final key; s3s drops the
+//!   file name);
+//! - `x-amz-checksum-*` fields are exempt from the policy's conditions in S3 and verified against
+//!   the file; s3s demands a condition for them. They are moved into request headers, where the
+//!   PUT path verifies them like any checksum header (unless the policy names them: then s3s's
+//!   own check applies);
+//! - a policy whose `expiration` is missing or not ISO 8601, and a signed form without its
+//!   signature field, are 400 (s3s: accepted, or 403); a `bucket` field naming another bucket than
+//!   the URL is 403 AccessDenied.
+//!
+//! Only the head is read ahead (at most [`MAX_FORM_HEAD`] bytes); the file streams through
+//! untouched. The POST signature covers the policy document, not the other fields, so these edits
+//! leave it valid.
 
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use http::header;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use memchr::memmem;
+use s3s::{S3Result, s3_error};
 
 /// How much of a form is read ahead to find the file part. Larger heads pass through unchanged
 /// (a key with `${filename}` then gets `NotImplemented` from the PUT path).
@@ -23,9 +34,10 @@ pub(crate) const MAX_FORM_HEAD: usize = 1024 * 1024;
 
 const VARIABLE: &str = "${filename}";
 
-/// Returns `req` with `${filename}` substituted in its form's `key` field when it has one; any
-/// other request comes back with the same bytes.
-pub(crate) async fn substitute_key_filename<B>(req: http::Request<B>) -> http::Request<s3s::Body>
+/// Reads the form head of a browser POST and returns the request with its head checked and fixed
+/// up (see the module docs), or the S3 error to answer with. `url_bucket` is the bucket the URL
+/// names (path style); `None` skips the bucket check.
+pub(crate) async fn prepare<B>(req: http::Request<B>, url_bucket: Option<&str>) -> S3Result<http::Request<s3s::Body>>
 where
     B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
     B::Error: std::error::Error + Send + Sync + Unpin + 'static,
@@ -36,7 +48,7 @@ where
         .and_then(|v| v.to_str().ok())
         .and_then(form_boundary);
     let Some(boundary) = boundary else {
-        return req.map(s3s::Body::http_body);
+        return Ok(req.map(s3s::Body::http_body));
     };
     let (mut parts, mut body) = req.into_parts();
     let mut head = BytesMut::new();
@@ -64,17 +76,13 @@ where
         }
     };
     let mut head = head.freeze();
-    if let Some(FormHead { key, filename }) = form {
-        let old_key = String::from_utf8_lossy(&head[key.clone()]).into_owned();
-        if old_key.contains(VARIABLE) {
-            let new_key = old_key.replace(VARIABLE, &filename);
-            let mut rewritten = BytesMut::with_capacity(head.len() + new_key.len());
-            rewritten.extend_from_slice(&head[..key.start]);
-            rewritten.extend_from_slice(new_key.as_bytes());
-            rewritten.extend_from_slice(&head[key.end..]);
-            let grown = new_key.len() as i64 - (key.end - key.start) as i64;
+    if let Some(form) = form {
+        check_fields(&form, &head, url_bucket)?;
+        let edits = plan_edits(&form, &head, &mut parts.headers);
+        if !edits.is_empty() {
+            let (rewritten, grown) = apply_edits(&head, edits);
             adjust_content_length(&mut parts.headers, grown);
-            head = rewritten.freeze();
+            head = rewritten;
         }
     }
     let body = Prefixed {
@@ -82,7 +90,138 @@ where
         held,
         rest: body,
     };
-    http::Request::from_parts(parts, s3s::Body::http_body(body))
+    Ok(http::Request::from_parts(parts, s3s::Body::http_body(body)))
+}
+
+/// A field's value as text.
+fn value<'h>(head: &'h [u8], field: &FormField) -> std::borrow::Cow<'h, str> {
+    String::from_utf8_lossy(&head[field.value.clone()])
+}
+
+fn field<'f>(form: &'f FormHead, name: &str) -> Option<&'f FormField> {
+    form.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+}
+
+/// The 400/403 answers S3 gives for a malformed form head, before any policy condition.
+fn check_fields(form: &FormHead, head: &[u8], url_bucket: Option<&str>) -> S3Result<()> {
+    if let (Some(url_bucket), Some(f)) = (url_bucket, field(form, "bucket"))
+        && value(head, f) != url_bucket
+    {
+        return Err(s3_error!(
+            AccessDenied,
+            "Invalid according to Policy: the form's bucket field does not name the bucket of the URL"
+        ));
+    }
+    let Some(policy) = field(form, "policy") else {
+        return Ok(());
+    };
+    let sigv4 = field(form, "x-amz-algorithm").is_some();
+    let signature = if sigv4 { "X-Amz-Signature" } else { "Signature" };
+    if field(form, signature).is_none() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Bucket POST must contain a field named '{signature}'.  If it is specified, please check the order of the fields."
+        ));
+    }
+    let document = base64::engine::general_purpose::STANDARD
+        .decode(value(head, policy).trim())
+        .ok()
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok())
+        .ok_or_else(|| s3_error!(InvalidPolicyDocument, "Invalid Policy: the policy is not base64-encoded JSON"))?;
+    match document.get("expiration") {
+        None => Err(s3_error!(InvalidPolicyDocument, "Invalid Policy: Policy missing expiration.")),
+        Some(serde_json::Value::String(e)) if is_iso8601_utc(e) => Ok(()),
+        Some(e) => Err(s3_error!(
+            InvalidPolicyDocument,
+            "Invalid Policy: Invalid 'expiration' value: '{}'",
+            e.as_str().map_or_else(|| e.to_string(), str::to_owned)
+        )),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z`, the form S3 requires for a policy's expiration.
+fn is_iso8601_utc(s: &str) -> bool {
+    let Some(rest) = s.strip_suffix('Z') else {
+        return false;
+    };
+    let (main, fraction) = rest.split_once('.').unwrap_or((rest, "0"));
+    let shape = main.len() == 19
+        && main.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    shape
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && time::PrimitiveDateTime::parse(
+            main,
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+        )
+        .is_ok()
+}
+
+/// One replacement of a byte range of the head.
+struct Edit {
+    range: Range<usize>,
+    with: Vec<u8>,
+}
+
+/// The key substitution and the checksum fields to move into headers (which are added to
+/// `headers` here).
+fn plan_edits(form: &FormHead, head: &[u8], headers: &mut http::HeaderMap) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    if let (Some(key), Some(filename)) = (field(form, "key"), &form.filename) {
+        let old_key = value(head, key);
+        if old_key.contains(VARIABLE) {
+            edits.push(Edit {
+                range: key.value.clone(),
+                with: old_key.replace(VARIABLE, filename).into_bytes(),
+            });
+        }
+    }
+    let policy_text = field(form, "policy")
+        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(value(head, p).trim()).ok())
+        .map(|raw| String::from_utf8_lossy(&raw).to_ascii_lowercase())
+        .unwrap_or_default();
+    for f in &form.fields {
+        let name = f.name.to_ascii_lowercase();
+        if !name.starts_with("x-amz-checksum-") || policy_text.contains(&format!("${name}")) {
+            continue;
+        }
+        let header_name = if name == "x-amz-checksum-algorithm" {
+            "x-amz-sdk-checksum-algorithm".to_owned()
+        } else {
+            name
+        };
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(header_name.as_bytes()),
+            http::HeaderValue::from_str(value(head, f).trim()),
+        ) {
+            headers.insert(n, v);
+        }
+        edits.push(Edit {
+            range: f.part.clone(),
+            with: Vec::new(),
+        });
+    }
+    edits
+}
+
+/// The head with the edits applied (they never overlap), and how much it grew.
+fn apply_edits(head: &Bytes, mut edits: Vec<Edit>) -> (Bytes, i64) {
+    edits.sort_by_key(|e| e.range.start);
+    let mut out = BytesMut::with_capacity(head.len());
+    let mut at = 0;
+    for edit in edits {
+        out.extend_from_slice(&head[at..edit.range.start]);
+        out.extend_from_slice(&edit.with);
+        at = edit.range.end;
+    }
+    out.extend_from_slice(&head[at..]);
+    let grown = out.len() as i64 - head.len() as i64;
+    (out.freeze(), grown)
 }
 
 /// The boundary of a `multipart/form-data` content type.
@@ -100,21 +239,29 @@ fn form_boundary(content_type: &str) -> Option<String> {
     })
 }
 
-/// Where the `key` field's value lies in the form head, and the file part's file name.
+/// One form field before the file part.
 #[derive(Debug, PartialEq)]
-struct FormHead {
-    key: std::ops::Range<usize>,
-    filename: String,
+struct FormField {
+    name: String,
+    /// The whole part, from its delimiter to the CRLF before the next one.
+    part: Range<usize>,
+    value: Range<usize>,
 }
 
-/// `Some(Some(..))` once the head up to the file part's headers is in `buf` and has a key and a
-/// file name; `Some(None)` when the form is complete enough to know there is nothing to do;
-/// `None` when more bytes are needed.
+/// The fields before the file part, and the file part's file name.
+#[derive(Debug, PartialEq)]
+struct FormHead {
+    fields: Vec<FormField>,
+    filename: Option<String>,
+}
+
+/// `Some(Some(..))` once the head up to the file part's headers is in `buf`; `Some(None)` when
+/// the form has no file part (nothing to do: s3s rejects it); `None` when more bytes are needed.
 fn scan_form_head(buf: &[u8], boundary: &str) -> Option<Option<FormHead>> {
     let delimiter = format!("--{boundary}");
     let next_delimiter = format!("\r\n--{boundary}");
     let mut pos = memmem::find(buf, delimiter.as_bytes())?;
-    let mut key = None;
+    let mut fields = Vec::new();
     loop {
         let after = pos + delimiter.len();
         if buf.len() < after + 2 {
@@ -128,17 +275,19 @@ fn scan_form_head(buf: &[u8], boundary: &str) -> Option<Option<FormHead>> {
         let headers = &buf[headers_start..headers_start + headers_len];
         let (name, filename) = disposition(headers);
         if name.as_deref() == Some("file") {
-            return Some(match (key, filename) {
-                (Some(key), Some(filename)) => Some(FormHead { key, filename }),
-                _ => None,
-            });
+            return Some(Some(FormHead { fields, filename }));
         }
         let content_start = headers_start + headers_len + 4;
         let content_len = memmem::find(&buf[content_start..], next_delimiter.as_bytes())?;
-        if name.is_some_and(|n| n.eq_ignore_ascii_case("key")) {
-            key = Some(content_start..content_start + content_len);
+        let end = content_start + content_len + 2;
+        if let Some(name) = name {
+            fields.push(FormField {
+                name,
+                part: pos..end,
+                value: content_start..content_start + content_len,
+            });
         }
-        pos = content_start + content_len + 2;
+        pos = end;
     }
 }
 
@@ -227,7 +376,7 @@ mod tests {
     fn form(key: &str, filename: &str) -> String {
         format!(
             "--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n\
-             --{B}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\neyJ9\r\n\
+             --{B}\r\nContent-Disposition: form-data; name=\"x-amz-meta-a\"\r\n\r\neyJ9\r\n\
              --{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n\
              JPEGDATA\r\n--{B}--\r\n"
         )
@@ -247,7 +396,7 @@ mod tests {
             .header(header::CONTENT_LENGTH, len)
             .body(stream)
             .unwrap();
-        let out = substitute_key_filename(req).await;
+        let out = prepare(req, None).await.unwrap();
         let length = out
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -272,6 +421,80 @@ mod tests {
         assert_eq!(rewrite(original.clone(), 5).await.1, original);
         let no_file = format!("--{B}\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n${{filename}}\r\n--{B}--\r\n");
         assert_eq!(rewrite(no_file.clone(), 3).await.1, no_file);
+    }
+
+    fn head(fields: &[(&str, &str)]) -> (FormHead, Bytes) {
+        let mut text = String::new();
+        for (name, value) in fields {
+            text.push_str(&format!(
+                "--{B}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        text.push_str(&format!(
+            "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nDATA\r\n--{B}--\r\n"
+        ));
+        let bytes = Bytes::from(text);
+        let form = scan_form_head(&bytes, B).unwrap().unwrap();
+        (form, bytes)
+    }
+
+    fn policy(json: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(json)
+    }
+
+    #[test]
+    fn malformed_heads_get_s3s_answers() {
+        let code = |fields: &[(&str, &str)], bucket| {
+            let (form, bytes) = head(fields);
+            check_fields(&form, &bytes, bucket)
+                .err()
+                .map(|e| e.code().as_str().to_owned())
+        };
+        let good = policy(r#"{"expiration":"2030-01-01T00:00:00.000Z","conditions":[]}"#);
+        assert_eq!(code(&[("policy", &good), ("signature", "s")], Some("b")), None);
+        assert_eq!(code(&[("policy", &good)], None).as_deref(), Some("InvalidArgument"));
+        assert_eq!(
+            code(
+                &[("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("policy", &good), ("signature", "s")],
+                None
+            )
+            .as_deref(),
+            Some("InvalidArgument"),
+            "SigV4 forms need x-amz-signature"
+        );
+        let bad_date = policy(r#"{"expiration":"01/01/2030","conditions":[]}"#);
+        assert_eq!(
+            code(&[("policy", &bad_date), ("signature", "s")], None).as_deref(),
+            Some("InvalidPolicyDocument")
+        );
+        assert_eq!(
+            code(&[("bucket", "other"), ("policy", &good), ("signature", "s")], Some("b")).as_deref(),
+            Some("AccessDenied")
+        );
+    }
+
+    #[test]
+    fn checksum_fields_move_into_headers_unless_the_policy_names_them() {
+        let (form, bytes) = head(&[("key", "k"), ("x-amz-checksum-crc32", "AAAAAA==")]);
+        let mut headers = http::HeaderMap::new();
+        let edits = plan_edits(&form, &bytes, &mut headers);
+        assert_eq!(headers.get("x-amz-checksum-crc32").unwrap(), "AAAAAA==");
+        let (out, grown) = apply_edits(&bytes, edits);
+        assert!(grown < 0);
+        assert!(!String::from_utf8_lossy(&out).contains("x-amz-checksum"));
+        let named = policy(r#"{"conditions":[["eq","$x-amz-checksum-crc32","AAAAAA=="]]}"#);
+        let (form, bytes) = head(&[("policy", &named), ("x-amz-checksum-crc32", "AAAAAA==")]);
+        let mut headers = http::HeaderMap::new();
+        assert!(plan_edits(&form, &bytes, &mut headers).is_empty());
+    }
+
+    #[test]
+    fn expirations_must_be_iso8601_utc() {
+        assert!(is_iso8601_utc("2030-01-01T00:00:00Z"));
+        assert!(is_iso8601_utc("2030-01-01T00:00:00.123Z"));
+        assert!(!is_iso8601_utc("2030-01-01 00:00:00Z"));
+        assert!(!is_iso8601_utc("2030-13-01T00:00:00Z"));
+        assert!(!is_iso8601_utc("2030-01-01T00:00:00"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use crate::identity::Identities;
 use crate::lagoa::Lagoa;
+use crate::request_log::{self, RequestId};
 
 /// Everything `lagoa serve` needs.
 #[derive(Debug, Clone)]
@@ -57,6 +58,10 @@ pub enum ServerError {
 /// What the connection handler sees: the S3 service once the store is open.
 struct State {
     s3: OnceLock<S3Service>,
+    /// For the signature checks Lagoa makes before s3s (see `precheck`).
+    identities: Identities,
+    /// `--domain`, to tell a virtual-host request's bucket.
+    domain: Option<String>,
 }
 
 /// Runs the server until `shutdown` resolves, then drains in-flight requests (bounded by
@@ -72,7 +77,11 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
     })?;
     tracing::info!("listening on http://{local}");
 
-    let state = Arc::new(State { s3: OnceLock::new() });
+    let state = Arc::new(State {
+        s3: OnceLock::new(),
+        identities: config.identities.clone(),
+        domain: config.domain.clone(),
+    });
     let mut opener = tokio::spawn(open_store(config.clone(), state.clone()));
     let mut opened = false;
 
@@ -106,7 +115,7 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
                 match result {
                     Ok(Ok(())) => tracing::info!("store is open; ready"),
                     Ok(Err(err)) => return Err(err),
-                    Err(join) => return Err(ServerError::Store { path: config.data.display().to_string(), source: StoreError::BodyStream(join.to_string()) }),
+                    Err(join) => return Err(ServerError::Store { path: config.data.display().to_string(), source: StoreError::Internal(join.to_string()) }),
                 }
             }
             () = &mut shutdown => break,
@@ -129,7 +138,7 @@ async fn open_store(config: ServerConfig, state: Arc<State>) -> Result<(), Serve
         .await
         .map_err(|e| ServerError::Store {
             path: path.clone(),
-            source: StoreError::BodyStream(e.to_string()),
+            source: StoreError::Internal(e.to_string()),
         })?
         .map_err(|source| ServerError::Store { path, source })?;
     let lagoa = Lagoa::new(store, config.region.clone(), Arc::new(config.identities.clone()));
@@ -148,10 +157,70 @@ async fn open_store(config: ServerConfig, state: Arc<State>) -> Result<(), Serve
 
 type Response = http::Response<s3s::Body>;
 
+/// `500 InternalError` as an S3 error document.
+fn internal_error() -> Response {
+    s3s::S3Error::with_message(
+        s3s::S3ErrorCode::InternalError,
+        "We encountered an internal error. Please try again.",
+    )
+    .to_http_response()
+    .unwrap_or_else(|_| plain(http::StatusCode::INTERNAL_SERVER_ERROR, ""))
+}
+
 fn plain(status: http::StatusCode, body: &'static str) -> Response {
     let mut res = http::Response::new(s3s::Body::from(body.to_owned()));
     *res.status_mut() = status;
     res
+}
+
+/// Hands a request to s3s, with Lagoa's fix-ups before and after (see `precheck`,
+/// `post_form_head`, `post_form`).
+async fn call_s3(
+    s3: &S3Service,
+    state: &State,
+    peer: SocketAddr,
+    req: http::Request<hyper::body::Incoming>,
+    span: &tracing::Span,
+) -> Result<Response, s3s::HttpError> {
+    let form_post = crate::post_form::is_form_post(&req);
+    let req = crate::precheck::adapt(req, &state.identities);
+    let req = if form_post {
+        let bucket = form_bucket(&req, state.domain.as_deref());
+        match crate::post_form_head::prepare(req, bucket.as_deref()).await {
+            Ok(req) => req,
+            Err(e) => return Ok(e.to_http_response().unwrap_or_else(|_| internal_error())),
+        }
+    } else {
+        req.map(s3s::Body::from)
+    };
+    // A panic in a handler must not take the connection down silently: it is a 500.
+    let call = std::panic::AssertUnwindSafe(s3.call(req).instrument(span.clone()));
+    let res = match futures::FutureExt::catch_unwind(call).await {
+        Ok(res) => res?,
+        Err(_) => {
+            span.in_scope(|| tracing::error!(%peer, "a request handler panicked"));
+            internal_error()
+        }
+    };
+    Ok(if form_post {
+        crate::post_form::policy_condition_as_access_denied(res).await
+    } else {
+        res
+    })
+}
+
+/// The bucket a browser POST is sent to: the virtual host's, or the path's first segment.
+fn form_bucket<B>(req: &http::Request<B>, domain: Option<&str>) -> Option<String> {
+    if let Some(domain) = domain {
+        let host = req.headers().get(http::header::HOST)?.to_str().ok()?;
+        let host = host.split(':').next().unwrap_or(host);
+        if let Some(bucket) = host.strip_suffix(domain).and_then(|b| b.strip_suffix('.')) {
+            return Some(bucket.to_owned());
+        }
+    }
+    let path = req.uri().path().trim_start_matches('/');
+    let bucket = path.split('/').next().unwrap_or("");
+    (!bucket.is_empty()).then(|| crate::lagoa::percent_decode(bucket))
 }
 
 async fn handle(
@@ -171,33 +240,28 @@ async fn handle(
         }
         _ => {}
     }
-    let Some(s3) = state.s3.get() else {
-        let mut res = plain(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ServiceUnavailable</Code><Message>The server is starting; retry shortly.</Message></Error>",
-        );
-        res.headers_mut()
-            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
-        return Ok(res);
-    };
-    // A debug-level span: at the default level its fields are never formatted, which measurably
-    // cheapens every small request (lagoa-bench get-4k-c16: ~0.01 ms of CPU each). Server-side
-    // failures are still logged below with their request.
-    let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), %peer);
+    let id = RequestId::next();
+    // One field only: the span is formatted for every request, and the id is what ties a
+    // storage failure's log line to the client's error.
+    let span = tracing::info_span!("request", request_id = %id);
     let (method, uri) = (req.method().clone(), req.uri().clone()); // cheap: shared bytes
-    let form_post = crate::post_form::is_form_post(&req);
-    let req = if form_post {
-        crate::post_filename::substitute_key_filename(req).await
-    } else {
-        req.map(s3s::Body::from)
+    let res = match (state.s3.get(), crate::precheck::refuse(&req)) {
+        (None, _) => s3s::S3Error::with_message(s3s::S3ErrorCode::ServiceUnavailable, "The server is starting; retry shortly.")
+            .to_http_response()
+            .unwrap_or_else(|_| internal_error()),
+        (Some(_), Some(refusal)) => refusal,
+        (Some(s3), None) => call_s3(s3, &state, peer, req, &span).await?,
     };
-    let res = s3.call(req).instrument(span).await?;
-    if res.status().is_server_error() {
-        tracing::warn!(%method, path = uri.path(), %peer, status = res.status().as_u16(), "request failed on the server side");
-    }
-    Ok(if form_post {
-        crate::post_form::policy_condition_as_access_denied(res).await
-    } else {
-        res
-    })
+    let (res, code) = request_log::stamp(res, &id);
+    span.in_scope(|| {
+        request_log::log(&request_log::Finished {
+            id: &id,
+            peer,
+            method: &method,
+            uri: &uri,
+            status: res.status(),
+            code: code.as_deref(),
+        })
+    });
+    Ok(res)
 }

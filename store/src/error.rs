@@ -42,8 +42,12 @@ pub enum StoreError {
         #[source]
         source: rocksdb::Error,
     },
-    #[error("stored metadata is corrupt ({0}); run `lagoa scrub` and restore from a replica")]
+    #[error("stored metadata is corrupt ({0}); restore the data directory from a backup")]
     Corrupt(String),
+    /// A server fault: a storage task panicked or was cancelled, or an internal invariant broke.
+    /// Never the client's fault, whatever the request was doing (500, not a 4xx).
+    #[error("internal storage failure: {0}")]
+    Internal(String),
 }
 
 impl StoreError {

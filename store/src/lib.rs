@@ -25,7 +25,8 @@ pub use list::{ListEntry, ListPage, ListedObject, UploadListEntry, UploadListPag
 pub use meta::{
     BucketMeta, Checksums, ContentHeaders, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos,
 };
-pub use objects::{DeleteOutcome, NewObject, ObjectHandle, WriteCondition};
+pub use multipart::Completion;
+pub use objects::{DeleteCondition, DeleteOutcome, NewObject, ObjectHandle, WriteCondition, etag_matches};
 pub use reader::ByteStream;
 pub use store::{Store, StoreConfig};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

@@ -101,6 +101,19 @@ pub struct ObjectMeta {
     /// Access key of the writer (the `Owner` of listings).
     #[serde(default)]
     pub owner: String,
+    /// `COMPOSITE` or `FULL_OBJECT` for a multipart object's checksum (`x-amz-checksum-type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    /// The multipart upload this object was completed from: a retried CompleteMultipartUpload
+    /// (the SDK lost the first answer) gets the same answer instead of NoSuchUpload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    /// Part numbers of the extents (multipart objects), as listed at completion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_numbers: Vec<u32>,
+    /// Each part's checksums (multipart objects), for `partNumber` reads with checksum mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_checksums: Vec<Checksums>,
 }
 
 /// An in-progress multipart upload.
@@ -115,6 +128,9 @@ pub struct UploadMeta {
     /// The checksum algorithm announced at creation, if any.
     #[serde(default)]
     pub checksum_algorithm: Option<String>,
+    /// Its type, `COMPOSITE` or `FULL_OBJECT`, when an algorithm was announced.
+    #[serde(default)]
+    pub checksum_type: Option<String>,
 }
 
 /// One uploaded part of a multipart upload.

@@ -13,15 +13,16 @@ use crate::store::{Inner, Store, decode, encode};
 use crate::writer::{StagedBody, StagedData};
 
 impl Store {
-    /// Starts a multipart upload; returns its id.
+    /// Starts a multipart upload; returns its id. `checksum` is the announced algorithm and type.
     pub async fn create_upload(
         &self,
         bucket: &str,
         key: &str,
         attributes: ObjectAttributes,
         owner: &str,
-        checksum_algorithm: Option<String>,
+        checksum: Option<(String, String)>,
     ) -> StoreResult<String> {
+        let (checksum_algorithm, checksum_type) = checksum.unzip();
         let upload = UploadMeta {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -29,6 +30,7 @@ impl Store {
             owner: owner.to_owned(),
             attributes,
             checksum_algorithm,
+            checksum_type,
         };
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
@@ -65,7 +67,7 @@ impl Store {
     ) -> StoreResult<PartMeta> {
         let data = body
             .take_data()
-            .ok_or_else(|| StoreError::BodyStream("body committed twice".into()))?;
+            .ok_or_else(|| StoreError::Internal("body committed twice".into()))?;
         let (size, md5) = (body.size, body.md5_hex());
         let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         let file = match &data {
@@ -129,19 +131,34 @@ impl Store {
     }
 
     /// Completes an upload from the listed `(part number, ETag)` pairs: validates them, writes the
-    /// object's manifest and removes the upload, all in one synced batch.
+    /// object's manifest and removes the upload, all in one synced batch. Completing an upload
+    /// that already completed into the current object, with the same parts, answers that object
+    /// again (S3 does, so that an SDK retrying after a lost answer does not fail).
     pub async fn complete_upload(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
-        listed: Vec<(u32, String)>,
-        condition: WriteCondition,
+        completion: Completion,
     ) -> StoreResult<ObjectMeta> {
         let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         self.blocking(move |s| {
+            let Completion {
+                listed,
+                condition,
+                checksums,
+                checksum_type,
+            } = completion;
             let _u = s.upload_locks.lock(&upload_id);
-            let upload = s.require_upload(&bucket, &key, &upload_id)?;
+            let upload = match s.require_upload(&bucket, &key, &upload_id) {
+                Ok(upload) => upload,
+                Err(StoreError::NoSuchUpload(id)) => {
+                    return s
+                        .completed_before(&bucket, &key, &upload_id, &listed)?
+                        .ok_or(StoreError::NoSuchUpload(id));
+                }
+                Err(e) => return Err(e),
+            };
             if listed.is_empty() {
                 return Err(StoreError::InvalidPart(0));
             }
@@ -150,16 +167,7 @@ impl Store {
             if listed.windows(2).any(|w| w[1].0 <= w[0].0) {
                 return Err(StoreError::InvalidPartOrder);
             }
-            let chosen = listed
-                .iter()
-                .map(|(number, etag)| {
-                    stored
-                        .iter()
-                        .find(|p| p.number == *number)
-                        .filter(|p| etag_matches(etag, &p.extent.md5))
-                        .ok_or(StoreError::InvalidPart(*number))
-                })
-                .collect::<StoreResult<Vec<&PartMeta>>>()?;
+            let chosen = chosen_parts(&stored, &listed)?;
             let mut extents = Vec::with_capacity(chosen.len());
             let mut md5_of_md5s = Md5::new();
             for (i, part) in chosen.iter().enumerate() {
@@ -179,10 +187,14 @@ impl Store {
                 etag: format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len()),
                 last_modified_nanos: now_nanos(),
                 attributes: upload.attributes.clone(),
-                checksums: Checksums::new(),
+                checksums,
                 extents,
                 multipart: true,
                 owner: upload.owner.clone(),
+                checksum_type,
+                upload_id: Some(upload_id.clone()),
+                part_numbers: chosen.iter().map(|p| p.number).collect(),
+                part_checksums: chosen.iter().map(|p| p.checksums.clone()).collect(),
             };
             // Parts that were uploaded but not listed are dropped with the upload.
             let mut batch = WriteBatch::default();
@@ -196,6 +208,30 @@ impl Store {
             let meta = s.replace_object(batch, &bucket, &key, meta, &condition)?;
             s.remove_files(garbage);
             Ok(meta)
+        })
+        .await
+    }
+
+    /// The upload's parts as CompleteMultipartUpload would use them, for computing the object's
+    /// checksum before completing: each listed `(number, ETag)` resolved to its stored part.
+    /// `None` when the upload no longer exists (it may have completed already).
+    pub async fn parts_for_completion(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: Vec<(u32, String)>,
+    ) -> StoreResult<Option<(UploadMeta, Vec<PartMeta>)>> {
+        let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
+        self.blocking(move |s| {
+            let upload = match s.require_upload(&bucket, &key, &upload_id) {
+                Ok(upload) => upload,
+                Err(StoreError::NoSuchUpload(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let stored = s.parts(&upload_id, 0, usize::MAX)?;
+            let chosen = chosen_parts(&stored, &listed)?.into_iter().cloned().collect();
+            Ok(Some((upload, chosen)))
         })
         .await
     }
@@ -216,7 +252,56 @@ impl Store {
     }
 }
 
+/// What CompleteMultipartUpload asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    /// `(part number, ETag)` as listed in the request, in ascending order.
+    pub listed: Vec<(u32, String)>,
+    pub condition: WriteCondition,
+    /// The object's checksums, derived from the parts' (see s3-api's `multipart_checksum`).
+    pub checksums: Checksums,
+    /// `COMPOSITE` or `FULL_OBJECT` when the upload announced a checksum.
+    pub checksum_type: Option<String>,
+}
+
+/// Each listed part resolved to its stored record; an absent part or a different ETag is
+/// `InvalidPart`.
+fn chosen_parts<'p>(stored: &'p [PartMeta], listed: &[(u32, String)]) -> StoreResult<Vec<&'p PartMeta>> {
+    listed
+        .iter()
+        .map(|(number, etag)| {
+            stored
+                .iter()
+                .find(|p| p.number == *number)
+                .filter(|p| etag_matches(etag, &p.extent.md5))
+                .ok_or(StoreError::InvalidPart(*number))
+        })
+        .collect()
+}
+
 impl Inner {
+    /// The current object, if it was completed from `upload_id` with exactly the `listed` parts.
+    fn completed_before(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[(u32, String)],
+    ) -> StoreResult<Option<ObjectMeta>> {
+        let Some(meta) = self.object_record(bucket, key)? else {
+            return Ok(None);
+        };
+        let same_parts = meta.upload_id.as_deref() == Some(upload_id)
+            && meta.part_numbers.len() == listed.len()
+            && meta
+                .part_numbers
+                .iter()
+                .zip(&meta.extents)
+                .zip(listed)
+                .all(|((n, extent), (ln, etag))| n == ln && etag_matches(etag, &extent.md5));
+        Ok(same_parts.then_some(meta))
+    }
+
     pub(crate) fn require_upload(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<UploadMeta> {
         let record = self
             .db

@@ -12,19 +12,25 @@ use crate::reader::{self, ByteStream, OpenedExtent};
 use crate::store::{Inner, Store, decode, encode};
 use crate::writer::{StagedBody, StagedData};
 
-/// Conditions a write must meet at commit time (`If-None-Match: *`, `If-Match: etag`).
+/// Conditions a write must meet at commit time, checked under the key's lock so that they hold
+/// atomically with the commit. Both take the header's value as sent: `*` or a comma-separated
+/// list of ETags (quotes ignored).
 #[derive(Debug, Clone, Default)]
 pub struct WriteCondition {
-    /// Fail if the key already exists.
-    pub if_none_match_any: bool,
-    /// Fail unless the key exists with this ETag (quotes ignored; `*` means "exists").
+    /// `If-None-Match`: fail if the key exists (`*`) or exists with one of these ETags.
+    pub if_none_match: Option<String>,
+    /// `If-Match`: fail unless the key exists (`*`) with one of these ETags.
     pub if_match: Option<String>,
 }
 
 impl WriteCondition {
     fn check(&self, current: Option<&ObjectMeta>) -> StoreResult<()> {
-        if self.if_none_match_any && current.is_some() {
-            return Err(StoreError::PreconditionFailed("If-None-Match: the object already exists"));
+        if let (Some(condition), Some(current)) = (&self.if_none_match, current)
+            && etag_matches(condition, &current.etag)
+        {
+            return Err(StoreError::PreconditionFailed(
+                "If-None-Match: the object exists with a matching ETag",
+            ));
         }
         if let Some(expected) = &self.if_match {
             let Some(current) = current else {
@@ -59,11 +65,42 @@ pub struct NewObject {
     pub condition: WriteCondition,
 }
 
-/// What DeleteObjects did with one key.
-#[derive(Debug)]
+/// Conditions on a delete (`If-Match`, `x-amz-if-match-last-modified-time`,
+/// `x-amz-if-match-size`), checked atomically with the delete under the key's lock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteCondition {
+    /// `*` or a comma-separated list of ETags the current object must have.
+    pub if_match: Option<String>,
+    /// Unix seconds the current object's Last-Modified must equal (HTTP-date resolution).
+    pub last_modified_secs: Option<i64>,
+    /// Size in bytes the current object must have.
+    pub size: Option<u64>,
+}
+
+impl DeleteCondition {
+    /// Whether any condition is set (an unconditional delete of a missing key succeeds).
+    pub fn is_set(&self) -> bool {
+        *self != Self::default()
+    }
+
+    fn holds(&self, current: &ObjectMeta) -> bool {
+        self.if_match.as_deref().is_none_or(|c| etag_matches(c, &current.etag))
+            && self
+                .last_modified_secs
+                .is_none_or(|t| current.last_modified_nanos.div_euclid(1_000_000_000) == t)
+            && self.size.is_none_or(|n| current.size == n)
+    }
+}
+
+/// What a delete did with one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    /// Deleted, or already absent (S3 counts both as deleted).
+    /// Deleted, or already absent without conditions (S3 counts both as deleted).
     Deleted { existed: bool },
+    /// A condition was given and the key does not exist.
+    Missing,
+    /// The key exists but a condition does not hold; nothing was deleted.
+    PreconditionFailed,
 }
 
 impl Store {
@@ -83,7 +120,7 @@ impl Store {
         } = new;
         let data = body
             .take_data()
-            .ok_or_else(|| StoreError::BodyStream("body committed twice".into()))?;
+            .ok_or_else(|| StoreError::Internal("body committed twice".into()))?;
         let meta = ObjectMeta {
             size: body.size,
             etag: body.md5_hex(),
@@ -93,6 +130,10 @@ impl Store {
             extents: Vec::new(),
             multipart: false,
             owner,
+            checksum_type: None,
+            upload_id: None,
+            part_numbers: Vec::new(),
+            part_checksums: Vec::new(),
         };
         let (md5, size) = (body.md5_hex(), body.size);
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -144,35 +185,48 @@ impl Store {
         })
     }
 
-    /// Deletes `bucket/key`; deleting a missing key succeeds (as in S3).
-    pub async fn delete_object(&self, bucket: &str, key: &str) -> StoreResult<bool> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        let mut out = self.delete_objects(&bucket, vec![key]).await?;
-        Ok(matches!(out.pop(), Some(DeleteOutcome::Deleted { existed: true })))
+    /// Deletes `bucket/key` if `condition` holds; deleting a missing key without conditions
+    /// succeeds (as in S3).
+    pub async fn delete_object(&self, bucket: &str, key: &str, condition: DeleteCondition) -> StoreResult<DeleteOutcome> {
+        let mut out = self.delete_objects(bucket, vec![(key.to_owned(), condition)]).await?;
+        out.pop()
+            .ok_or_else(|| StoreError::Corrupt("a delete of one key reported no outcome".into()))
     }
 
-    /// Deletes many keys of one bucket in one synced batch (DeleteObjects).
-    pub async fn delete_objects(&self, bucket: &str, keys_to_delete: Vec<String>) -> StoreResult<Vec<DeleteOutcome>> {
+    /// Deletes many keys of one bucket, each under its own condition, in one synced batch
+    /// (DeleteObjects). Outcomes come back in the order of `keys_to_delete`.
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys_to_delete: Vec<(String, DeleteCondition)>,
+    ) -> StoreResult<Vec<DeleteOutcome>> {
         let bucket = bucket.to_owned();
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
             s.require_bucket(&bucket)?;
-            let _locks = s.key_locks.lock_many(keys_to_delete.iter().map(|k| (&bucket, k)));
+            let _locks = s.key_locks.lock_many(keys_to_delete.iter().map(|(k, _)| (&bucket, k)));
             let mut batch = WriteBatch::default();
             let mut garbage = Vec::new();
             let mut outcomes = Vec::with_capacity(keys_to_delete.len());
-            let mut seen = std::collections::HashSet::new();
-            for key in &keys_to_delete {
-                let existed = seen.insert(key.as_str())
-                    && match s.object_record(&bucket, key)? {
-                        Some(old) => {
-                            batch.delete_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, key));
-                            garbage.extend(s.dereference(&mut batch, &old));
-                            true
-                        }
-                        None => false,
-                    };
-                outcomes.push(DeleteOutcome::Deleted { existed });
+            let mut deleted = std::collections::HashSet::new();
+            for (key, condition) in &keys_to_delete {
+                let current = if deleted.contains(key.as_str()) {
+                    None
+                } else {
+                    s.object_record(&bucket, key)?
+                };
+                let outcome = match current {
+                    None if condition.is_set() => DeleteOutcome::Missing,
+                    None => DeleteOutcome::Deleted { existed: false },
+                    Some(old) if !condition.holds(&old) => DeleteOutcome::PreconditionFailed,
+                    Some(old) => {
+                        batch.delete_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, key));
+                        garbage.extend(s.dereference(&mut batch, &old));
+                        deleted.insert(key.as_str());
+                        DeleteOutcome::Deleted { existed: true }
+                    }
+                };
+                outcomes.push(outcome);
             }
             if !batch.is_empty() {
                 s.write(batch)?;

@@ -96,7 +96,7 @@ impl Store {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || f(&inner))
             .await
-            .map_err(|e| StoreError::BodyStream(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("store task panicked or was cancelled: {e}")))?
     }
 
     /// Runs a point read (a few RocksDB gets, maybe a file open) right here on the async worker.
@@ -278,4 +278,20 @@ pub(crate) fn encode<T: serde::Serialize>(v: &T) -> StoreResult<Vec<u8>> {
 /// Deserialises a record.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(v).map_err(|e| StoreError::Corrupt(format!("cannot decode record: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_storage_task_is_an_internal_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        let err = store
+            .blocking(|_| -> StoreResult<()> { panic!("simulated fault in a storage task") })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Internal(_)), "{err:?}");
+    }
 }

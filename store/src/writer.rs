@@ -191,11 +191,11 @@ impl<H: BodyHasher> BodyWriter<H> {
 
     async fn send(&mut self, msg: Msg) -> StoreResult<()> {
         let Stage::Thread { tx, .. } = &mut self.stage else {
-            return Err(StoreError::BodyStream("writer already finished".into()));
+            return Err(StoreError::Internal("writer already finished".into()));
         };
         let sender = tx
             .as_ref()
-            .ok_or_else(|| StoreError::BodyStream("writer already finished".into()))?;
+            .ok_or_else(|| StoreError::Internal("writer already finished".into()))?;
         if sender.send(msg).await.is_err() {
             // The disk thread stopped early: its result carries the reason.
             tx.take();
@@ -203,7 +203,7 @@ impl<H: BodyHasher> BodyWriter<H> {
                 .join()
                 .await
                 .err()
-                .unwrap_or_else(|| StoreError::BodyStream("disk writer stopped".into())));
+                .unwrap_or_else(|| StoreError::Internal("disk writer stopped".into())));
         }
         Ok(())
     }
@@ -230,7 +230,7 @@ impl<H: BodyHasher> BodyWriter<H> {
             ..
         } = std::mem::replace(&mut self.stage, Stage::Gone)
         else {
-            return Err(StoreError::BodyStream("writer already finished".into()));
+            return Err(StoreError::Internal("writer already finished".into()));
         };
         hasher.update(&inline);
         let mut md5 = BodyMd5::new();
@@ -246,10 +246,10 @@ impl<H: BodyHasher> BodyWriter<H> {
 
     async fn join(&mut self) -> StoreResult<StagedBody<H>> {
         let Stage::Thread { task, .. } = &mut self.stage else {
-            return Err(StoreError::BodyStream("disk writer not running".into()));
+            return Err(StoreError::Internal("disk writer not running".into()));
         };
         task.await
-            .map_err(|e| StoreError::BodyStream(format!("disk writer panicked or was cancelled: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("disk writer panicked or was cancelled: {e}")))?
     }
 }
 

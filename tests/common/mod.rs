@@ -2,18 +2,33 @@
 #![allow(dead_code)]
 
 use aws_sdk_s3::primitives::ByteStream;
+use lagoa_conformance::sigv4::{self, Signer};
 #[allow(unused_imports)]
 pub use lagoa_conformance::{OTHER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TestServer};
 
-/// Starts a fresh server from this crate's `lagoa` binary.
+/// The `lagoa` binary under test: this crate's, or `LAGOA_TEST_BINARY` (to run the suite against
+/// another build, e.g. a release binary or an older commit's when checking that a test fails
+/// without its fix).
+pub fn binary() -> String {
+    std::env::var("LAGOA_TEST_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_lagoa").to_owned())
+}
+
+/// Starts a fresh server from the binary under test.
 pub fn server() -> TestServer {
-    TestServer::start_default(env!("CARGO_BIN_EXE_lagoa"))
+    TestServer::start_default(binary())
 }
 
 /// Starts a server with extra `serve` arguments.
 pub fn server_with(args: &[&str]) -> TestServer {
-    let mut o = ServerOptions::new(env!("CARGO_BIN_EXE_lagoa"));
+    let mut o = ServerOptions::new(binary());
     o.args = args.iter().map(|s| s.to_string()).collect();
+    TestServer::start(o)
+}
+
+/// Starts a server with extra environment variables.
+pub fn server_with_env(env: &[(&str, &str)]) -> TestServer {
+    let mut o = ServerOptions::new(binary());
+    o.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     TestServer::start(o)
 }
 
@@ -74,4 +89,78 @@ where
 /// The HTTP status of a failed SDK call.
 pub fn status<E>(err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> u16 {
     err.raw_response().map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+/// A raw response: status, headers, body text.
+pub struct Raw {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Raw {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends a SigV4-signed request with reqwest. `payload_hash` is what goes in x-amz-content-sha256.
+pub async fn signed(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    payload_hash: &str,
+    body: Vec<u8>,
+) -> Raw {
+    let host = s.endpoint.trim_start_matches("http://").to_owned();
+    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), host.clone()),
+        ("x-amz-date".into(), signer.amz_date.clone()),
+        ("x-amz-content-sha256".into(), payload_hash.into()),
+    ];
+    headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let (auth, _) = signer.sign(method, path, query, &headers, payload_hash);
+    send(s, method, path, query, headers, auth, body).await
+}
+
+pub async fn send(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    headers: Vec<(String, String)>,
+    auth: String,
+    body: Vec<u8>,
+) -> Raw {
+    let qs: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", sigv4::uri_encode(k, false), sigv4::uri_encode(v, false)))
+        .collect();
+    let url = format!(
+        "{}{}{}{}",
+        s.endpoint,
+        path,
+        if qs.is_empty() { "" } else { "?" },
+        qs.join("&")
+    );
+    let client = reqwest::Client::new();
+    let mut req = client
+        .request(method.parse().unwrap(), url)
+        .header("authorization", auth)
+        .body(body);
+    for (k, v) in headers {
+        if k != "host" {
+            req = req.header(k, v);
+        }
+    }
+    let resp = req.send().await.unwrap();
+    Raw {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.text().await.unwrap_or_default(),
+    }
 }

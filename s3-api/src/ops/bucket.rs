@@ -9,6 +9,7 @@ use crate::lagoa::{Lagoa, timestamp};
 impl Lagoa {
     pub(crate) async fn do_create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         let caller = self.caller(&req)?;
+        crate::unsupported::reject_bucket_create(&req.headers)?;
         let input = req.input;
         let region = input
             .create_bucket_configuration
@@ -39,25 +40,56 @@ impl Lagoa {
 
     pub(crate) async fn do_list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
         let caller = self.caller(&req)?;
-        let prefix = req.input.prefix.clone().unwrap_or_default();
-        let buckets = self
+        let input = req.input;
+        let max = match input.max_buckets {
+            None => usize::MAX,
+            Some(n @ 1..=10_000) => n as usize,
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "max-buckets must be an integer between 1 and 10000"
+                ));
+            }
+        };
+        let after = input
+            .continuation_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| decode_token(t).ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect")))
+            .transpose()?;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let mut visible = self
             .store
             .list_buckets()
             .await
             .s3()?
             .into_iter()
-            .filter(|(name, meta)| (meta.owner == caller || self.identities.is_root(&caller)) && name.starts_with(&prefix))
-            .map(|(name, meta)| Bucket {
+            .filter(|(name, meta)| {
+                (meta.owner == caller || self.identities.is_root(&caller))
+                    && name.starts_with(&prefix)
+                    && after.as_ref().is_none_or(|a| name > a)
+                    && input.bucket_region.as_ref().is_none_or(|r| meta.region == *r)
+            })
+            .peekable();
+        let mut buckets = Vec::new();
+        while buckets.len() < max
+            && let Some((name, meta)) = visible.next()
+        {
+            buckets.push(Bucket {
                 name: Some(name),
                 creation_date: Some(timestamp(meta.created_nanos)),
                 bucket_region: Some(meta.region),
-            })
-            .collect();
+            });
+        }
+        let truncated = visible.peek().is_some();
+        let continuation_token = truncated
+            .then(|| buckets.last().and_then(|b| b.name.as_deref()).map(encode_token))
+            .flatten();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
             owner: Some(Self::owner(&caller)),
-            prefix: req.input.prefix,
-            ..Default::default()
+            prefix: input.prefix,
+            continuation_token,
         }))
     }
 
@@ -87,4 +119,16 @@ impl Lagoa {
         // Versioning was never enabled: S3 answers with an empty configuration.
         Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
+}
+
+/// ListBuckets continuation tokens: the last name of the previous page, opaque to clients.
+fn encode_token(last: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    String::from_utf8(raw).ok()
 }

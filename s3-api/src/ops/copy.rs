@@ -54,6 +54,7 @@ impl Lagoa {
     pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
+        crate::unsupported::reject_object_write(&req.headers)?;
         let input = &req.input;
         let (src_bucket, src_key, src_handle) = self
             .copy_source(
@@ -156,6 +157,7 @@ impl Lagoa {
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
+        crate::unsupported::reject_sse(&req.headers)?;
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
         self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;

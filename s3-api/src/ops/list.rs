@@ -104,7 +104,7 @@ impl Lagoa {
             is_truncated: Some(page.truncated),
             contents: Some(contents),
             common_prefixes: Some(prefixes),
-            delimiter: enc.opt(input.delimiter),
+            delimiter: enc.opt(delimiter),
             next_marker: enc.opt(next_marker),
             encoding_type: input.encoding_type,
             ..Default::default()
@@ -146,7 +146,7 @@ impl Lagoa {
             next_continuation_token: next,
             contents: Some(contents),
             common_prefixes: Some(prefixes),
-            delimiter: enc.opt(input.delimiter),
+            delimiter: enc.opt(delimiter),
             encoding_type: input.encoding_type,
             start_after: enc.opt(input.start_after),
             ..Default::default()
@@ -211,7 +211,7 @@ impl Lagoa {
             next_version_id_marker: next_version,
             versions: Some(versions),
             common_prefixes: Some(prefixes),
-            delimiter: enc.opt(input.delimiter),
+            delimiter: enc.opt(delimiter),
             encoding_type: input.encoding_type,
             ..Default::default()
         }))

@@ -4,5 +4,5 @@ mod bucket;
 mod copy;
 mod list;
 pub(crate) mod multipart;
-mod object;
+pub(crate) mod object;
 mod tagging;

@@ -1,6 +1,6 @@
 //! Multipart uploads: create, upload part, list parts/uploads, complete, abort.
 
-use lagoa_store::{UploadListEntry, WriteCondition};
+use lagoa_store::{Completion, UploadListEntry, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -8,6 +8,17 @@ use crate::body;
 use crate::checksum;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, timestamp, url_encode};
+use crate::multipart_checksum::{self, ChecksumKind, PartChecksum};
+use crate::ops::object::condition_text;
+
+/// What a CompleteMultipartUpload claims about the whole object (`x-amz-checksum-*`,
+/// `x-amz-checksum-type`, `x-amz-mp-object-size`).
+struct ObjectChecksumClaims {
+    values: lagoa_store::Checksums,
+    kind: Option<String>,
+    /// `x-amz-mp-object-size`: the object's size in bytes, checked against the parts.
+    object_size: Option<i64>,
+}
 
 /// Validates a part number (1..=10000).
 pub(crate) fn part_number(n: i32) -> S3Result<u32> {
@@ -26,20 +37,31 @@ impl Lagoa {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
+        crate::unsupported::reject_object_write(&req.headers)?;
         let input = req.input;
         let headers = content_headers(
             input.content_type,
-            input.content_encoding,
+            crate::lagoa::without_aws_chunked(input.content_encoding.as_deref()),
             input.content_disposition,
             input.content_language,
             input.cache_control,
             input.expires.as_ref(),
         );
         let attrs = attributes(headers, input.metadata, input.tagging.as_deref())?;
-        let algorithm = input.checksum_algorithm.as_ref().map(|a| a.as_str().to_owned());
+        let checksum = multipart_checksum::for_create(
+            input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            input.checksum_type.as_ref().map(|t| t.as_str()),
+        )?;
+        let checksum_type = checksum.as_ref().map(|(_, kind)| ChecksumType::from_static(kind.as_str()));
         let upload_id = self
             .store
-            .create_upload(&input.bucket, &input.key, attrs, &caller, algorithm)
+            .create_upload(
+                &input.bucket,
+                &input.key,
+                attrs,
+                &caller,
+                checksum.map(|(alg, kind)| (alg, kind.as_str().to_owned())),
+            )
             .await
             .s3()?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -47,22 +69,31 @@ impl Lagoa {
             key: Some(input.key),
             upload_id: Some(upload_id),
             checksum_algorithm: input.checksum_algorithm,
+            checksum_type,
             ..Default::default()
         }))
     }
 
     pub(crate) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
+        crate::unsupported::reject_sse(&req.headers)?;
         let input = req.input;
         let number = part_number(input.part_number)?;
         // Reject before reading the body when the upload does not exist.
-        self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        // The upload's algorithm is computed for every part, whether or not the client sent it:
+        // completion derives the object's checksum from the parts'.
+        let algorithm = input
+            .checksum_algorithm
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .or(upload.checksum_algorithm);
         let claims = body::BodyClaims {
             headers: &req.headers,
             trailers: req.trailing_headers.as_ref(),
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            algorithm: algorithm.as_deref(),
         };
         let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
         let part = self
@@ -133,6 +164,7 @@ impl Lagoa {
             }),
             storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
             checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+            checksum_type: upload.checksum_type.map(ChecksumType::from),
             ..Default::default()
         }))
     }
@@ -205,7 +237,7 @@ impl Lagoa {
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
             prefix: Some(enc(&prefix)),
-            delimiter: input.delimiter.as_deref().map(&enc),
+            delimiter: delimiter.as_deref().map(&enc),
             key_marker: Some(input.key_marker.as_deref().map(&enc).unwrap_or_default()),
             upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
             next_key_marker: page.truncated.then(|| next_key.as_deref().map(&enc)).flatten(),
@@ -225,18 +257,17 @@ impl Lagoa {
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let listed = input
-            .multipart_upload
-            .and_then(|m| m.parts)
-            .unwrap_or_default()
-            .into_iter()
+        let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let listed = parts
+            .iter()
             .map(|p| {
                 let n = p
                     .part_number
                     .ok_or_else(|| s3_error!(MalformedXML, "Each Part needs a PartNumber"))?;
                 let etag = p
                     .e_tag
-                    .map(ETag::into_value)
+                    .as_ref()
+                    .map(|e| e.value().to_owned())
                     .ok_or_else(|| s3_error!(MalformedXML, "Each Part needs an ETag"))?;
                 Ok((
                     part_number(n).map_err(|_| s3_error!(InvalidPart, "Invalid part number {n}"))?,
@@ -248,24 +279,157 @@ impl Lagoa {
             return Err(s3_error!(MalformedXML, "You must specify at least one part"));
         }
         let condition = WriteCondition {
-            if_none_match_any: matches!(input.if_none_match, Some(ETagCondition::Any)),
-            if_match: input.if_match.as_ref().map(|c| match c {
-                ETagCondition::Any => "*".to_owned(),
-                ETagCondition::ETag(e) => e.value().to_owned(),
-            }),
+            if_none_match: input.if_none_match.as_ref().map(condition_text),
+            if_match: input.if_match.as_ref().map(condition_text),
         };
+        let object_checksum = ObjectChecksumClaims {
+            values: checksum::to_map(&Checksum {
+                checksum_crc32: input.checksum_crc32,
+                checksum_crc32c: input.checksum_crc32c,
+                checksum_crc64nvme: input.checksum_crc64nvme,
+                checksum_sha1: input.checksum_sha1,
+                checksum_sha256: input.checksum_sha256,
+                ..Default::default()
+            }),
+            kind: input.checksum_type.as_ref().map(|t| t.as_str().to_owned()),
+            object_size: input.mpu_object_size,
+        };
+        let (checksums, checksum_type) = self
+            .multipart_object_checksum(&input.bucket, &input.key, &input.upload_id, &listed, &parts, object_checksum)
+            .await?;
         let meta = self
             .store
-            .complete_upload(&input.bucket, &input.key, &input.upload_id, listed, condition)
+            .complete_upload(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                Completion {
+                    listed,
+                    condition,
+                    checksums,
+                    checksum_type,
+                },
+            )
             .await
             .s3()?;
+        let c = checksum::from_map(&meta.checksums);
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),
             location: Some(format!("/{}/{}", input.bucket, input.key)),
             e_tag: Some(ETag::Strong(meta.etag)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_type: meta.checksum_type.map(ChecksumType::from),
             ..Default::default()
         }))
+    }
+
+    /// The object checksum of a completing upload that announced one, checked against the parts
+    /// listed in the request and against what the client claims about the whole object (as S3
+    /// checks them). No checksum for uploads without one, and nothing checked for uploads already
+    /// completed (the store then answers with the completed object).
+    async fn multipart_object_checksum(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        listed: &[(u32, String)],
+        parts: &[CompletedPart],
+        claims: ObjectChecksumClaims,
+    ) -> S3Result<(lagoa_store::Checksums, Option<String>)> {
+        let none = (lagoa_store::Checksums::new(), None);
+        let Some((upload, stored)) = self
+            .store
+            .parts_for_completion(bucket, key, upload_id, listed.to_vec())
+            .await
+            .s3()?
+        else {
+            return Ok(none);
+        };
+        if let Some(size) = claims.object_size {
+            let actual: u64 = stored.iter().map(|p| p.extent.size).sum();
+            if u64::try_from(size).ok() != Some(actual) {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The provided 'x-amz-mp-object-size' header value {size} does not match the object's size, {actual} bytes."
+                ));
+            }
+        }
+        let Some(algorithm) = upload.checksum_algorithm else {
+            if !claims.values.is_empty() || claims.kind.is_some() {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The upload was created without a checksum algorithm (x-amz-checksum-algorithm), so the complete request cannot name an object checksum."
+                ));
+            }
+            return Ok(none);
+        };
+        // Uploads created before checksum types were recorded have S3's default type.
+        let kind = match upload.checksum_type.as_deref().and_then(ChecksumKind::parse) {
+            Some(kind) => kind,
+            None => multipart_checksum::for_create(Some(&algorithm), None)?.map_or(ChecksumKind::Composite, |(_, k)| k),
+        };
+        if let Some(sent) = claims.kind.as_deref()
+            && ChecksumKind::parse(sent) != Some(kind)
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The upload was created using the {} checksum mode. The complete request must use the same checksum mode.",
+                kind.as_str()
+            ));
+        }
+        for (part, listed_part) in stored.iter().zip(parts) {
+            let sent = checksum::to_map(&Checksum {
+                checksum_crc32: listed_part.checksum_crc32.clone(),
+                checksum_crc32c: listed_part.checksum_crc32c.clone(),
+                checksum_crc64nvme: listed_part.checksum_crc64nvme.clone(),
+                checksum_sha1: listed_part.checksum_sha1.clone(),
+                checksum_sha256: listed_part.checksum_sha256.clone(),
+                ..Default::default()
+            });
+            for (alg, value) in &sent {
+                if part.checksums.get(alg) != Some(value) {
+                    return Err(s3_error!(
+                        InvalidPart,
+                        "The {alg} checksum listed for part {} does not match the part's.",
+                        part.number
+                    ));
+                }
+            }
+        }
+        let values = stored
+            .iter()
+            .map(|p| {
+                p.checksums.get(&algorithm).map(|v| PartChecksum {
+                    value: v,
+                    size: p.extent.size,
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "The upload was created using a {} checksum; a part was stored without it.",
+                    algorithm.to_ascii_lowercase()
+                )
+            })?;
+        let value = multipart_checksum::combine(&algorithm, kind, &values)?;
+        for (alg, claimed) in &claims.values {
+            let matches = *alg == algorithm && (claimed == &value || claimed.split('-').next() == value.split('-').next());
+            if !matches {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {alg} you specified did not match the calculated checksum."
+                ));
+            }
+        }
+        let mut checksums = lagoa_store::Checksums::new();
+        checksums.insert(algorithm, value);
+        Ok((checksums, Some(kind.as_str().to_owned())))
     }
 
     pub(crate) async fn do_abort_multipart_upload(

@@ -1,7 +1,7 @@
 //! Single-object operations: PUT (streamed, verified, conditional), GET/HEAD (ranges, parts,
 //! preconditions, response overrides), DELETE and DeleteObjects.
 
-use lagoa_store::{NewObject, ObjectMeta, WriteCondition};
+use lagoa_store::{DeleteCondition, DeleteOutcome, NewObject, ObjectMeta, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -9,7 +9,7 @@ use crate::body;
 use crate::checksum;
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
-use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp};
+use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp, timestamp_seconds};
 
 /// The byte range a GET/HEAD answers with, and how to describe it.
 struct Selection {
@@ -44,6 +44,8 @@ fn select(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) ->
         }
         (None, Some(n)) => {
             let count = if meta.multipart { meta.extents.len() } else { 1 };
+            // AWS documents 416 InvalidPartNumber for a part number beyond the object's parts
+            // (any number above 1 for an object not uploaded in parts); MinIO agrees.
             let index = usize::try_from(n).ok().filter(|n| (1..=count).contains(n)).ok_or_else(|| {
                 crate::errors::custom(
                     "InvalidPartNumber",
@@ -67,13 +69,65 @@ fn select(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) ->
     }
 }
 
+/// The checksums a GET/HEAD with `x-amz-checksum-mode: ENABLED` answers with: the object's
+/// (and its type) for a whole read, one part's for a `partNumber` read of a multipart object,
+/// none for a range.
+fn read_checksums(
+    meta: &ObjectMeta,
+    sel: &Selection,
+    part_number: Option<i32>,
+    mode: Option<&ChecksumMode>,
+) -> (Checksum, Option<ChecksumType>) {
+    if mode.is_none_or(|m| m.as_str() != ChecksumMode::ENABLED) {
+        return (Checksum::default(), None);
+    }
+    if meta.multipart
+        && let Some(n) = part_number
+    {
+        let part = usize::try_from(n)
+            .ok()
+            .and_then(|n| meta.part_checksums.get(n.checked_sub(1)?));
+        return (part.map(checksum::from_map).unwrap_or_default(), None);
+    }
+    if sel.content_range.is_some() {
+        return (Checksum::default(), None);
+    }
+    let kind = meta.checksum_type.clone().map(ChecksumType::from);
+    (checksum::from_map(&meta.checksums), kind)
+}
+
 fn metadata_of(meta: &ObjectMeta) -> Option<Metadata> {
     let m = &meta.attributes.user_metadata;
     (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
-fn parts_count(meta: &ObjectMeta) -> Option<i32> {
-    meta.multipart.then(|| i32::try_from(meta.extents.len()).unwrap_or(i32::MAX))
+/// `x-amz-mp-parts-count`: S3 sends it only when the request named a `partNumber` and the
+/// object was uploaded in parts.
+fn parts_count(meta: &ObjectMeta, part_number: Option<i32>) -> Option<i32> {
+    (meta.multipart && part_number.is_some()).then(|| i32::try_from(meta.extents.len()).unwrap_or(i32::MAX))
+}
+
+/// `x-amz-tagging-count`, on GET and HEAD of a tagged object.
+fn tag_count(meta: &ObjectMeta) -> Option<i32> {
+    (!meta.attributes.tags.is_empty()).then(|| i32::try_from(meta.attributes.tags.len()).unwrap_or(i32::MAX))
+}
+
+/// S3's answer for an object stored without a Content-Type.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+/// The Content-Type a GET/HEAD answers with: the override, the stored one, or S3's default.
+fn content_type(response_override: Option<String>, stored: Option<&String>) -> Option<String> {
+    response_override
+        .or_else(|| stored.cloned())
+        .or_else(|| Some(DEFAULT_CONTENT_TYPE.to_owned()))
+}
+
+/// The text of an `If-Match`/`If-None-Match` condition as the store compares it.
+pub(crate) fn condition_text(c: &ETagCondition) -> String {
+    match c {
+        ETagCondition::Any => "*".to_owned(),
+        ETagCondition::ETag(e) => e.value().to_owned(),
+    }
 }
 
 impl Lagoa {
@@ -89,23 +143,17 @@ impl Lagoa {
                 "${{filename}} could not be substituted: the file part has no file name, or the form fields before it exceed 1 MiB"
             ));
         }
+        crate::unsupported::reject_object_write(&req.headers)?;
+        crate::unsupported::reject_put_fields(&req.input)?;
         let input = req.input;
         let condition = WriteCondition {
-            if_none_match_any: match &input.if_none_match {
-                Some(ETagCondition::Any) => true,
-                Some(ETagCondition::ETag(_)) => {
-                    return Err(s3_error!(NotImplemented, "If-None-Match on PUT supports only *"));
-                }
-                None => false,
-            },
-            if_match: input.if_match.as_ref().map(|c| match c {
-                ETagCondition::Any => "*".to_owned(),
-                ETagCondition::ETag(e) => e.value().to_owned(),
-            }),
+            if_none_match: input.if_none_match.as_ref().map(condition_text),
+            if_match: input.if_match.as_ref().map(condition_text),
         };
         // Fail fast before receiving the body; the check is repeated atomically at commit.
-        if condition.if_none_match_any
-            && let Ok(_) = self.store.object(&input.bucket, &input.key).await
+        if let Some(none_match) = &condition.if_none_match
+            && let Ok(current) = self.store.object(&input.bucket, &input.key).await
+            && lagoa_store::etag_matches(none_match, &current.etag)
         {
             return Err(s3_error!(
                 PreconditionFailed,
@@ -114,7 +162,7 @@ impl Lagoa {
         }
         let headers = content_headers(
             input.content_type.clone(),
-            input.content_encoding.clone().filter(|e| e != "aws-chunked"),
+            crate::lagoa::without_aws_chunked(input.content_encoding.as_deref()),
             input.content_disposition.clone(),
             input.content_language.clone(),
             input.cache_control.clone(),
@@ -169,19 +217,9 @@ impl Lagoa {
         }
         .check_read(&meta)?;
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
+        let (c, checksum_type) = read_checksums(&meta, &sel, input.part_number, input.checksum_mode.as_ref());
         let stream = handle.read(sel.start, sel.end).await.s3()?;
         let len = sel.end - sel.start;
-        let full = sel.content_range.is_none();
-        let c = if full
-            && input
-                .checksum_mode
-                .as_ref()
-                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
-            checksum::from_map(&meta.checksums)
-        } else {
-            Checksum::default()
-        };
         let h = &meta.attributes.headers;
         let out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
@@ -190,7 +228,7 @@ impl Lagoa {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.last_modified_nanos)),
-            content_type: input.response_content_type.or_else(|| h.content_type.clone()),
+            content_type: content_type(input.response_content_type, h.content_type.as_ref()),
             content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
             content_disposition: input.response_content_disposition.or_else(|| h.content_disposition.clone()),
             content_language: input.response_content_language.or_else(|| h.content_language.clone()),
@@ -199,13 +237,14 @@ impl Lagoa {
                 .response_expires
                 .or_else(|| h.expires.as_deref().and_then(parse_http_date)),
             metadata: metadata_of(&meta),
-            parts_count: parts_count(&meta),
-            tag_count: (!meta.attributes.tags.is_empty()).then(|| i32::try_from(meta.attributes.tags.len()).unwrap_or(0)),
+            parts_count: parts_count(&meta, input.part_number),
+            tag_count: tag_count(&meta),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_crc64nvme: c.checksum_crc64nvme,
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
+            checksum_type,
             ..Default::default()
         };
         Ok(S3Response::new(out))
@@ -223,17 +262,7 @@ impl Lagoa {
         }
         .check_read(&meta)?;
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
-        let full = sel.content_range.is_none();
-        let c = if full
-            && input
-                .checksum_mode
-                .as_ref()
-                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
-            checksum::from_map(&meta.checksums)
-        } else {
-            Checksum::default()
-        };
+        let (c, checksum_type) = read_checksums(&meta, &sel, input.part_number, input.checksum_mode.as_ref());
         let h = &meta.attributes.headers;
         let out = HeadObjectOutput {
             content_length: Some(i64::try_from(sel.end - sel.start).unwrap_or(i64::MAX)),
@@ -241,7 +270,7 @@ impl Lagoa {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(ETag::Strong(meta.etag.clone())),
             last_modified: Some(timestamp(meta.last_modified_nanos)),
-            content_type: input.response_content_type.or_else(|| h.content_type.clone()),
+            content_type: content_type(input.response_content_type, h.content_type.as_ref()),
             content_encoding: input.response_content_encoding.or_else(|| h.content_encoding.clone()),
             content_disposition: input.response_content_disposition.or_else(|| h.content_disposition.clone()),
             content_language: input.response_content_language.or_else(|| h.content_language.clone()),
@@ -250,24 +279,42 @@ impl Lagoa {
                 .response_expires
                 .or_else(|| h.expires.as_deref().and_then(parse_http_date)),
             metadata: metadata_of(&meta),
-            parts_count: parts_count(&meta),
+            parts_count: parts_count(&meta, input.part_number),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
             checksum_crc64nvme: c.checksum_crc64nvme,
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
+            checksum_type,
             ..Default::default()
         };
-        Ok(S3Response::new(out))
+        let mut res = S3Response::new(out);
+        // s3s's HeadObjectOutput has no tag count (the AWS model omits it); S3 and MinIO send it.
+        if let Some(n) = tag_count(&meta) {
+            res.headers.insert("x-amz-tagging-count", http::HeaderValue::from(n));
+        }
+        Ok(res)
     }
 
     pub(crate) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
-        if let Some(v) = req.input.version_id.as_deref().filter(|v| *v != "null") {
+        let input = req.input;
+        if let Some(v) = input.version_id.as_deref().filter(|v| *v != "null") {
             return Err(s3_error!(InvalidArgument, "Invalid version id specified: {v}"));
         }
-        self.store.delete_object(&req.input.bucket, &req.input.key).await.s3()?;
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let condition = DeleteCondition {
+            if_match: input.if_match.as_ref().map(condition_text),
+            last_modified_secs: input.if_match_last_modified_time.as_ref().map(timestamp_seconds),
+            size: input.if_match_size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
+        };
+        match self.store.delete_object(&input.bucket, &input.key, condition).await.s3()? {
+            DeleteOutcome::Deleted { .. } => Ok(S3Response::new(DeleteObjectOutput::default())),
+            DeleteOutcome::Missing => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+            DeleteOutcome::PreconditionFailed => Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            )),
+        }
     }
 
     pub(crate) async fn do_delete_objects(
@@ -306,19 +353,46 @@ impl Lagoa {
                 to_delete.push(obj);
             }
         }
-        let keys: Vec<String> = to_delete.iter().map(|o| o.key.clone()).collect();
-        if !keys.is_empty() {
-            self.store.delete_objects(&input.bucket, keys).await.s3()?;
-        }
-        if !quiet {
-            deleted = to_delete
-                .into_iter()
-                .map(|o| DeletedObject {
-                    key: Some(o.key),
-                    version_id: o.version_id,
-                    ..Default::default()
-                })
-                .collect();
+        let requests: Vec<(String, DeleteCondition)> = to_delete
+            .iter()
+            .map(|o| {
+                let condition = DeleteCondition {
+                    if_match: o.e_tag.as_ref().map(|e| e.value().to_owned()),
+                    last_modified_secs: o.last_modified_time.as_ref().map(timestamp_seconds),
+                    size: o.size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
+                };
+                (o.key.clone(), condition)
+            })
+            .collect();
+        let outcomes = if requests.is_empty() {
+            Vec::new()
+        } else {
+            self.store.delete_objects(&input.bucket, requests).await.s3()?
+        };
+        for (o, outcome) in to_delete.into_iter().zip(outcomes) {
+            let (code, message) = match outcome {
+                DeleteOutcome::Deleted { .. } => {
+                    if !quiet {
+                        deleted.push(DeletedObject {
+                            key: Some(o.key),
+                            version_id: o.version_id,
+                            ..Default::default()
+                        });
+                    }
+                    continue;
+                }
+                DeleteOutcome::Missing => ("NoSuchKey", "The specified key does not exist."),
+                DeleteOutcome::PreconditionFailed => (
+                    "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold",
+                ),
+            };
+            errors.push(Error {
+                code: Some(code.into()),
+                key: Some(o.key),
+                message: Some(message.into()),
+                version_id: o.version_id,
+            });
         }
         Ok(S3Response::new(DeleteObjectsOutput {
             deleted: Some(deleted),

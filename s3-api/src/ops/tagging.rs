@@ -29,10 +29,16 @@ impl Lagoa {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
-        let meta = self.store.object(&req.input.bucket, &req.input.key).await.s3()?;
-        let tag_set = meta
+        let mut tags = self
+            .store
+            .object(&req.input.bucket, &req.input.key)
+            .await
+            .s3()?
             .attributes
-            .tags
+            .tags;
+        // S3 returns the tag set sorted by key, whatever order it was given in.
+        tags.sort();
+        let tag_set = tags
             .into_iter()
             .map(|(k, v)| Tag {
                 key: Some(k),

@@ -1,0 +1,174 @@
+//! Requests that ask for something Lagoa does not do yet are refused whole, never half-served.
+//!
+//! A client that sends server-side-encryption headers believes its data is encrypted at rest; one
+//! that sends a public-read ACL believes its object is shared. Storing the object while ignoring
+//! the header would tell both something false, so such requests answer `501 NotImplemented` and
+//! store nothing — what MinIO answers for the same headers when it lacks the feature.
+
+use http::HeaderMap;
+use s3s::dto::PutObjectInput;
+use s3s::{S3Error, S3Result, s3_error};
+
+/// Header prefixes of every SSE variant: SSE-S3 / SSE-KMS (`x-amz-server-side-encryption`,
+/// `…-aws-kms-key-id`, `…-context`, `…-bucket-key-enabled`), SSE-C (`…-customer-*`) and the
+/// copy source's SSE-C key (`x-amz-copy-source-server-side-encryption-customer-*`).
+const SSE_HEADER_PREFIXES: [&str; 2] = ["x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption"];
+
+/// Explicit ACL grants; no grant can be honoured until ACLs exist.
+const GRANT_HEADERS: [&str; 5] = [
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+];
+
+/// What an ACL header is attached to: buckets take only `private`; objects also take
+/// `bucket-owner-full-control` (the owner of every object is the bucket owner's realm already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclTarget {
+    Bucket,
+    Object,
+}
+
+fn sse_not_implemented() -> S3Error {
+    s3_error!(
+        NotImplemented,
+        "Server-side encryption is not implemented by this server; the request was not executed and nothing was stored"
+    )
+}
+
+fn acl_not_implemented(what: &str) -> S3Error {
+    s3_error!(
+        NotImplemented,
+        "{what} is not implemented by this server (only the private canned ACL is supported); the request was not executed"
+    )
+}
+
+/// Refuses any server-side-encryption header.
+pub fn reject_sse(headers: &HeaderMap) -> S3Result<()> {
+    let sse = headers
+        .keys()
+        .any(|name| SSE_HEADER_PREFIXES.iter().any(|prefix| name.as_str().starts_with(prefix)));
+    if sse { Err(sse_not_implemented()) } else { Ok(()) }
+}
+
+/// Whether a canned ACL is what Lagoa does anyway (owner-only access).
+fn acl_is_private(acl: &str, target: AclTarget) -> bool {
+    acl.eq_ignore_ascii_case("private") || (target == AclTarget::Object && acl.eq_ignore_ascii_case("bucket-owner-full-control"))
+}
+
+/// Refuses a canned ACL other than the private ones, and any explicit grant.
+pub fn reject_acl(headers: &HeaderMap, target: AclTarget) -> S3Result<()> {
+    if let Some(acl) = headers.get("x-amz-acl") {
+        let acl = acl.to_str().unwrap_or_default().trim();
+        if !acl_is_private(acl, target) {
+            return Err(acl_not_implemented(&format!("The canned ACL {acl:?}")));
+        }
+    }
+    if let Some(grant) = GRANT_HEADERS.iter().find(|h| headers.contains_key(**h)) {
+        return Err(acl_not_implemented(&format!("The ACL grant header {grant}")));
+    }
+    Ok(())
+}
+
+/// Object lock headers on a write. No Lagoa bucket has object lock yet, and S3 answers a write
+/// carrying them to such a bucket with 400 InvalidRequest.
+const OBJECT_LOCK_HEADERS: [&str; 3] = [
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+];
+
+/// The checks for a request that creates or replaces an object (PUT, copy, multipart create):
+/// SSE, ACL and object lock headers.
+pub fn reject_object_write(headers: &HeaderMap) -> S3Result<()> {
+    reject_sse(headers)?;
+    reject_acl(headers, AclTarget::Object)?;
+    if OBJECT_LOCK_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        return Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"));
+    }
+    Ok(())
+}
+
+/// CreateBucket: ACL headers, and object lock (which would turn on versioning and WORM, neither
+/// of which exists yet).
+pub fn reject_bucket_create(headers: &HeaderMap) -> S3Result<()> {
+    reject_acl(headers, AclTarget::Bucket)?;
+    let lock = headers
+        .get("x-amz-bucket-object-lock-enabled")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if lock {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object lock is not implemented by this server; the bucket was not created"
+        ));
+    }
+    Ok(())
+}
+
+/// A PutObject's own fields, which for a browser POST come from the form rather than headers:
+/// `acl`, `x-amz-server-side-encryption*` fields.
+pub fn reject_put_fields(input: &PutObjectInput) -> S3Result<()> {
+    let sse = input.server_side_encryption.is_some()
+        || input.sse_customer_algorithm.is_some()
+        || input.sse_customer_key.is_some()
+        || input.sse_customer_key_md5.is_some()
+        || input.ssekms_key_id.is_some()
+        || input.ssekms_encryption_context.is_some()
+        || input.bucket_key_enabled.is_some();
+    if sse {
+        return Err(sse_not_implemented());
+    }
+    if let Some(acl) = &input.acl
+        && !acl_is_private(acl.as_str(), AclTarget::Object)
+    {
+        return Err(acl_not_implemented(&format!("The canned ACL {:?}", acl.as_str())));
+    }
+    if input.grant_full_control.is_some()
+        || input.grant_read.is_some()
+        || input.grant_read_acp.is_some()
+        || input.grant_write_acp.is_some()
+    {
+        return Err(acl_not_implemented("An ACL grant"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn every_sse_variant_is_refused() {
+        for name in [
+            "x-amz-server-side-encryption",
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-server-side-encryption-customer-key",
+            "x-amz-copy-source-server-side-encryption-customer-key-md5",
+        ] {
+            assert!(reject_sse(&headers(&[(name, "x")])).is_err(), "{name}");
+        }
+        assert!(reject_sse(&headers(&[("x-amz-meta-server-side-encryption", "x")])).is_ok());
+    }
+
+    #[test]
+    fn only_private_acls_pass() {
+        assert!(reject_acl(&headers(&[("x-amz-acl", "private")]), AclTarget::Bucket).is_ok());
+        assert!(reject_acl(&headers(&[("x-amz-acl", "bucket-owner-full-control")]), AclTarget::Object).is_ok());
+        assert!(reject_acl(&headers(&[("x-amz-acl", "bucket-owner-full-control")]), AclTarget::Bucket).is_err());
+        assert!(reject_acl(&headers(&[("x-amz-acl", "public-read")]), AclTarget::Object).is_err());
+        assert!(reject_acl(&headers(&[("x-amz-grant-read", "id=x")]), AclTarget::Object).is_err());
+        assert!(reject_acl(&HeaderMap::new(), AclTarget::Bucket).is_ok());
+    }
+}
