@@ -558,6 +558,69 @@ async fn multipart_checksums_composite_and_full_object() {
 }
 
 #[tokio::test]
+async fn copied_parts_carry_the_uploads_checksum() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "cks").await;
+    let source = data(5 * MIB, 31);
+    put(&c, "cks", "source", &source).await;
+    let up = c
+        .create_multipart_upload()
+        .bucket("cks")
+        .key("copied")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let copied = c
+        .upload_part_copy()
+        .bucket("cks")
+        .key("copied")
+        .upload_id(id)
+        .part_number(1)
+        .copy_source("cks/source")
+        .send()
+        .await
+        .unwrap();
+    let tail = data(777, 32);
+    let last = c
+        .upload_part()
+        .bucket("cks")
+        .key("copied")
+        .upload_id(id)
+        .part_number(2)
+        .body(ByteStream::from(tail.clone()))
+        .send()
+        .await
+        .unwrap();
+    let parts = vec![
+        CompletedPart::builder()
+            .part_number(1)
+            .e_tag(copied.copy_part_result().unwrap().e_tag().unwrap())
+            .build(),
+        CompletedPart::builder().part_number(2).e_tag(last.e_tag().unwrap()).build(),
+    ];
+    let out = complete(&c, "cks", "copied", id, parts).send().await.unwrap();
+    assert_eq!(out.checksum_crc32(), Some(crc32_b64(&[source, tail].concat()).as_str()));
+}
+
+#[tokio::test]
+async fn part_etags_are_matched_exactly() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "exact").await;
+    let (id, done) = multipart(&c, "exact", "k", &[data(10, 1)]).await;
+    for wildcard in ["*", "\"x\",*"] {
+        let part = CompletedPart::builder().part_number(1).e_tag(wildcard).build();
+        let err = complete(&c, "exact", "k", &id, vec![part]).send().await.unwrap_err();
+        assert_eq!(code(&err), "InvalidPart", "{wildcard}");
+    }
+    complete(&c, "exact", "k", &id, done).send().await.unwrap();
+}
+
+#[tokio::test]
 async fn complete_checks_what_it_claims_about_the_whole_object() {
     let s = server();
     let c = s.client();

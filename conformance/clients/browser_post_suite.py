@@ -141,6 +141,14 @@ def _():
     assert r.status_code == 204, (r.status_code, r.text)
     h = s3.head_object(Bucket=B, Key="uploads/summed", ChecksumMode="ENABLED")
     assert h["ChecksumCRC32"] == crc32_b64(data), h
+    # Named by the policy, the field stays in the form and is still verified against the file.
+    wrong = crc32_b64(b"not the file")
+    form = s3.generate_presigned_post(
+        B, "uploads/pinned", Fields={"x-amz-checksum-crc32": wrong}, Conditions=[{"x-amz-checksum-crc32": wrong}], ExpiresIn=300
+    )
+    r = post(form, data)
+    assert r.status_code == 400 and error_code(r) == "BadDigest", (r.status_code, r.text)
+    assert absent("uploads/pinned")
 
 
 @suite.feature("POST without its signature field -> 400")

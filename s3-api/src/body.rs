@@ -105,6 +105,12 @@ pub struct BodyClaims<'a> {
     pub content_md5: Option<&'a str>,
     /// `x-amz-sdk-checksum-algorithm`.
     pub algorithm: Option<&'a str>,
+    /// An algorithm to compute whatever the request says: a multipart upload's own, which every
+    /// part must carry.
+    pub also_compute: Option<&'a str>,
+    /// Checksum values claimed outside the headers (a browser POST's form fields, which s3s puts
+    /// into the input).
+    pub claimed: lagoa_store::Checksums,
 }
 
 /// Receives a body and verifies every claim about it (length, Content-MD5, checksums from
@@ -116,7 +122,23 @@ pub async fn receive_verified(
 ) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums)> {
     let content_md5 = claims.content_md5.map(checksum::parse_content_md5).transpose()?;
     let mut expected = checksum::expected_from_headers(claims.headers);
-    let hasher = checksum::hasher_for(&expected, claims.algorithm, claims.headers)?;
+    for (alg, value) in claims.claimed {
+        match expected.get(&alg) {
+            Some(v) if *v != value => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "Two different {alg} checksums were given for the same body"
+                ));
+            }
+            _ => {
+                expected.insert(alg, value);
+            }
+        }
+    }
+    let mut hasher = checksum::hasher_for(&expected, claims.algorithm, claims.headers)?;
+    if let Some(alg) = claims.also_compute {
+        hasher = checksum::with_algorithm(hasher, alg);
+    }
     let expected_len = announced_length(claims.headers, claims.content_length);
     let mut staged = receive(store, body, expected_len, hasher).await?;
     if let Some(md5) = content_md5

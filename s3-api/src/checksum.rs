@@ -83,6 +83,21 @@ pub fn hasher_for(expected: &Checksums, algorithm: Option<&str>, headers: &Heade
     Ok(RequestedChecksums(h))
 }
 
+/// `h` computing `alg` as well (unknown names are ignored: they were validated where they came
+/// from).
+pub fn with_algorithm(h: RequestedChecksums, alg: &str) -> RequestedChecksums {
+    let mut inner = h.0;
+    match alg {
+        "CRC32" => inner.crc32 = inner.crc32.or_else(|| Some(Default::default())),
+        "CRC32C" => inner.crc32c = inner.crc32c.or_else(|| Some(Default::default())),
+        "CRC64NVME" => inner.crc64nvme = inner.crc64nvme.or_else(|| Some(Default::default())),
+        "SHA1" => inner.sha1 = inner.sha1.or_else(|| Some(Default::default())),
+        "SHA256" => inner.sha256 = inner.sha256.or_else(|| Some(Default::default())),
+        _ => {}
+    }
+    RequestedChecksums(inner)
+}
+
 /// The `x-amz-checksum-*` values the client sent as headers.
 pub fn expected_from_headers(headers: &HeaderMap) -> Checksums {
     ALGORITHMS

@@ -53,8 +53,9 @@ where
     let (mut parts, mut body) = req.into_parts();
     let mut head = BytesMut::new();
     let mut held: Option<Held<B::Error>> = None;
+    let mut scanner = FormScanner::new(&boundary);
     let form = loop {
-        if let Some(found) = scan_form_head(&head, &boundary) {
+        if let Some(found) = scanner.advance(&head) {
             break found;
         }
         if head.len() >= MAX_FORM_HEAD {
@@ -78,10 +79,10 @@ where
     let mut head = head.freeze();
     if let Some(form) = form {
         check_fields(&form, &head, url_bucket)?;
-        let edits = plan_edits(&form, &head, &mut parts.headers);
+        let edits = plan_edits(&form, &head, &mut parts.headers)?;
         if !edits.is_empty() {
             let (rewritten, grown) = apply_edits(&head, edits);
-            adjust_content_length(&mut parts.headers, grown);
+            adjust_content_length(&mut parts.headers, grown)?;
             head = rewritten;
         }
     }
@@ -98,8 +99,33 @@ fn value<'h>(head: &'h [u8], field: &FormField) -> std::borrow::Cow<'h, str> {
     String::from_utf8_lossy(&head[field.value.clone()])
 }
 
+/// The field named `name` (any case); the last one when repeated, as s3s reads the form.
 fn field<'f>(form: &'f FormHead, name: &str) -> Option<&'f FormField> {
-    form.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    form.fields.iter().rev().find(|f| f.name.eq_ignore_ascii_case(name))
+}
+
+/// The lower-case field names a policy's conditions name: `{"name": value}` objects and
+/// `["eq" | "starts-with", "$name", value]` arrays.
+fn policy_condition_names(form: &FormHead, head: &[u8]) -> Vec<String> {
+    let document = field(form, "policy")
+        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(value(head, p).trim()).ok())
+        .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok());
+    let Some(conditions) = document.as_ref().and_then(|d| d.get("conditions")).and_then(|c| c.as_array()) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for condition in conditions {
+        match condition {
+            serde_json::Value::Object(map) => names.extend(map.keys().map(|k| k.to_ascii_lowercase())),
+            serde_json::Value::Array(items) => {
+                if let Some(name) = items.get(1).and_then(|n| n.as_str()) {
+                    names.push(name.trim_start_matches('$').to_ascii_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+    names
 }
 
 /// The 400/403 answers S3 gives for a malformed form head, before any policy condition.
@@ -169,8 +195,9 @@ struct Edit {
 }
 
 /// The key substitution and the checksum fields to move into headers (which are added to
-/// `headers` here).
-fn plan_edits(form: &FormHead, head: &[u8], headers: &mut http::HeaderMap) -> Vec<Edit> {
+/// `headers` here). A checksum field the policy names stays in the form: s3s checks it against the
+/// policy and hands it to the PUT path, which verifies it against the file like a header.
+fn plan_edits(form: &FormHead, head: &[u8], headers: &mut http::HeaderMap) -> S3Result<Vec<Edit>> {
     let mut edits = Vec::new();
     if let (Some(key), Some(filename)) = (field(form, "key"), &form.filename) {
         let old_key = value(head, key);
@@ -181,13 +208,10 @@ fn plan_edits(form: &FormHead, head: &[u8], headers: &mut http::HeaderMap) -> Ve
             });
         }
     }
-    let policy_text = field(form, "policy")
-        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(value(head, p).trim()).ok())
-        .map(|raw| String::from_utf8_lossy(&raw).to_ascii_lowercase())
-        .unwrap_or_default();
+    let named = policy_condition_names(form, head);
     for f in &form.fields {
         let name = f.name.to_ascii_lowercase();
-        if !name.starts_with("x-amz-checksum-") || policy_text.contains(&format!("${name}")) {
+        if !name.starts_with("x-amz-checksum-") || named.contains(&name) {
             continue;
         }
         let header_name = if name == "x-amz-checksum-algorithm" {
@@ -195,18 +219,23 @@ fn plan_edits(form: &FormHead, head: &[u8], headers: &mut http::HeaderMap) -> Ve
         } else {
             name
         };
-        if let (Ok(n), Ok(v)) = (
+        let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(header_name.as_bytes()),
             http::HeaderValue::from_str(value(head, f).trim()),
-        ) {
-            headers.insert(n, v);
-        }
+        ) else {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The form field {} does not hold a valid checksum value",
+                f.name
+            ));
+        };
+        headers.insert(n, v);
         edits.push(Edit {
             range: f.part.clone(),
             with: Vec::new(),
         });
     }
-    edits
+    Ok(edits)
 }
 
 /// The head with the edits applied (they never overlap), and how much it grew.
@@ -255,39 +284,97 @@ struct FormHead {
     filename: Option<String>,
 }
 
-/// `Some(Some(..))` once the head up to the file part's headers is in `buf`; `Some(None)` when
-/// the form has no file part (nothing to do: s3s rejects it); `None` when more bytes are needed.
-fn scan_form_head(buf: &[u8], boundary: &str) -> Option<Option<FormHead>> {
-    let delimiter = format!("--{boundary}");
-    let next_delimiter = format!("\r\n--{boundary}");
-    let mut pos = memmem::find(buf, delimiter.as_bytes())?;
-    let mut fields = Vec::new();
-    loop {
-        let after = pos + delimiter.len();
-        if buf.len() < after + 2 {
-            return None;
+/// Finds the fields before the file part as the head arrives. Each call resumes where the last
+/// one stopped (the part being read, and how far it was searched), so a head trickled in tiny
+/// frames costs time linear in its size — this runs before any signature check.
+struct FormScanner {
+    delimiter: Vec<u8>,
+    next_delimiter: Vec<u8>,
+    /// Start of the current part's delimiter, once found.
+    part: Option<usize>,
+    /// The current part's name and where its content starts, once its headers are read.
+    content: Option<(Option<String>, usize)>,
+    /// Bytes before this offset were searched for what the scanner waits for.
+    searched: usize,
+    fields: Vec<FormField>,
+}
+
+impl FormScanner {
+    fn new(boundary: &str) -> Self {
+        Self {
+            delimiter: format!("--{boundary}").into_bytes(),
+            next_delimiter: format!("\r\n--{boundary}").into_bytes(),
+            part: None,
+            content: None,
+            searched: 0,
+            fields: Vec::new(),
         }
-        if &buf[after..after + 2] == b"--" {
-            return Some(None); // the closing delimiter: no file part
+    }
+
+    /// Searches `buf[from..]` for `needle`, resuming after what was already searched.
+    fn find(&mut self, buf: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+        let start = from.max(self.searched.saturating_sub(needle.len() - 1)).min(buf.len());
+        match memmem::find(&buf[start..], needle) {
+            Some(i) => Some(start + i),
+            None => {
+                self.searched = buf.len();
+                None
+            }
         }
-        let headers_start = after + 2;
-        let headers_len = memmem::find(&buf[headers_start..], b"\r\n\r\n")?;
-        let headers = &buf[headers_start..headers_start + headers_len];
-        let (name, filename) = disposition(headers);
-        if name.as_deref() == Some("file") {
-            return Some(Some(FormHead { fields, filename }));
+    }
+
+    /// `Some(Some(..))` once the head up to the file part's headers is in `buf`; `Some(None)`
+    /// when the form has no file part (nothing to do: s3s rejects it); `None` when more bytes
+    /// are needed.
+    fn advance(&mut self, buf: &[u8]) -> Option<Option<FormHead>> {
+        loop {
+            let pos = match self.part {
+                Some(pos) => pos,
+                None => {
+                    let delimiter = self.delimiter.clone();
+                    let pos = self.find(buf, 0, &delimiter)?;
+                    self.part = Some(pos);
+                    self.searched = pos;
+                    pos
+                }
+            };
+            let after = pos + self.delimiter.len();
+            if buf.len() < after + 2 {
+                return None;
+            }
+            if &buf[after..after + 2] == b"--" {
+                return Some(None); // the closing delimiter: no file part
+            }
+            let (name, content_start) = match self.content.take() {
+                Some(content) => content,
+                None => {
+                    let headers_start = after + 2;
+                    let headers_end = self.find(buf, headers_start, b"\r\n\r\n")?;
+                    let (name, filename) = disposition(&buf[headers_start..headers_end]);
+                    if name.as_deref() == Some("file") {
+                        let fields = std::mem::take(&mut self.fields);
+                        return Some(Some(FormHead { fields, filename }));
+                    }
+                    self.searched = headers_end + 4;
+                    (name, headers_end + 4)
+                }
+            };
+            let next_delimiter = self.next_delimiter.clone();
+            let Some(content_end) = self.find(buf, content_start, &next_delimiter) else {
+                self.content = Some((name, content_start));
+                return None;
+            };
+            let end = content_end + 2;
+            if let Some(name) = name {
+                self.fields.push(FormField {
+                    name,
+                    part: pos..end,
+                    value: content_start..content_end,
+                });
+            }
+            self.part = Some(end);
+            self.searched = end;
         }
-        let content_start = headers_start + headers_len + 4;
-        let content_len = memmem::find(&buf[content_start..], next_delimiter.as_bytes())?;
-        let end = content_start + content_len + 2;
-        if let Some(name) = name {
-            fields.push(FormField {
-                name,
-                part: pos..end,
-                value: content_start..content_start + content_len,
-            });
-        }
-        pos = end;
     }
 }
 
@@ -322,15 +409,20 @@ fn disposition(headers: &[u8]) -> (Option<String>, Option<String>) {
     (name, filename)
 }
 
-fn adjust_content_length(headers: &mut http::HeaderMap, grown: i64) {
+fn adjust_content_length(headers: &mut http::HeaderMap, grown: i64) -> S3Result<()> {
     let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i64>().ok())
     else {
-        return;
+        return Ok(());
     };
-    headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from((len + grown).max(0)));
+    let adjusted = len
+        .checked_add(grown)
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| s3_error!(InvalidArgument, "The Content-Length does not fit the form that was sent"))?;
+    headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from(adjusted));
+    Ok(())
 }
 
 /// What reading the head stopped at and must still be delivered after it.
@@ -434,7 +526,7 @@ mod tests {
             "--{B}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nDATA\r\n--{B}--\r\n"
         ));
         let bytes = Bytes::from(text);
-        let form = scan_form_head(&bytes, B).unwrap().unwrap();
+        let form = FormScanner::new(B).advance(&bytes).unwrap().unwrap();
         (form, bytes)
     }
 
@@ -477,7 +569,7 @@ mod tests {
     fn checksum_fields_move_into_headers_unless_the_policy_names_them() {
         let (form, bytes) = head(&[("key", "k"), ("x-amz-checksum-crc32", "AAAAAA==")]);
         let mut headers = http::HeaderMap::new();
-        let edits = plan_edits(&form, &bytes, &mut headers);
+        let edits = plan_edits(&form, &bytes, &mut headers).unwrap();
         assert_eq!(headers.get("x-amz-checksum-crc32").unwrap(), "AAAAAA==");
         let (out, grown) = apply_edits(&bytes, edits);
         assert!(grown < 0);
@@ -485,7 +577,12 @@ mod tests {
         let named = policy(r#"{"conditions":[["eq","$x-amz-checksum-crc32","AAAAAA=="]]}"#);
         let (form, bytes) = head(&[("policy", &named), ("x-amz-checksum-crc32", "AAAAAA==")]);
         let mut headers = http::HeaderMap::new();
-        assert!(plan_edits(&form, &bytes, &mut headers).is_empty());
+        assert!(plan_edits(&form, &bytes, &mut headers).unwrap().is_empty());
+        // A condition on CRC32C does not name CRC32 (no prefix matching).
+        let other = policy(r#"{"conditions":[["eq","$x-amz-checksum-crc32c","x"]]}"#);
+        let (form, bytes) = head(&[("policy", &other), ("x-amz-checksum-crc32", "AAAAAA==")]);
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(plan_edits(&form, &bytes, &mut headers).unwrap().len(), 1);
     }
 
     #[test]

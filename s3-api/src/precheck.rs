@@ -117,11 +117,19 @@ fn check_sigv2_date(headers: &HeaderMap, now: SystemTime) -> Result<(), S3Error>
     Ok(())
 }
 
-/// An HTTP date (`Date`) or an ISO 8601 basic timestamp (`x-amz-date`).
+/// An HTTP date (`Date`), an RFC 2822 date with a numeric or `UTC` zone (what s3cmd sends as
+/// `x-amz-date`), or an ISO 8601 basic timestamp.
 fn parse_request_date(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     if let Ok(t) = Timestamp::parse(TimestampFormat::HttpDate, s) {
         return Some(time::OffsetDateTime::from(t).into());
+    }
+    let rfc2822 = match s.strip_suffix(" UTC") {
+        Some(head) => format!("{head} +0000"),
+        None => s.to_owned(),
+    };
+    if let Ok(t) = time::OffsetDateTime::parse(&rfc2822, &time::format_description::well_known::Rfc2822) {
+        return Some(t.into());
     }
     let basic = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     time::PrimitiveDateTime::parse(s, basic).ok().map(|t| t.assume_utc().into())
@@ -325,6 +333,14 @@ mod tests {
             *check_sigv2_date(&h, now).unwrap_err().code(),
             s3s::S3ErrorCode::RequestTimeTooSkewed
         );
+        for s3cmd_style in [
+            "Tue, 14 Nov 2023 22:13:20 +0000",
+            "Tue, 14 Nov 2023 22:13:20 -0000",
+            "Tue, 14 Nov 2023 22:13:20 UTC",
+        ] {
+            h.insert("x-amz-date", HeaderValue::from_static(s3cmd_style));
+            assert!(check_sigv2_date(&h, now).is_ok(), "{s3cmd_style}");
+        }
     }
 
     #[test]

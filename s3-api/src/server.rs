@@ -197,8 +197,13 @@ async fn call_s3(
     let call = std::panic::AssertUnwindSafe(s3.call(req).instrument(span.clone()));
     let res = match futures::FutureExt::catch_unwind(call).await {
         Ok(res) => res?,
-        Err(_) => {
-            span.in_scope(|| tracing::error!(%peer, "a request handler panicked"));
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            span.in_scope(|| tracing::error!(%peer, panic = %message, "a request handler panicked"));
             internal_error()
         }
     };

@@ -8,7 +8,7 @@ use crate::error::{DbContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::FileId;
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos};
-use crate::objects::{WriteCondition, etag_matches};
+use crate::objects::WriteCondition;
 use crate::store::{Inner, Store, decode, encode};
 use crate::writer::{StagedBody, StagedData};
 
@@ -148,6 +148,7 @@ impl Store {
                 condition,
                 checksums,
                 checksum_type,
+                derived_from,
             } = completion;
             let _u = s.upload_locks.lock(&upload_id);
             let upload = match s.require_upload(&bucket, &key, &upload_id) {
@@ -168,6 +169,13 @@ impl Store {
                 return Err(StoreError::InvalidPartOrder);
             }
             let chosen = chosen_parts(&stored, &listed)?;
+            // A part re-uploaded between deriving the checksum and this commit (same number and
+            // ETag, other checksums) must not leave a checksum that describes other parts.
+            if !derived_from.is_empty()
+                && let Some(changed) = chosen.iter().zip(&derived_from).find(|(p, c)| p.checksums != **c)
+            {
+                return Err(StoreError::InvalidPart(changed.0.number));
+            }
             let mut extents = Vec::with_capacity(chosen.len());
             let mut md5_of_md5s = Md5::new();
             for (i, part) in chosen.iter().enumerate() {
@@ -262,6 +270,15 @@ pub struct Completion {
     pub checksums: Checksums,
     /// `COMPOSITE` or `FULL_OBJECT` when the upload announced a checksum.
     pub checksum_type: Option<String>,
+    /// The part checksums `checksums` was derived from (see [`Store::parts_for_completion`]),
+    /// in listed order; a part that changed since is `InvalidPart`. Empty: nothing derived.
+    pub derived_from: Vec<Checksums>,
+}
+
+/// Whether a part ETag listed in CompleteMultipartUpload (quoted or not) is exactly `md5`: no
+/// lists, no wildcards — S3 names each part by its own ETag.
+fn part_etag_is(listed: &str, md5: &str) -> bool {
+    listed.trim().trim_matches('"') == md5
 }
 
 /// Each listed part resolved to its stored record; an absent part or a different ETag is
@@ -273,7 +290,7 @@ fn chosen_parts<'p>(stored: &'p [PartMeta], listed: &[(u32, String)]) -> StoreRe
             stored
                 .iter()
                 .find(|p| p.number == *number)
-                .filter(|p| etag_matches(etag, &p.extent.md5))
+                .filter(|p| part_etag_is(etag, &p.extent.md5))
                 .ok_or(StoreError::InvalidPart(*number))
         })
         .collect()
@@ -298,7 +315,7 @@ impl Inner {
                 .iter()
                 .zip(&meta.extents)
                 .zip(listed)
-                .all(|((n, extent), (ln, etag))| n == ln && etag_matches(etag, &extent.md5));
+                .all(|((n, extent), (ln, etag))| n == ln && part_etag_is(etag, &extent.md5));
         Ok(same_parts.then_some(meta))
     }
 

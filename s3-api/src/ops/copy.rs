@@ -116,7 +116,7 @@ impl Lagoa {
             &http::HeaderMap::new(),
         )?;
         for alg in src.checksums.keys() {
-            hasher = merge_algorithm(hasher, alg)?;
+            hasher = checksum::with_algorithm(hasher, alg);
         }
         let mut staged = self.copy_bytes(src_handle, 0, src.size, hasher).await?;
         let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
@@ -160,7 +160,7 @@ impl Lagoa {
         crate::unsupported::reject_sse(&req.headers)?;
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
-        self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
         let (_, _, src_handle) = self
             .copy_source(
                 &req,
@@ -178,18 +178,18 @@ impl Lagoa {
             Some(r) => copy_range(r, size)?,
             None => (0, size),
         };
-        let hasher = checksum::hasher_for(&lagoa_store::Checksums::new(), None, &http::HeaderMap::new())?;
-        let staged = self.copy_bytes(src_handle, start, end, hasher).await?;
+        // The upload's checksum algorithm is computed for copied parts too: completion derives
+        // the object's checksum from every part's.
+        let hasher = checksum::hasher_for(
+            &lagoa_store::Checksums::new(),
+            upload.checksum_algorithm.as_deref(),
+            &http::HeaderMap::new(),
+        )?;
+        let mut staged = self.copy_bytes(src_handle, start, end, hasher).await?;
+        let checksums = checksum::to_map(&std::mem::take(&mut staged.hasher_mut().0).finalize());
         let part = self
             .store
-            .put_part(
-                &input.bucket,
-                &input.key,
-                &input.upload_id,
-                number,
-                staged,
-                Default::default(),
-            )
+            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, checksums)
             .await
             .s3()?;
         Ok(S3Response::new(UploadPartCopyOutput {
@@ -222,19 +222,6 @@ impl Lagoa {
 }
 
 /// Adds one more algorithm to a hasher.
-fn merge_algorithm(h: RequestedChecksums, alg: &str) -> S3Result<RequestedChecksums> {
-    let mut inner = h.0;
-    match alg {
-        "CRC32" => inner.crc32 = inner.crc32.or_else(|| Some(Default::default())),
-        "CRC32C" => inner.crc32c = inner.crc32c.or_else(|| Some(Default::default())),
-        "CRC64NVME" => inner.crc64nvme = inner.crc64nvme.or_else(|| Some(Default::default())),
-        "SHA1" => inner.sha1 = inner.sha1.or_else(|| Some(Default::default())),
-        "SHA256" => inner.sha256 = inner.sha256.or_else(|| Some(Default::default())),
-        _ => {}
-    }
-    Ok(RequestedChecksums(inner))
-}
-
 #[cfg(test)]
 mod tests {
     use super::copy_range;

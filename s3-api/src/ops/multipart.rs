@@ -81,19 +81,16 @@ impl Lagoa {
         let number = part_number(input.part_number)?;
         // Reject before reading the body when the upload does not exist.
         let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        // The upload's algorithm is computed for every part, whether or not the client sent it:
-        // completion derives the object's checksum from the parts'.
-        let algorithm = input
-            .checksum_algorithm
-            .as_ref()
-            .map(|a| a.as_str().to_owned())
-            .or(upload.checksum_algorithm);
         let claims = body::BodyClaims {
             headers: &req.headers,
             trailers: req.trailing_headers.as_ref(),
             content_length: input.content_length,
             content_md5: input.content_md5.as_deref(),
-            algorithm: algorithm.as_deref(),
+            algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str()),
+            // The upload's algorithm is computed for every part, whatever else the request asks
+            // for: completion derives the object's checksum from the parts'.
+            also_compute: upload.checksum_algorithm.as_deref(),
+            claimed: Default::default(),
         };
         let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
         let part = self
@@ -294,7 +291,7 @@ impl Lagoa {
             kind: input.checksum_type.as_ref().map(|t| t.as_str().to_owned()),
             object_size: input.mpu_object_size,
         };
-        let (checksums, checksum_type) = self
+        let (checksums, checksum_type, derived_from) = self
             .multipart_object_checksum(&input.bucket, &input.key, &input.upload_id, &listed, &parts, object_checksum)
             .await?;
         let meta = self
@@ -308,6 +305,7 @@ impl Lagoa {
                     condition,
                     checksums,
                     checksum_type,
+                    derived_from,
                 },
             )
             .await
@@ -340,8 +338,8 @@ impl Lagoa {
         listed: &[(u32, String)],
         parts: &[CompletedPart],
         claims: ObjectChecksumClaims,
-    ) -> S3Result<(lagoa_store::Checksums, Option<String>)> {
-        let none = (lagoa_store::Checksums::new(), None);
+    ) -> S3Result<(lagoa_store::Checksums, Option<String>, Vec<lagoa_store::Checksums>)> {
+        let none = (lagoa_store::Checksums::new(), None, Vec::new());
         let Some((upload, stored)) = self
             .store
             .parts_for_completion(bucket, key, upload_id, listed.to_vec())
@@ -429,7 +427,8 @@ impl Lagoa {
         }
         let mut checksums = lagoa_store::Checksums::new();
         checksums.insert(algorithm, value);
-        Ok((checksums, Some(kind.as_str().to_owned())))
+        let derived_from = stored.into_iter().map(|p| p.checksums).collect();
+        Ok((checksums, Some(kind.as_str().to_owned()), derived_from))
     }
 
     pub(crate) async fn do_abort_multipart_upload(
