@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use lagoa_s3_api::{DEFAULT_ROOT, Identities, ServerConfig};
+use lagoa_s3_api::{ConnectionLimits, DEFAULT_ROOT, Identities, ServerConfig};
 use lagoa_store::StoreConfig;
 
 /// Lagoa: a local data lake — an S3-compatible object store with near-data compute.
@@ -55,6 +55,21 @@ struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM.
     #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     shutdown_grace_secs: u64,
+    /// Seconds a request's head may take to arrive, counted from when the connection starts
+    /// waiting for it: it is also how long an idle keep-alive connection stays open (0: never
+    /// closed).
+    #[arg(long, env = "LAGOA_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a request body may send nothing while the server waits for it (the request then
+    /// fails with RequestTimeout and stores nothing).
+    #[arg(long, env = "LAGOA_BODY_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().body_timeout.as_secs())]
+    body_timeout_secs: u64,
+    /// Seconds a response may wait for its client to read before the connection is closed.
+    #[arg(long, env = "LAGOA_SEND_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().send_timeout.as_secs())]
+    send_timeout_secs: u64,
+    /// Most connections open at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "LAGOA_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -128,6 +143,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         post_max_bytes: args.post_max_bytes,
+        limits: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
+            body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+            send_timeout: Duration::from_secs(args.send_timeout_secs.max(1)),
+            max_connections: args.max_connections.max(1),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -47,7 +47,7 @@ pub fn to_s3(err: StoreError) -> S3Error {
         }
         StoreError::BodyStream(msg) => s3_error!(IncompleteBody, "The request body ended early: {msg}"),
         other @ (StoreError::Io { .. } | StoreError::Db { .. } | StoreError::Corrupt(_) | StoreError::Internal(_)) => {
-            tracing::error!(error = %other, "storage failure");
+            tracing::error!(request_id = %crate::request_log::current_id(), error = %other, "storage failure");
             let mut e = S3Error::with_message(
                 S3ErrorCode::InternalError,
                 "We encountered an internal error. Please try again.",

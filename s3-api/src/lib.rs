@@ -6,10 +6,12 @@
 //! through `lagoa-store`.
 
 mod body;
+mod body_guard;
 mod checksum;
 mod conditions;
 mod errors;
 mod identity;
+mod idle_watch;
 mod lagoa;
 mod multipart_checksum;
 mod ops;
@@ -19,9 +21,10 @@ mod precheck;
 mod request_log;
 mod s3_impl;
 mod server;
+mod stall_guard;
 mod unsupported;
 mod vhost;
 
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
 pub use lagoa::Lagoa;
-pub use server::{ServerConfig, serve};
+pub use server::{ConnectionLimits, ServerConfig, serve};

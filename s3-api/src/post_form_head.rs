@@ -18,6 +18,7 @@
 
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine;
@@ -34,13 +35,41 @@ pub(crate) const MAX_FORM_HEAD: usize = 1024 * 1024;
 
 const VARIABLE: &str = "${filename}";
 
+/// What reading form heads ahead may take, before any signature was checked: this much time per
+/// head, and memory from one budget shared by every connection.
+#[derive(Clone)]
+pub(crate) struct ReadAhead {
+    /// Units of [`BUDGET_UNIT`] bytes.
+    budget: Arc<tokio::sync::Semaphore>,
+    deadline: std::time::Duration,
+}
+
+/// The granularity of the read-ahead budget.
+const BUDGET_UNIT: usize = 64 * 1024;
+
+impl ReadAhead {
+    /// `total` bytes of form heads at once (at least one whole head), each read within `deadline`.
+    pub(crate) fn new(total: usize, deadline: std::time::Duration) -> Self {
+        let units = total.max(MAX_FORM_HEAD) / BUDGET_UNIT;
+        Self {
+            budget: Arc::new(tokio::sync::Semaphore::new(units)),
+            deadline,
+        }
+    }
+}
+
 /// Reads the form head of a browser POST and returns the request with its head checked and fixed
 /// up (see the module docs), or the S3 error to answer with. `url_bucket` is the bucket the URL
 /// names (path style); `None` skips the bucket check.
-pub(crate) async fn prepare<B>(req: http::Request<B>, url_bucket: Option<&str>) -> S3Result<http::Request<s3s::Body>>
+pub(crate) async fn prepare<B>(
+    req: http::Request<B>,
+    url_bucket: Option<&str>,
+    read_ahead: &ReadAhead,
+) -> S3Result<http::Request<s3s::Body>>
 where
     B: HttpBody<Data = Bytes> + Send + Sync + Unpin + 'static,
-    B::Error: std::error::Error + Send + Sync + Unpin + 'static,
+    B::Error: Send + Sync + Unpin + 'static,
+    s3s::StdError: From<B::Error>,
 {
     let boundary = req
         .headers()
@@ -54,6 +83,14 @@ where
     let mut head = BytesMut::new();
     let mut held: Option<Held<B::Error>> = None;
     let mut scanner = FormScanner::new(&boundary);
+    let mut reserved: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    // No header timeout (0) means no deadline here either; a day stands for "never".
+    let allowed = if read_ahead.deadline.is_zero() {
+        std::time::Duration::from_secs(86_400)
+    } else {
+        read_ahead.deadline
+    };
+    let deadline = tokio::time::Instant::now() + allowed;
     let form = loop {
         if let Some(found) = scanner.advance(&head) {
             break found;
@@ -61,14 +98,26 @@ where
         if head.len() >= MAX_FORM_HEAD {
             break None;
         }
-        match body.frame().await {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => {
+                return Err(s3_error!(
+                    RequestTimeout,
+                    "The form fields before the file did not arrive in time."
+                ));
+            }
+        };
+        match frame {
             None => break None,
             Some(Err(e)) => {
                 held = Some(Held::Error(e));
                 break None;
             }
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => head.extend_from_slice(&data),
+                Ok(data) => {
+                    reserve(read_ahead, &mut reserved, head.len() + data.len())?;
+                    head.extend_from_slice(&data);
+                }
                 Err(frame) => {
                     held = Some(Held::Frame(frame));
                     break None;
@@ -92,6 +141,27 @@ where
         rest: body,
     };
     Ok(http::Request::from_parts(parts, s3s::Body::http_body(body)))
+}
+
+/// Grows `reserved` to cover `len` bytes of read-ahead, from the shared budget; when the budget is
+/// spent (many uploads are starting at once), 503 SlowDown, which clients retry.
+fn reserve(read_ahead: &ReadAhead, reserved: &mut Option<tokio::sync::OwnedSemaphorePermit>, len: usize) -> S3Result<()> {
+    let needed = len.min(MAX_FORM_HEAD).div_ceil(BUDGET_UNIT);
+    let held = reserved.as_ref().map_or(0, |p| p.num_permits());
+    if needed <= held {
+        return Ok(());
+    }
+    let more = u32::try_from(needed - held).unwrap_or(u32::MAX);
+    let permit = read_ahead
+        .budget
+        .clone()
+        .try_acquire_many_owned(more)
+        .map_err(|_| s3_error!(SlowDown, "Too many uploads are starting at once; please retry."))?;
+    match reserved {
+        Some(r) => r.merge(permit),
+        None => *reserved = Some(permit),
+    }
+    Ok(())
 }
 
 /// A field's value as text.
@@ -488,7 +558,9 @@ mod tests {
             .header(header::CONTENT_LENGTH, len)
             .body(stream)
             .unwrap();
-        let out = prepare(req, None).await.unwrap();
+        let out = prepare(req, None, &ReadAhead::new(MAX_FORM_HEAD, std::time::Duration::from_secs(5)))
+            .await
+            .unwrap();
         let length = out
             .headers()
             .get(header::CONTENT_LENGTH)
