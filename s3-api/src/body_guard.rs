@@ -9,7 +9,6 @@
 //!   as it passes, and a chunk declared above [`MAX_CHUNK_SIZE`] ends the body with 400
 //!   `InvalidRequest` before s3s sees it.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,6 +16,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use s3s::{S3Error, s3_error};
+
+use crate::wait_deadline::WaitDeadline;
 
 /// The largest aws-chunked chunk accepted: twice what any known client sends.
 pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
@@ -104,12 +105,8 @@ fn chunk_size(line: &[u8]) -> Result<u64, S3Error> {
 pub struct GuardedBody<B> {
     inner: B,
     framing: Framing,
-    timeout: Duration,
-    /// Armed when the body starts waiting for the client, so that time the server spent not
-    /// reading (busy writing earlier bytes to disk) is never counted against the client. Made on
-    /// the first wait: most bodies (GET, HEAD, small PUTs) never wait and never pay for a timer.
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    waiting: bool,
+    /// How long the body may keep the server waiting for its next bytes.
+    deadline: WaitDeadline,
     failed: bool,
 }
 
@@ -123,9 +120,7 @@ impl<B> GuardedBody<B> {
             } else {
                 Framing::Off
             },
-            timeout,
-            deadline: None,
-            waiting: false,
+            deadline: WaitDeadline::new(timeout),
             failed: false,
         }
     }
@@ -146,7 +141,7 @@ where
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.waiting = false;
+                this.deadline.progressed();
                 if let Some(data) = frame.data_ref()
                     && let Err(e) = this.framing.follow(data)
                 {
@@ -158,15 +153,7 @@ where
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
-                let deadline = tokio::time::Instant::now() + this.timeout;
-                let sleep = this
-                    .deadline
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                if !this.waiting {
-                    this.waiting = true;
-                    sleep.as_mut().reset(deadline);
-                }
-                if sleep.as_mut().poll(cx).is_ready() {
+                if this.deadline.expired(cx) {
                     this.failed = true;
                     let e = s3_error!(
                         RequestTimeout,

@@ -24,6 +24,7 @@ mod server;
 mod stall_guard;
 mod unsupported;
 mod vhost;
+mod wait_deadline;
 
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
 pub use lagoa::Lagoa;

@@ -7,7 +7,6 @@
 //! or idle request heads are hyper's header-read timeout; stalled request bodies are
 //! `body_guard`'s.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,13 +14,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::wait_deadline::WaitDeadline;
+
 /// `io` whose writes fail after `timeout` without progress.
 pub struct StallGuard<T> {
     io: T,
-    timeout: Duration,
-    /// Armed when a write starts waiting; made on the first wait (most connections never wait).
-    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    waiting: bool,
+    deadline: WaitDeadline,
 }
 
 impl<T> StallGuard<T> {
@@ -29,29 +27,23 @@ impl<T> StallGuard<T> {
     pub fn new(io: T, timeout: Duration) -> Self {
         Self {
             io,
-            timeout,
-            deadline: None,
-            waiting: false,
+            deadline: WaitDeadline::new(timeout),
         }
     }
 
-    /// What a pending write does: arm the deadline when the wait begins, fail once it passes.
-    fn pending<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let sleep = self
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if !self.waiting {
-            self.waiting = true;
-            sleep.as_mut().reset(deadline);
-        }
-        if sleep.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Err(io::Error::new(
+    /// What a write poll returns: pending until the deadline, then an error; progress resets it.
+    fn guard<R>(&mut self, polled: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        match polled {
+            Poll::Pending if self.deadline.expired(cx) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the client did not read the response in time",
-            )));
+            ))),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                self.deadline.progressed();
+                ready
+            }
         }
-        Poll::Pending
     }
 }
 
@@ -63,25 +55,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write(cx, buf) {
-            Poll::Pending => this.pending(cx),
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.guard(polled, cx)
     }
 
     fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
-            Poll::Pending => this.pending(cx),
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.guard(polled, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -89,14 +69,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_flush(cx) {
-            Poll::Pending => this.pending(cx),
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        self.guard(polled, cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
