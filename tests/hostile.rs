@@ -184,3 +184,76 @@ fn a_trickled_browser_form_is_cut_off_before_authentication() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn limits_s3_sets_on_names_and_metadata() {
+    let s = server();
+    let c = s.client();
+    for reserved in [
+        "sthree-data",
+        "data-s3alias",
+        "data--ol-s3",
+        "my.-bucket",
+        "my-.bucket",
+        "amzn-s3-demo-x",
+    ] {
+        let err = c.create_bucket().bucket(reserved).send().await.unwrap_err();
+        assert_eq!(code(&err), "InvalidBucketName", "{reserved}");
+    }
+    bucket(&c, "meta-limit").await;
+    let err = c
+        .put_object()
+        .bucket("meta-limit")
+        .key("k")
+        .metadata("big", "v".repeat(2100))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (400, "MetadataTooLarge"));
+    c.put_object()
+        .bucket("meta-limit")
+        .key("k")
+        .metadata("fits", "v".repeat(2000))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_xml_body_over_the_limit_is_a_client_error() {
+    let s = server();
+    bucket(&s.client(), "xml-limit").await;
+    let mut body = b"<Delete>".to_vec();
+    while body.len() < 21 * 1024 * 1024 {
+        body.extend_from_slice(b"<Object><Key>padding-padding-padding</Key></Object>");
+    }
+    body.extend_from_slice(b"</Delete>");
+    let hash = lagoa_conformance::sigv4::sha256_hex(&body);
+    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let headers: Vec<(String, String)> = vec![
+        ("host".into(), host(&s)),
+        ("x-amz-date".into(), signer.amz_date.clone()),
+        ("x-amz-content-sha256".into(), hash.clone()),
+        ("content-length".into(), body.len().to_string()),
+    ];
+    let (auth, _) = signer.sign("POST", "/xml-limit", &[("delete", "")], &headers, &hash);
+    let mut all = headers.clone();
+    all.push(("authorization".into(), auth));
+    all.push(("expect".into(), "100-continue".into()));
+    // Like an SDK, wait for 100 Continue: the server answers before reading the body.
+    let req = lagoa_conformance::raw_http::RawRequest {
+        method: "POST".into(),
+        target: "/xml-limit?delete=".into(),
+        headers: all,
+        body,
+        expect_continue: true,
+    };
+    let r = tokio::task::spawn_blocking(move || lagoa_conformance::raw_http::send(&host(&s), &req))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("MaxMessageLengthExceeded"), "{}", r.text());
+}

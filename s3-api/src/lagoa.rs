@@ -176,6 +176,21 @@ pub(crate) fn content_headers(
     }
 }
 
+/// S3's limit on user metadata: the UTF-8 bytes of every `x-amz-meta-*` name and value, 2 KB.
+const MAX_USER_METADATA: usize = 2048;
+
+/// Names S3 reserves for its own features (access point aliases, S3 Express, Object Lambda,
+/// multi-region access points, documentation examples), and the `.-` / `-.` adjacencies its
+/// rules forbid; s3s's check does not know them.
+pub(crate) fn reserved_bucket_name(name: &str) -> bool {
+    const PREFIXES: [&str; 3] = ["sthree-", "amzn-s3-demo-", "xn--"];
+    const SUFFIXES: [&str; 4] = ["-s3alias", "--ol-s3", "--x-s3", ".mrap"];
+    PREFIXES.iter().any(|p| name.starts_with(p))
+        || SUFFIXES.iter().any(|s| name.ends_with(s))
+        || name.contains(".-")
+        || name.contains("-.")
+}
+
 /// Attributes of a new object from its request parts.
 pub(crate) fn attributes(
     headers: ContentHeaders,
@@ -186,11 +201,18 @@ pub(crate) fn attributes(
         Some(t) => parse_tagging_header(t)?,
         None => Vec::new(),
     };
-    let user_metadata = metadata
+    let user_metadata: std::collections::BTreeMap<String, String> = metadata
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
+    let size: usize = user_metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_USER_METADATA {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size ({size} > {MAX_USER_METADATA} bytes)."
+        ));
+    }
     Ok(ObjectAttributes {
         headers,
         user_metadata,

@@ -48,6 +48,16 @@ fn check<B>(req: &Request<B>) -> Result<(), S3Error> {
     {
         return Err(s3_error!(InvalidDigest, "The Content-MD5 you specified is not valid."));
     }
+    if carries_xml(req.method(), req.uri())
+        && req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_XML_BODY)
+    {
+        return Err(s3_error!(MaxMessageLengthExceeded, "Your request was too big."));
+    }
     if let Some(expires) = query_value(req.uri(), "X-Amz-Expires")
         && query_value(req.uri(), "X-Amz-Signature").is_some()
     {
@@ -73,6 +83,26 @@ fn is_sigv4_header_auth(headers: &HeaderMap) -> bool {
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256"))
+}
+
+/// Largest XML request body (DeleteObjects, CompleteMultipartUpload, configurations): s3s reads
+/// such bodies whole, up to this size, and answers a larger one with a 500.
+const MAX_XML_BODY: u64 = 20 * 1024 * 1024;
+
+/// Whether a request's body is an XML document rather than object data: POSTs with a
+/// sub-resource (DeleteObjects, CompleteMultipartUpload, RestoreObject, Select), bucket-level
+/// PUTs (CreateBucket, configurations) and object PUTs of a sub-resource (tagging, ACL, retention,
+/// legal hold). Object data never counts (SDKs add `?x-id=PutObject` to plain PUTs).
+fn carries_xml(method: &http::Method, uri: &Uri) -> bool {
+    let has = |name: &str| query_value(uri, name).is_some();
+    let path = uri.path().trim_start_matches('/');
+    let bucket_level = !path.trim_end_matches('/').contains('/');
+    match *method {
+        http::Method::POST => has("delete") || has("uploadId") || has("restore") || has("select"),
+        http::Method::PUT if bucket_level => true,
+        http::Method::PUT => ["tagging", "acl", "retention", "legal-hold"].iter().any(|r| has(r)),
+        _ => false,
+    }
 }
 
 fn check_presigned_expires(value: &str) -> Result<(), S3Error> {

@@ -236,7 +236,15 @@ impl Inner {
         let mut staged = 0usize;
         for entry in fs::read_dir(&tmp).ctx(|| format!("reading {}", tmp.display()))? {
             let entry = entry.ctx(|| format!("reading {}", tmp.display()))?;
-            fs::remove_file(entry.path()).ctx(|| format!("removing {}", entry.path().display()))?;
+            let path = entry.path();
+            // Lagoa only ever stages files here; anything else (a directory an operator or a
+            // tool left) is staging debris too, and must not stop the server from starting.
+            let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removed.ctx(|| format!("removing {}", path.display()))?;
             staged += 1;
         }
         let mut orphans = 0usize;
@@ -283,6 +291,17 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: &[u8]) -> StoreResult<T>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_up_clears_directories_left_in_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path(), StoreConfig::default()).unwrap());
+        std::fs::create_dir_all(dir.path().join("tmp/leftover/deeper")).unwrap();
+        std::fs::write(dir.path().join("tmp/leftover/deeper/file"), b"x").unwrap();
+        std::fs::write(dir.path().join("tmp/staged"), b"x").unwrap();
+        drop(Store::open(dir.path(), StoreConfig::default()).unwrap());
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
 
     #[tokio::test]
     async fn a_panicking_storage_task_is_an_internal_failure() {

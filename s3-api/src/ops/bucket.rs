@@ -11,6 +11,9 @@ impl Lagoa {
         let caller = self.caller(&req)?;
         crate::unsupported::reject_bucket_create(&req.headers)?;
         let input = req.input;
+        if crate::lagoa::reserved_bucket_name(&input.bucket) {
+            return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
+        }
         let region = input
             .create_bucket_configuration
             .and_then(|c| c.location_constraint)
