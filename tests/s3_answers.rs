@@ -481,6 +481,22 @@ async fn crc32_upload(c: &aws_sdk_s3::Client, key: &str, kind: ChecksumType) -> 
     (id, done, parts)
 }
 
+/// HEAD `cks/key` (one part of it, with `part`) asking for its checksums.
+async fn head_with_checksums(
+    c: &aws_sdk_s3::Client,
+    key: &str,
+    part: Option<i32>,
+) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+    c.head_object()
+        .bucket("cks")
+        .key(key)
+        .set_part_number(part)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn multipart_checksums_composite_and_full_object() {
     let s = server();
@@ -496,25 +512,10 @@ async fn multipart_checksums_composite_and_full_object() {
     let out = complete(&c, "cks", "composite", &id, done).send().await.unwrap();
     assert_eq!(out.checksum_crc32(), Some(composite.as_str()));
     assert_eq!(out.checksum_type(), Some(&ChecksumType::Composite));
-    let head = c
-        .head_object()
-        .bucket("cks")
-        .key("composite")
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = head_with_checksums(&c, "composite", None).await;
     assert_eq!(head.checksum_crc32(), Some(composite.as_str()));
     assert_eq!(head.checksum_type(), Some(&ChecksumType::Composite));
-    let part2 = c
-        .head_object()
-        .bucket("cks")
-        .key("composite")
-        .part_number(2)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let part2 = head_with_checksums(&c, "composite", Some(2)).await;
     assert_eq!(part2.checksum_crc32(), Some(crc32_b64(&parts[1]).as_str()));
 
     let (id, done, parts) = crc32_upload(&c, "full", ChecksumType::FullObject).await;

@@ -43,6 +43,22 @@ pub fn to_map(c: &Checksum) -> Checksums {
     out
 }
 
+/// The `x-amz-checksum-*` values of any s3s DTO that carries the five checksum fields (request
+/// inputs, listed parts), as an algorithm → value map: one place instead of a copy per type.
+macro_rules! checksums_of {
+    ($dto:expr) => {
+        $crate::checksum::to_map(&s3s::dto::Checksum {
+            checksum_crc32: $dto.checksum_crc32.clone(),
+            checksum_crc32c: $dto.checksum_crc32c.clone(),
+            checksum_crc64nvme: $dto.checksum_crc64nvme.clone(),
+            checksum_sha1: $dto.checksum_sha1.clone(),
+            checksum_sha256: $dto.checksum_sha256.clone(),
+            ..Default::default()
+        })
+    };
+}
+pub(crate) use checksums_of;
+
 /// The inverse of [`to_map`], for responses.
 pub fn from_map(m: &Checksums) -> Checksum {
     Checksum {

@@ -280,14 +280,7 @@ impl Lagoa {
             if_match: input.if_match.as_ref().map(condition_text),
         };
         let object_checksum = ObjectChecksumClaims {
-            values: checksum::to_map(&Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                ..Default::default()
-            }),
+            values: checksum::checksums_of!(input),
             kind: input.checksum_type.as_ref().map(|t| t.as_str().to_owned()),
             object_size: input.mpu_object_size,
         };
@@ -381,14 +374,7 @@ impl Lagoa {
             ));
         }
         for (part, listed_part) in stored.iter().zip(parts) {
-            let sent = checksum::to_map(&Checksum {
-                checksum_crc32: listed_part.checksum_crc32.clone(),
-                checksum_crc32c: listed_part.checksum_crc32c.clone(),
-                checksum_crc64nvme: listed_part.checksum_crc64nvme.clone(),
-                checksum_sha1: listed_part.checksum_sha1.clone(),
-                checksum_sha256: listed_part.checksum_sha256.clone(),
-                ..Default::default()
-            });
+            let sent = checksum::checksums_of!(listed_part);
             for (alg, value) in &sent {
                 if part.checksums.get(alg) != Some(value) {
                     return Err(s3_error!(

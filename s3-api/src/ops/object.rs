@@ -177,14 +177,7 @@ impl Lagoa {
             algorithm: input.checksum_algorithm.as_ref().map(|a| a.as_str()),
             also_compute: None,
             // s3s fills these from a browser POST's form fields (headers are read separately).
-            claimed: checksum::to_map(&Checksum {
-                checksum_crc32: input.checksum_crc32.clone(),
-                checksum_crc32c: input.checksum_crc32c.clone(),
-                checksum_crc64nvme: input.checksum_crc64nvme.clone(),
-                checksum_sha1: input.checksum_sha1.clone(),
-                checksum_sha256: input.checksum_sha256.clone(),
-                ..Default::default()
-            }),
+            claimed: checksum::checksums_of!(input),
         };
         let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
         let meta = self
