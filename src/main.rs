@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use lagoa_s3_api::{ConnectionLimits, DEFAULT_ROOT, Identities, ServerConfig};
-use lagoa_store::StoreConfig;
+use lagoa_store::{FreeSpaceReserve, StoreConfig};
 
 /// Lagoa: a local data lake — an S3-compatible object store with near-data compute.
 #[derive(Parser)]
@@ -48,6 +48,11 @@ struct ServeArgs {
     /// read comes from the disk. `false` keeps just-written data cached.
     #[arg(long, env = "LAGOA_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
     direct_io: bool,
+    /// Free space kept on the data volume, as a percentage (`1%`) or a size (`512MiB`): writes
+    /// that would go below it are refused with 507 XMinioStorageFull (reads and deletes go on)
+    /// and readiness turns 503 until space is freed. `0` turns the reserve off.
+    #[arg(long, env = "LAGOA_MIN_FREE", default_value = "1%")]
+    min_free: FreeSpaceReserve,
     /// Largest file a browser POST upload may carry: s3s holds a POST's file in memory before
     /// storing it, so this bounds the memory one upload can take.
     #[arg(long, env = "LAGOA_POST_MAX_BYTES", default_value_t = ServerConfig::DEFAULT_POST_MAX_BYTES)]
@@ -139,6 +144,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: StoreConfig {
             inline_max_bytes: args.inline_max_bytes,
             direct_io: args.direct_io,
+            min_free: args.min_free,
             ..StoreConfig::default()
         },
         shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
@@ -150,8 +156,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: args.max_connections.max(1),
         },
     };
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Blocking threads only ever do disk and RocksDB work, in bounded pieces (no thread
+        // waits on a client), so a few dozen keep the disk busy. tokio's default of 512 let a
+        // burst of stalled clients start hundreds of threads, each with its stack and arena.
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
@@ -160,6 +171,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Threads for disk and RocksDB work (see the runtime above).
+const BLOCKING_THREADS: usize = 64;
+
+/// Each connection is a descriptor, and so is each data file being read: the soft limit (often
+/// 1,024) is raised to the hard one, as MinIO does, so the connection cap is what limits.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::debug!("could not raise the open-file limit");
+            }
+        }
+    }
 }
 
 /// Resolves on SIGTERM (Kubernetes) or Ctrl-C.

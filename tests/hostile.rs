@@ -257,3 +257,263 @@ async fn an_xml_body_over_the_limit_is_a_client_error() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("MaxMessageLengthExceeded"), "{}", r.text());
 }
+
+/// The server's resident memory: (now, peak) in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Opens `n` connections with `open`, a few at a time.
+async fn open_many<F, Fut>(n: usize, open: F) -> Vec<tokio::net::TcpStream>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = tokio::net::TcpStream>,
+{
+    let mut out = Vec::with_capacity(n);
+    for batch in (0..n).collect::<Vec<_>>().chunks(50) {
+        out.extend(futures::future::join_all(batch.iter().map(|i| open(*i))).await);
+    }
+    out
+}
+
+/// 1,000 uploads that stop mid-body and 1,000 downloads whose clients never read: neither
+/// holds a thread, so a normal client's PUT, GET, LIST and DELETE still answer, and memory stays
+/// bounded. (Before, each held a blocking thread: ~520 of them froze every other request.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_uploads_and_readers_do_not_freeze_the_server() {
+    use tokio::io::AsyncWriteExt;
+    const STALLED: usize = 1000;
+    let s = server_with(&[
+        "--body-timeout-secs",
+        "600",
+        "--send-timeout-secs",
+        "600",
+        "--header-timeout-secs",
+        "600",
+    ]);
+    let c = s.client();
+    bucket(&c, "held").await;
+    let big = data(8 << 20, 7);
+    put(&c, "held", "big", &big).await;
+    let addr: std::net::SocketAddr = host(&s).parse().unwrap();
+
+    let uploads = open_many(STALLED, |i| {
+        let head = signed_head(
+            &s,
+            "PUT",
+            &format!("/held/up{i}"),
+            &[("content-length", "4194304")],
+            "UNSIGNED-PAYLOAD",
+        );
+        async move {
+            let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+            conn.write_all(head.as_bytes()).await.unwrap();
+            // Past the inline size (so the body spills to a staging file), then nothing more.
+            conn.write_all(&data(600 * 1024, i as u64)).await.unwrap();
+            conn
+        }
+    })
+    .await;
+    let readers = open_many(STALLED, |_| {
+        let head = signed_head(&s, "GET", "/held/big", &[], "UNSIGNED-PAYLOAD");
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            // A small window: the response stalls after a few KiB instead of filling the
+            // kernel's buffers with megabytes.
+            socket.set_recv_buffer_size(4096).unwrap();
+            let mut conn = socket.connect(addr).await.unwrap();
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn
+        }
+    })
+    .await;
+    // Give the server time to take every head and start every body.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let pid = s.pid().unwrap();
+    fn within<T>(what: &'static str) -> impl FnOnce(tokio::time::error::Elapsed) -> T {
+        move |_| panic!("{what} did not answer while 2,000 transfers were stalled")
+    }
+    let body = data(3 << 20, 9);
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        c.put_object().bucket("held").key("fresh").body(body.clone().into()).send(),
+    )
+    .await
+    .unwrap_or_else(within("PUT"))
+    .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(20), get(&c, "held", "big"))
+        .await
+        .unwrap_or_else(within("GET"));
+    assert_eq!(md5_hex(&got), md5_hex(&big));
+    let listed = tokio::time::timeout(Duration::from_secs(20), c.list_objects_v2().bucket("held").send())
+        .await
+        .unwrap_or_else(within("LIST"))
+        .unwrap();
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["big", "fresh"], "stalled uploads must not be visible");
+    tokio::time::timeout(Duration::from_secs(20), c.delete_object().bucket("held").key("fresh").send())
+        .await
+        .unwrap_or_else(within("DELETE"))
+        .unwrap();
+    let (rss, peak) = rss_kib(pid);
+    assert!(
+        peak < 512 * 1024,
+        "2,000 stalled transfers must not pin memory: RSS {rss} KiB, peak {peak} KiB"
+    );
+    drop(uploads);
+    drop(readers);
+}
+
+/// A GET of a multipart object that is overwritten and then deleted mid-read still delivers the
+/// whole version it started with (its later parts are pinned), and the dereferenced files are
+/// gone once it ends.
+#[tokio::test]
+async fn a_started_get_finishes_the_version_it_began_with() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = server();
+    let c = s.client();
+    bucket(&c, "pin").await;
+    let parts: Vec<Vec<u8>> = (0..3).map(|i| data(5 << 20, 20 + i)).collect();
+    let upload = c.create_multipart_upload().bucket("pin").key("mp").send().await.unwrap();
+    let id = upload.upload_id().unwrap();
+    let mut done = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = c
+            .upload_part()
+            .bucket("pin")
+            .key("mp")
+            .upload_id(id)
+            .part_number(n)
+            .body(part.clone().into())
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    c.complete_multipart_upload()
+        .bucket("pin")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let whole: Vec<u8> = parts.concat();
+    let objects_before = data_files(&s);
+
+    let head = signed_head(&s, "GET", "/pin/mp", &[], "UNSIGNED-PAYLOAD");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut conn = socket.connect(host(&s).parse().unwrap()).await.unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let mut got = vec![0u8; 256 * 1024];
+    conn.read_exact(&mut got).await.unwrap();
+
+    // Overwritten, then deleted, while the GET is in its first part.
+    put(&c, "pin", "mp", b"new").await;
+    c.delete_object().bucket("pin").key("mp").send().await.unwrap();
+
+    let text = String::from_utf8_lossy(&got[..512]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    let body_at = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    // Read the rest of the announced body (or until the server cuts the connection).
+    let mut buf = vec![0u8; 1 << 20];
+    while got.len() - body_at < whole.len() {
+        match tokio::time::timeout(Duration::from_secs(30), conn.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        got.len() - body_at,
+        whole.len(),
+        "the whole object arrives, not a cut connection"
+    );
+    assert_eq!(md5_hex(&got[body_at..]), md5_hex(&whole));
+    drop(conn);
+    // The reader is gone: its pinned files are removed (in the background).
+    let start = Instant::now();
+    while data_files(&s) >= objects_before {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "pinned files outlived their reader"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Data files in the server's `objects/` directory.
+fn data_files(s: &TestServer) -> usize {
+    let pid = s.pid().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let args: Vec<String> = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let data = args.iter().position(|a| a == "--data").map(|i| args[i + 1].clone()).unwrap();
+    std::fs::read_dir(std::path::Path::new(&data).join("objects"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|shard| std::fs::read_dir(shard.path()).map(|d| d.count()).unwrap_or(0))
+        .sum()
+}
+
+/// SIGTERM closes connections that have no request in flight (idle, or a head still arriving)
+/// at once, instead of waiting the whole grace period for a head that may never come.
+#[test]
+fn shutdown_does_not_wait_for_clients_stuck_in_their_headers() {
+    let mut s = server_with(&["--shutdown-grace-secs", "120", "--header-timeout-secs", "600"]);
+    let mut stuck = TcpStream::connect(host(&s)).unwrap();
+    stuck.write_all(b"GET /minio/health/live HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut idle = TcpStream::connect(host(&s)).unwrap();
+    idle.write_all(b"GET /minio/health/live HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = [0u8; 17];
+    idle.read_exact(&mut answer).unwrap();
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    assert_eq!(s.terminate(), Some(0));
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "shutdown waited {:?} for clients that sent no request",
+        start.elapsed()
+    );
+}
+
+/// Cleartext HTTP/2 (h2c, prior knowledge) is not served: S3 clients speak HTTP/1.1, and h2c
+/// would be one more protocol to hold the server with. An HTTP/2 preface gets no HTTP/2 frames.
+#[test]
+fn cleartext_http2_is_not_served() {
+    let s = server();
+    let mut conn = TcpStream::connect(host(&s)).unwrap();
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    // An empty SETTINGS frame, as a client sends after the preface.
+    conn.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    let (answer, closed) = read_until_closed(&mut conn, Duration::from_secs(10));
+    assert!(closed, "the connection is closed; got {:?}", String::from_utf8_lossy(&answer));
+    // A server speaking HTTP/2 would answer with its own SETTINGS frame (type 4 at byte 3).
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+        "got HTTP/2 frames: {answer:?}"
+    );
+}

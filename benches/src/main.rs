@@ -4,6 +4,7 @@
 //! median runs with Lagoa/peer and Lagoa/limit ratios, the targets it is steered by, and
 //! (with `--out`) writes it all to a RESULTS.md.
 
+mod attacks;
 mod driver;
 mod limits;
 mod peers;
@@ -54,6 +55,9 @@ struct Args {
     /// Run the peers as they come, without forcing TCP_NODELAY on their connections.
     #[arg(long)]
     peers_as_is: bool,
+    /// Length of `soak-mixed` (which runs only when named in `--only`).
+    #[arg(long, default_value_t = 30)]
+    soak_minutes: u64,
     /// Write the report (machine, command, limits, results, targets) to this Markdown file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -67,7 +71,10 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("unknown scenario {bad:?}; known: {}", known.join(", "));
     }
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
-    let scale = if args.quick { Scale::quick() } else { Scale::full() };
+    let mut scale = if args.quick { Scale::quick() } else { Scale::full() };
+    if !args.quick || args.only.iter().any(|o| o == "soak-mixed") {
+        scale.soak = std::time::Duration::from_secs(args.soak_minutes * 60);
+    }
     let dir = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut targets = vec![Target::lagoa(&args.lagoa)];
     if let Some(baseline) = &args.baseline {
@@ -115,12 +122,12 @@ async fn main() -> anyhow::Result<()> {
 
     let mut results = Results::default();
     for scenario in scenarios::all() {
-        if !wanted(scenario.name) {
+        if !wanted(scenario.name) || (scenario.opt_in && !args.only.iter().any(|o| o == scenario.name)) {
             continue;
         }
         for round in 0..args.repeat {
             for target in &targets {
-                if target.writes_only && !scenario.writes {
+                if (target.writes_only && !scenario.writes) || (scenario.lagoa_only && !target.name.starts_with("lagoa")) {
                     continue;
                 }
                 let server = target.start(Some(&dir))?;

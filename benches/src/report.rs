@@ -211,6 +211,33 @@ impl Results {
             m.map(|m| format!("{m:.0} MiB")),
             m.map(|m| m < 256.0),
         );
+        let normal = v("normal-4k-c4", "lagoa");
+        for attack in [
+            "attack-stalled-uploads",
+            "attack-stalled-readers",
+            "attack-slow-heads",
+            "attack-idle",
+            "attack-forms-before-auth",
+        ] {
+            let r = v(attack, "lagoa").zip(normal).map(|(a, n)| a / n.max(1e-9));
+            let m = rss(attack);
+            let p99 = |sc: &str| self.median(sc, "lagoa").map(|o| o.percentile(0.99));
+            check(
+                &format!("{attack}: ≥ 90% of normal ops/s, RSS < 256 MiB (1,000 hostile connections)"),
+                r.zip(m).map(|(r, m)| {
+                    format!(
+                        "{} of normal, p99 {:.1} ms (normal {:.1} ms), peak RSS {m:.0} MiB",
+                        pct(r),
+                        p99(attack).unwrap_or(0.0),
+                        p99("normal-4k-c4").unwrap_or(0.0)
+                    )
+                }),
+                r.zip(m).map(|(r, m)| r >= 0.9 && m < 256.0),
+            );
+        }
+        if let Some(o) = self.median("soak-mixed", "lagoa") {
+            check("30-minute soak: RSS flat within 10%", Some(o.note.clone()), None);
+        }
         let lagoa_errors: usize = self
             .runs
             .iter()

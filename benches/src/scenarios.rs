@@ -12,6 +12,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
+use crate::attacks::{Attack, soak, under};
 use crate::driver::{Budget, KIB, MIB, Outcome, drive, payload};
 use crate::peers::Running;
 use crate::raw_client::RawClient;
@@ -34,6 +35,8 @@ pub struct Scale {
     pub list_samples: usize,
     /// Size of the multipart upload.
     pub huge_bytes: u64,
+    /// Length of the soak (`soak-mixed`).
+    pub soak: Duration,
 }
 
 impl Scale {
@@ -47,6 +50,7 @@ impl Scale {
             list_fill_budget: Duration::from_secs(300),
             list_samples: 200,
             huge_bytes: 1 << 30,
+            soak: Duration::from_secs(30 * 60),
         }
     }
 
@@ -60,6 +64,7 @@ impl Scale {
             list_fill_budget: Duration::from_secs(30),
             list_samples: 20,
             huge_bytes: 64 << 20,
+            soak: Duration::from_secs(20),
         }
     }
 }
@@ -73,6 +78,10 @@ pub struct Ctx {
     pub raw: RawClient,
     pub pid: Option<u32>,
     pub scale: Scale,
+    /// For raw connections (the attack scenarios).
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
 }
 
 impl Ctx {
@@ -83,6 +92,9 @@ impl Ctx {
             raw: RawClient::new(&server.endpoint, &server.access_key, &server.secret_key),
             pid: server.pid(),
             scale: scale.clone(),
+            endpoint: server.endpoint.clone(),
+            access_key: server.access_key.clone(),
+            secret_key: server.secret_key.clone(),
         }
     }
 }
@@ -104,15 +116,24 @@ pub struct Scenario {
     pub headline: Headline,
     /// Whether it writes (only writes are run against a peer's fsync variant: reads are the same).
     pub writes: bool,
+    /// Run against Lagoa (and its baseline) only: the attack scenarios.
+    pub lagoa_only: bool,
+    /// Run only when named in `--only` (the 30-minute soak).
+    pub opt_in: bool,
     pub run: Run,
 }
 
 macro_rules! scenario {
     ($name:literal, $headline:ident, $writes:literal, $f:expr) => {
+        scenario!($name, $headline, $writes, false, false, $f)
+    };
+    ($name:literal, $headline:ident, $writes:literal, $lagoa_only:literal, $opt_in:literal, $f:expr) => {
         Scenario {
             name: $name,
             headline: Headline::$headline,
             writes: $writes,
+            lagoa_only: $lagoa_only,
+            opt_in: $opt_in,
             run: |ctx| Box::pin($f(ctx)),
         }
     };
@@ -133,6 +154,25 @@ pub fn all() -> Vec<Scenario> {
         scenario!("get-64m-c4", MibPerSec, false, |c| get_objects(c, 64 * MIB, 4)),
         scenario!("multipart-1g-c8", MibPerSec, true, multipart_huge),
         scenario!("mix-64k-70get-c16", OpsPerSec, true, mix),
+        scenario!("normal-4k-c4", OpsPerSec, true, true, false, |c| under(c, Attack::None)),
+        scenario!("attack-stalled-uploads", OpsPerSec, true, true, false, |c| under(
+            c,
+            Attack::StalledUploads
+        )),
+        scenario!("attack-stalled-readers", OpsPerSec, true, true, false, |c| under(
+            c,
+            Attack::StalledReaders
+        )),
+        scenario!("attack-slow-heads", OpsPerSec, true, true, false, |c| under(
+            c,
+            Attack::SlowHeads
+        )),
+        scenario!("attack-idle", OpsPerSec, true, true, false, |c| under(c, Attack::Idle)),
+        scenario!("attack-forms-before-auth", OpsPerSec, true, true, false, |c| under(
+            c,
+            Attack::FormsBeforeAuth
+        )),
+        scenario!("soak-mixed", OpsPerSec, true, true, true, soak),
     ]
 }
 

@@ -1,9 +1,11 @@
 //! Moving a request body into the store chunk by chunk, turning stream failures (client gone,
 //! bad chunk signature, truncated aws-chunked framing) into the S3 error a real S3 gives.
 
-use futures::StreamExt;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
 use http::HeaderMap;
-use lagoa_store::{BodyHasher, StagedBody, Store};
+use lagoa_store::{BodyHasher, BodyWriter, StagedBody, Store};
 use s3s::dto::StreamingBlob;
 use s3s::{S3Error, S3Result, s3_error};
 
@@ -32,9 +34,15 @@ pub async fn receive<H: BodyHasher>(
     expected_len: Option<u64>,
     hasher: H,
 ) -> S3Result<StagedBody<H>> {
+    if let Some(len) = expected_len
+        && len > 0
+    {
+        // A body the volume has no room for is refused before a byte of it is read.
+        store.ensure_space(len).s3()?;
+    }
     let mut writer = store.body_writer(hasher);
     if let Some(mut body) = body {
-        while let Some(chunk) = body.next().await {
+        while let Some(chunk) = next_chunk(&mut body, &mut writer).await? {
             let chunk = chunk.map_err(stream_error)?;
             if let Some(expected) = expected_len
                 && writer.written() + chunk.len() as u64 > expected
@@ -57,6 +65,37 @@ pub async fn receive<H: BodyHasher>(
         ));
     }
     writer.finish().await.s3()
+}
+
+/// How long a client may pause mid-body before the bytes it sent are written out of memory. A
+/// pause this long is a stall (or a very slow client), and a stalled upload then holds a
+/// staging file and under 4 KiB, not a unit's MiB. When the uploads in progress hold more than
+/// the store's budget, a pausing body writes out at once (`BodyWriter::memory_is_short`).
+const STALL_FLUSH_AFTER: Duration = Duration::from_secs(1);
+
+/// The body's next chunk. The timer is armed only when the body keeps us waiting with memory
+/// worth writing out, so a client that keeps up pays nothing for it.
+async fn next_chunk<H: BodyHasher>(
+    body: &mut StreamingBlob,
+    writer: &mut BodyWriter<H>,
+) -> S3Result<Option<Result<bytes::Bytes, s3s::StdError>>> {
+    if let Some(next) = body.next().now_or_never() {
+        return Ok(next);
+    }
+    if writer.flushable() == 0 {
+        return Ok(body.next().await);
+    }
+    if BodyWriter::<H>::memory_is_short() {
+        writer.flush_stalled().await.s3()?;
+        return Ok(body.next().await);
+    }
+    match tokio::time::timeout(STALL_FLUSH_AFTER, body.next()).await {
+        Ok(next) => Ok(next),
+        Err(_) => {
+            writer.flush_stalled().await.s3()?;
+            Ok(body.next().await)
+        }
+    }
 }
 
 /// Classifies a body stream error. s3s keeps its aws-chunked error type private, so its variants

@@ -16,6 +16,14 @@ pub fn to_s3(err: StoreError) -> S3Error {
             "Your previous request to create the named bucket {b} succeeded and you already own it."
         ),
         StoreError::BucketNotEmpty(b) => s3_error!(BucketNotEmpty, "The bucket {b} you tried to delete is not empty"),
+        StoreError::StorageFull { .. } | StoreError::OutOfSpace(_) => {
+            tracing::debug!(%err, "refusing a write: the data volume is full");
+            custom(
+                "XMinioStorageFull",
+                http::StatusCode::INSUFFICIENT_STORAGE,
+                "Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.",
+            )
+        }
         StoreError::NoSuchKey { .. } => s3_error!(NoSuchKey, "The specified key does not exist."),
         StoreError::NoSuchUpload(_) => s3_error!(
             NoSuchUpload,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
+
+use crate::stall_guard::Backlog;
 
 /// The connections of one server and the clock they are judged by.
 pub struct IdleWatch {
@@ -28,6 +30,8 @@ pub struct IdleWatch {
     now_ms: Arc<AtomicU64>,
     next_id: AtomicU64,
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    /// Shutting down: every connection without a request in flight is closed.
+    closing: AtomicBool,
 }
 
 /// One connection's state as the sweeper sees it.
@@ -51,6 +55,7 @@ impl IdleWatch {
             now_ms: Arc::new(AtomicU64::new(0)),
             next_id: AtomicU64::new(0),
             connections: Mutex::new(HashMap::new()),
+            closing: AtomicBool::new(false),
         })
     }
 
@@ -67,9 +72,7 @@ impl IdleWatch {
             expired: Notify::new(),
         });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        if !self.timeout.is_zero() {
-            self.lock().insert(id, connection.clone());
-        }
+        self.lock().insert(id, connection.clone());
         Registration {
             watch: self.clone(),
             id,
@@ -108,6 +111,23 @@ impl IdleWatch {
     }
 }
 
+impl IdleWatch {
+    /// Shutdown: closes every connection that has no request in flight now (the others close
+    /// after their response: hyper's graceful shutdown turns keep-alive off).
+    pub fn close_idle(&self) {
+        self.closing.store(true, Ordering::Release);
+        for connection in self.lock().values() {
+            connection.expired.notify_one();
+        }
+    }
+
+    /// Whether `connection` should close now.
+    fn should_close(&self, connection: &Connection, timeout_ms: u64) -> bool {
+        let idle = connection.in_flight.load(Ordering::Acquire) == 0;
+        idle && (self.closing.load(Ordering::Acquire) || (timeout_ms > 0 && connection.has_waited(self.now_ms(), timeout_ms)))
+    }
+}
+
 /// A watched connection; dropping it stops the watch.
 pub struct Registration {
     watch: Arc<IdleWatch>,
@@ -127,7 +147,7 @@ impl Registration {
         loop {
             self.connection.expired.notified().await;
             // A head may have arrived since the sweeper looked.
-            if self.connection.has_waited(self.watch.now_ms(), timeout_ms) {
+            if self.watch.should_close(&self.connection, timeout_ms) {
                 return;
             }
         }
@@ -136,9 +156,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if !self.watch.timeout.is_zero() {
-            self.watch.lock().remove(&self.id);
-        }
+        self.watch.lock().remove(&self.id);
     }
 }
 
@@ -172,18 +190,21 @@ impl Drop for InFlight {
     }
 }
 
-/// A response body that keeps its request in flight until it has been sent.
+/// A response body that keeps its request in flight until it has been sent, and waits while
+/// its connection's socket is full.
 pub struct WatchedBody {
     inner: s3s::Body,
     _in_flight: Option<InFlight>,
+    backlog: Option<Arc<Backlog>>,
 }
 
 impl WatchedBody {
-    /// `inner`, holding `in_flight` until it is dropped.
-    pub fn new(inner: s3s::Body, in_flight: Option<InFlight>) -> Self {
+    /// `inner`, holding `in_flight` until it is dropped, paused while `backlog` is full.
+    pub fn new(inner: s3s::Body, in_flight: Option<InFlight>, backlog: Option<Arc<Backlog>>) -> Self {
         Self {
             inner,
             _in_flight: in_flight,
+            backlog,
         }
     }
 }
@@ -193,6 +214,9 @@ impl Body for WatchedBody {
     type Error = <s3s::Body as Body>::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.backlog.as_ref().is_some_and(|b| b.is_full(cx)) {
+            return Poll::Pending;
+        }
         Pin::new(&mut self.inner).poll_frame(cx)
     }
 

@@ -37,9 +37,10 @@ impl Lagoa {
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))
     }
 
-    /// The bucket's record, if the caller may use it: its owner and the root user may; anyone
-    /// else gets AccessDenied (also for buckets that do not exist, so that names do not leak…
-    /// except to root, who gets NoSuchBucket as S3 would).
+    /// The bucket's record, if the caller may use it: its owner and the root user may. As in
+    /// AWS S3, anyone else gets 403 AccessDenied for a bucket that exists and 404 NoSuchBucket
+    /// for one that does not (bucket names are global and public in S3; hiding them would make
+    /// a non-owner's CreateBucket and GET disagree).
     pub(crate) async fn authorize_bucket<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketMeta> {
         let caller = self.caller(req)?;
         let meta = self.store.bucket(bucket).await.s3()?;

@@ -20,7 +20,7 @@ use crate::identity::Identities;
 use crate::idle_watch::{IdleWatch, WatchedBody};
 use crate::lagoa::Lagoa;
 use crate::request_log::{self, RequestId};
-use crate::stall_guard::StallGuard;
+use crate::stall_guard::{Backlog, StallGuard};
 
 /// Everything `lagoa serve` needs.
 #[derive(Debug, Clone)]
@@ -90,6 +90,10 @@ pub enum ServerError {
 /// What the connection handler sees: the S3 service once the store is open.
 struct State {
     s3: OnceLock<S3Service>,
+    /// The store, for readiness (can it take writes?).
+    store: OnceLock<Store>,
+    /// What readiness answered last, to log only its changes.
+    was_writable: std::sync::atomic::AtomicBool,
     /// For the signature checks Lagoa makes before s3s (see `precheck`).
     identities: Identities,
     /// `--domain`, to tell a virtual-host request's bucket.
@@ -114,6 +118,8 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
 
     let state = Arc::new(State {
         s3: OnceLock::new(),
+        store: OnceLock::new(),
+        was_writable: std::sync::atomic::AtomicBool::new(true),
         identities: config.identities.clone(),
         domain: config.domain.clone(),
         limits: config.limits,
@@ -122,7 +128,10 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
     let mut opener = tokio::spawn(open_store(config.clone(), state.clone()));
     let mut opened = false;
 
-    let http = ConnBuilder::new(TokioExecutor::new());
+    // HTTP/1.1 only: every S3 client speaks it, and cleartext HTTP/2 (h2c) would be one more
+    // protocol for a hostile client to hold the server with (stream floods, resets).
+    let mut http = ConnBuilder::new(TokioExecutor::new()).http1_only();
+    http.http1().max_buf_size(CONNECTION_BUFFER_MAX);
     let idle = IdleWatch::new(config.limits.header_timeout);
     idle.start_sweeper().map_err(|source| ServerError::Bind {
         address: config.address.clone(),
@@ -160,16 +169,19 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
                 let state = state.clone();
                 let watched = idle.register();
                 let connection = watched.connection();
+                let backlog = Arc::new(Backlog::default());
+                let body_backlog = backlog.clone();
                 let service = service_fn(move |req| {
                     let in_flight = connection.begin();
                     let state = state.clone();
+                    let backlog = body_backlog.clone();
                     async move {
                         let res = handle(state, peer, req).await?;
-                        Ok::<_, s3s::HttpError>(res.map(|body| WatchedBody::new(body, Some(in_flight))))
+                        Ok::<_, s3s::HttpError>(res.map(|body| WatchedBody::new(body, Some(in_flight), Some(backlog))))
                     }
                 });
-                let io = TokioIo::new(StallGuard::new(socket, config.limits.send_timeout));
-                let conn = http.serve_connection_with_upgrades(io, service).into_owned();
+                let io = TokioIo::new(StallGuard::new(socket, config.limits.send_timeout, backlog));
+                let conn = http.serve_connection(io, service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     tokio::select! {
@@ -192,12 +204,21 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
     }
     tracing::info!("shutting down: no new connections; waiting for in-flight requests");
     drop(listener);
+    // Connections without a request in flight (idle, or a head still arriving) close now;
+    // hyper's graceful shutdown would wait for a head that may never come.
+    idle.close_idle();
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all requests finished"),
         () = tokio::time::sleep(config.shutdown_grace) => tracing::warn!(grace = ?config.shutdown_grace, "in-flight requests did not finish in time; closing them"),
     }
     Ok(())
 }
+
+/// The most a connection's read (and write) buffer grows to. hyper's default (~400 KiB) let
+/// 1,000 stalled uploads hold 570 MB in read buffers alone; 64 KiB still takes any request
+/// head S3 allows (8 KiB of headers, a few KiB of presigned URL) and reads bodies in pieces big
+/// enough that a syscall per piece costs little.
+const CONNECTION_BUFFER_MAX: usize = 64 * 1024;
 
 /// Memory all browser POST form heads together may hold before their signatures are checked.
 const FORM_READ_AHEAD_BUDGET: usize = 64 * 1024 * 1024;
@@ -257,6 +278,7 @@ async fn open_store(config: ServerConfig, state: Arc<State>) -> Result<(), Serve
             source: StoreError::Internal(e.to_string()),
         })?
         .map_err(|source| ServerError::Store { path, source })?;
+    let _ = state.store.set(store.clone());
     let lagoa = Lagoa::new(store, config.region.clone(), Arc::new(config.identities.clone()));
     let mut builder = S3ServiceBuilder::new(lagoa);
     builder.set_auth(config.identities.clone());
@@ -347,6 +369,25 @@ fn form_bucket<B>(req: &http::Request<B>, domain: Option<&str>) -> Option<String
     (!bucket.is_empty()).then(|| crate::lagoa::percent_decode(bucket))
 }
 
+/// Readiness: whether the store takes writes (a full volume or a failing metadata database is
+/// not ready, so that Kubernetes stops sending traffic a replica cannot serve). Changes are
+/// logged once each.
+async fn writable(state: &State) -> bool {
+    use std::sync::atomic::Ordering;
+    let Some(store) = state.store.get() else {
+        return false;
+    };
+    let result = store.writable().await;
+    let ok = result.is_ok();
+    if state.was_writable.swap(ok, Ordering::Relaxed) != ok {
+        match result {
+            Ok(()) => tracing::info!("the store takes writes again; ready"),
+            Err(err) => tracing::warn!(%err, "the store cannot take writes; not ready until it can (reads and deletes go on)"),
+        }
+    }
+    ok
+}
+
 async fn handle(
     state: Arc<State>,
     peer: SocketAddr,
@@ -355,7 +396,7 @@ async fn handle(
     match req.uri().path() {
         "/minio/health/live" => return Ok(plain(http::StatusCode::OK, "")),
         "/minio/health/ready" => {
-            let status = if state.s3.get().is_some() {
+            let status = if state.s3.get().is_some() && writable(&state).await {
                 http::StatusCode::OK
             } else {
                 http::StatusCode::SERVICE_UNAVAILABLE

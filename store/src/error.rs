@@ -42,6 +42,14 @@ pub enum StoreError {
         #[source]
         source: rocksdb::Error,
     },
+    /// The volume's free space would drop under the reserve (or is exhausted): writes that add
+    /// data are refused until space is freed; reads and deletes go on.
+    #[error("the data volume is full: {available} bytes free, {reserve} bytes kept in reserve")]
+    StorageFull { available: u64, reserve: u64 },
+    /// The volume ran out of space under a write (ENOSPC), reserve or not: another program
+    /// filled it, or the reserve is off. Answered like [`StoreError::StorageFull`].
+    #[error("the data volume ran out of space while {0}")]
+    OutOfSpace(String),
     #[error("stored metadata is corrupt ({0}); restore the data directory from a backup")]
     Corrupt(String),
     /// A server fault: a storage task panicked or was cancelled, or an internal invariant broke.
@@ -67,9 +75,13 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, context: impl FnOnce() -> String) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Io {
-            context: context(),
-            source,
+        self.map_err(|source| match source.raw_os_error() {
+            // Out of space (or quota) is a full volume, not a server fault.
+            Some(libc::ENOSPC | libc::EDQUOT) => StoreError::OutOfSpace(context()),
+            _ => StoreError::Io {
+                context: context(),
+                source,
+            },
         })
     }
 }
@@ -81,9 +93,15 @@ pub(crate) trait DbContext<T> {
 
 impl<T> DbContext<T> for Result<T, rocksdb::Error> {
     fn db_ctx(self, context: &str) -> StoreResult<T> {
-        self.map_err(|source| StoreError::Db {
-            context: context.to_owned(),
-            source,
+        self.map_err(|source| {
+            // RocksDB reports ENOSPC as an IOError whose text names it (the C API gives no code).
+            if source.kind() == rocksdb::ErrorKind::IOError && source.as_ref().contains("No space left") {
+                return StoreError::OutOfSpace(format!("{context}: {source}"));
+            }
+            StoreError::Db {
+                context: context.to_owned(),
+                source,
+            }
         })
     }
 }

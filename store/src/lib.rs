@@ -14,7 +14,9 @@ mod md5_lanes;
 mod meta;
 mod multipart;
 mod objects;
+mod pins;
 mod reader;
+mod space;
 mod store;
 mod unit;
 mod writer;
@@ -28,5 +30,6 @@ pub use meta::{
 pub use multipart::Completion;
 pub use objects::{DeleteCondition, DeleteOutcome, NewObject, ObjectHandle, WriteCondition, etag_matches};
 pub use reader::ByteStream;
+pub use space::FreeSpaceReserve;
 pub use store::{Store, StoreConfig};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

@@ -3,7 +3,7 @@
 //! best, which makes it most of a large PUT's server CPU. Independent bodies, though, can share
 //! one core's SIMD lanes (8 with AVX2, 16 with AVX-512 — MinIO's md5-simd does the same in Go).
 //!
-//! Body writer threads hand whole [`UNIT`]s of their body to one hashing thread, which gathers
+//! Body writers hand whole [`crate::unit::UNIT`]s of their body to one hashing thread, which gathers
 //! the units waiting from concurrent uploads into one multi-lane pass. A lone body is hashed with
 //! the scalar code, on that thread, while its writer goes on writing. Whatever goes wrong on the
 //! hashing thread, the writer hashes the unit itself: the digest is never wrong and never waits
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use md5_many::{Md5Many, Md5State};
 
-use crate::unit::{UNIT, UnitBuf};
+use crate::unit::UnitBuf;
 
 /// The most units hashed in one pass (AVX-512's lane count).
 const MAX_BATCH: usize = 16;
@@ -50,12 +50,13 @@ impl BodyMd5 {
 
     /// Hashes one full unit on the shared thread while `io` runs here with the same bytes (the
     /// write to the data file); returns `io`'s result and the unit's buffer, emptied, for the next
-    /// unit (writers reuse one buffer each: no allocation per MiB, a flat memory profile). Must
-    /// only be called while every byte hashed so far is a whole number of units (the lanes then
-    /// stay 64-byte aligned).
+    /// unit (writers reuse one buffer each: no allocation per MiB, a flat memory profile). Bodies
+    /// hash whole units from offsets that are multiples of [`crate::unit::DIRECT_IO_ALIGN`] (a
+    /// stalled body writes out a partial, block-aligned unit), so the lanes see whole 64-byte
+    /// blocks.
     pub(crate) fn update_unit_while<R>(&mut self, unit: UnitBuf, io: impl FnOnce(&[u8]) -> R) -> (R, UnitBuf) {
         debug_assert!(unit.is_full());
-        debug_assert_eq!(self.state.bytes_hashed() % UNIT as u64, 0);
+        debug_assert_eq!(self.state.bytes_hashed() % 64, 0);
         let unit = Arc::new(unit);
         if !self.active {
             self.active = true;
@@ -80,6 +81,15 @@ impl BodyMd5 {
         let mut buffer = Arc::try_unwrap(unit).unwrap_or_else(|_| UnitBuf::new());
         buffer.clear();
         (out, buffer)
+    }
+
+    /// The body is not sending units for a while (its client stalled): the hashing thread need
+    /// not wait for it when gathering a batch.
+    pub(crate) fn pause(&mut self) {
+        if self.active {
+            self.active = false;
+            ACTIVE_BODIES.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     /// The 16-byte digest.
@@ -169,6 +179,7 @@ fn hash_batch(engine: Md5Many, batch: &mut [Job]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unit::UNIT;
     use md5::{Digest, Md5};
     use proptest::prelude::*;
 

@@ -252,7 +252,7 @@ impl Store {
             s.require_upload(&bucket, &key, &upload_id)?;
             let mut batch = WriteBatch::default();
             let garbage = s.remove_upload_records(&mut batch, &upload_id)?;
-            s.write(batch)?;
+            s.write_freeing(batch)?;
             s.remove_files(garbage);
             Ok(())
         })

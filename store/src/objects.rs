@@ -8,6 +8,7 @@ use crate::error::{DbContext, IoContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::FileId;
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, now_nanos};
+use crate::pins::PinGuard;
 use crate::reader::{self, ByteStream, OpenedExtent};
 use crate::store::{Inner, Store, decode, encode};
 use crate::writer::{StagedBody, StagedData};
@@ -176,8 +177,31 @@ impl Store {
             let mut attempts = 0;
             loop {
                 let meta = s.require_object(bucket, key)?;
+                // The later parts are opened as the stream reaches them: pin their files, then
+                // make sure they were not dereferenced before the pin took hold.
+                let later: Vec<FileId> = meta
+                    .extents
+                    .iter()
+                    .skip(1)
+                    .filter_map(|e| match e.location {
+                        Location::File(id) => Some(id),
+                        Location::Inline(_) => None,
+                    })
+                    .collect();
+                let pin = (!later.is_empty()).then(|| s.pins.pin(later, s.layout.clone()));
+                if pin.is_some() && s.object_record(bucket, key)?.is_none_or(|now| now.extents != meta.extents) {
+                    attempts += 1;
+                    if attempts > 8 {
+                        return Err(StoreError::Internal(format!(
+                            "{bucket}/{key} keeps changing while it is opened"
+                        )));
+                    }
+                    continue;
+                }
                 match meta.extents.first().map(|e| s.open_location(e.location)).transpose() {
-                    Ok(first) => return Ok(ObjectHandle { meta, first, store }),
+                    Ok(first) => {
+                        return Ok(ObjectHandle { meta, first, store, pin });
+                    }
                     Err(e) if attempts < 8 && e.is_not_found() => attempts += 1,
                     Err(e) => return Err(e),
                 }
@@ -229,7 +253,7 @@ impl Store {
                 outcomes.push(outcome);
             }
             if !batch.is_empty() {
-                s.write(batch)?;
+                s.write_freeing(batch)?;
             }
             s.remove_files(garbage);
             Ok(outcomes)
@@ -259,6 +283,8 @@ pub struct ObjectHandle {
     pub meta: ObjectMeta,
     first: Option<OpenedData>,
     store: Store,
+    /// Keeps the later parts' files on disk until the read is over.
+    pin: Option<PinGuard>,
 }
 
 /// The already-opened data of an extent.
@@ -271,7 +297,12 @@ impl ObjectHandle {
     /// Streams bytes `[start, end)`. Later extents of multipart objects are opened when the
     /// stream reaches them.
     pub async fn read(self, start: u64, end: u64) -> StoreResult<ByteStream> {
-        let ObjectHandle { meta, mut first, store } = self;
+        let ObjectHandle {
+            meta,
+            mut first,
+            store,
+            pin,
+        } = self;
         let plan = reader::plan(&meta, start, end);
         let first_location = meta.extents.first().map(|e| e.location);
         // At most a few RocksDB gets (inline extents); file extents are opened lazily by the stream.
@@ -299,7 +330,7 @@ impl ObjectHandle {
             }
             Ok(out)
         })?;
-        Ok(reader::stream(opened))
+        Ok(reader::stream(opened, pin))
     }
 }
 

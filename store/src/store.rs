@@ -11,6 +11,8 @@ use crate::keys::{self, cf};
 use crate::layout::{FileId, Layout};
 use crate::locks::StripedLocks;
 use crate::meta::{BucketMeta, now_nanos};
+use crate::pins::FilePins;
+use crate::space::{FreeSpaceReserve, Space};
 use crate::writer::{BodyHasher, BodyWriter};
 
 /// Tunables of one store.
@@ -25,6 +27,8 @@ pub struct StoreConfig {
     /// into the page cache and no eviction of hot data by large uploads, at the price of a first
     /// read from the disk. Off: data just written stays cached.
     pub direct_io: bool,
+    /// Free space kept on the volume: writes that add data are refused below it (see `space`).
+    pub min_free: FreeSpaceReserve,
 }
 
 impl Default for StoreConfig {
@@ -33,6 +37,7 @@ impl Default for StoreConfig {
             inline_max_bytes: 128 * 1024,
             min_part_size: 5 * 1024 * 1024,
             direct_io: true,
+            min_free: FreeSpaceReserve::default(),
         }
     }
 }
@@ -54,6 +59,10 @@ pub(crate) struct Inner {
     /// Object commits take it shared, bucket creation/deletion exclusively: a bucket cannot be
     /// deleted between a writer's existence check and its commit.
     pub(crate) bucket_lock: RwLock<()>,
+    /// Data files that started reads still need (see `pins`).
+    pub(crate) pins: Arc<FilePins>,
+    /// The free-space reserve.
+    pub(crate) space: Space,
 }
 
 impl Store {
@@ -76,6 +85,7 @@ impl Store {
         opts.set_block_based_table_factory(&block);
         let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, layout.meta_dir(), cfs).db_ctx("opening the metadata database")?;
+        let space = Space::new(root, config.min_free);
         let inner = Inner {
             db,
             layout,
@@ -83,6 +93,8 @@ impl Store {
             key_locks: StripedLocks::new(),
             upload_locks: StripedLocks::new(),
             bucket_lock: RwLock::new(()),
+            pins: Arc::default(),
+            space,
         };
         inner.collect_garbage()?;
         Ok(Self { inner: Arc::new(inner) })
@@ -107,9 +119,37 @@ impl Store {
         f(&self.inner)
     }
 
+    /// Whether `incoming` more bytes fit above the free-space reserve (one `statvfs`): lets a
+    /// PUT with a known length be refused before its body is read.
+    pub fn ensure_space(&self, incoming: u64) -> StoreResult<()> {
+        self.inner.space.ensure(incoming)
+    }
+
+    /// Whether the store takes writes now: the volume has room for a unit (1 MiB) above the
+    /// reserve, and the metadata database accepts a write — probed with a tiny unsynced one,
+    /// since RocksDB stops all writes after a background failure (a flush that ran out of
+    /// space) that no foreground write has seen yet. Readiness reports it.
+    pub async fn writable(&self) -> StoreResult<()> {
+        self.blocking(|s| {
+            s.space.ensure(crate::unit::UNIT as u64)?;
+            let mut opts = WriteOptions::default();
+            opts.set_sync(false);
+            let mut batch = WriteBatch::default();
+            batch.put(b"lagoa-write-probe", now_nanos().to_be_bytes());
+            s.db.write_opt(batch, &opts)
+                .db_ctx("probing the metadata database with a write")
+        })
+        .await
+    }
+
     /// Starts receiving a body; `hasher` sees every byte (for `x-amz-checksum-*`).
     pub fn body_writer<H: BodyHasher>(&self, hasher: H) -> BodyWriter<H> {
-        BodyWriter::new(self.inner.layout.clone(), &self.inner.config, hasher)
+        BodyWriter::new(
+            self.inner.layout.clone(),
+            &self.inner.config,
+            self.inner.space.clone(),
+            hasher,
+        )
     }
 
     /// Creates a bucket owned by `owner`.
@@ -171,7 +211,7 @@ impl Store {
                 garbage.extend(s.remove_upload_records(&mut batch, &upload_id)?);
             }
             batch.delete_cf(s.cf(cf::BUCKETS), name.as_bytes());
-            s.write(batch)?;
+            s.write_freeing(batch)?;
             s.remove_files(garbage);
             Ok(())
         })
@@ -187,9 +227,16 @@ impl Inner {
             .unwrap_or_else(|| panic!("column family {name} was not opened"))
     }
 
-    /// Commits a batch durably (WAL fsync). RocksDB groups concurrent synced writers into one
-    /// fsync, which is what makes many small concurrent PUTs cheap.
+    /// Commits a batch that adds data durably (WAL fsync), if the volume has room for it.
+    /// RocksDB groups concurrent synced writers into one fsync, which is what makes many small
+    /// concurrent PUTs cheap.
     pub(crate) fn write(&self, batch: WriteBatch) -> StoreResult<()> {
+        self.space.ensure(batch.size_in_bytes() as u64)?;
+        self.write_freeing(batch)
+    }
+
+    /// Commits a batch that frees space (deletes, aborts): never refused for a full volume.
+    pub(crate) fn write_freeing(&self, batch: WriteBatch) -> StoreResult<()> {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.db.write_opt(batch, &opts).db_ctx("committing metadata")
@@ -220,7 +267,7 @@ impl Inner {
 
     /// Unlinks data files whose records were removed by a committed batch.
     pub(crate) fn remove_files(&self, ids: Vec<FileId>) {
-        for id in ids {
+        for id in self.pins.removable(ids) {
             let path = self.layout.data_path(id);
             if let Err(err) = fs::remove_file(&path)
                 && err.kind() != std::io::ErrorKind::NotFound

@@ -20,6 +20,16 @@ impl UnitBuf {
         Self(AVec::with_capacity(DIRECT_IO_ALIGN, UNIT))
     }
 
+    /// A small buffer (the few bytes a stalled body keeps after writing out its aligned part).
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        Self(AVec::with_capacity(DIRECT_IO_ALIGN, bytes))
+    }
+
+    /// Bytes the buffer holds without growing.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
     /// A placeholder without memory (while the real buffer is away being written and hashed).
     pub(crate) fn empty() -> Self {
         Self(AVec::new(DIRECT_IO_ALIGN))

@@ -1,24 +1,27 @@
-//! Receiving a body: streamed into `tmp/` on a blocking thread while MD5 (and any checksum the
-//! client asked for) is computed, then fsynced and renamed into `objects/`. Small bodies never touch
-//! the disk here: they stay in memory (bounded by the inline threshold) and are committed inline in
-//! RocksDB's write batch. Larger bodies are gathered into 1 MiB units, each written to the file
-//! while the shared MD5 thread hashes it together with other uploads' units (see `md5_lanes`).
+//! Receiving a body: streamed into `tmp/` while MD5 (and any checksum the client asked for) is
+//! computed, then fsynced and renamed into `objects/`. Small bodies never touch the disk here:
+//! they stay in memory (bounded by the inline threshold) and are committed inline in RocksDB's
+//! write batch. Larger bodies are gathered into 1 MiB units on the async side; each full unit is
+//! written on a blocking thread (only once its bytes have arrived, so no thread ever waits on a
+//! client) while the shared MD5 thread hashes it together with other uploads' units (see
+//! `md5_lanes`).
 
 use std::fs;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::error::{IoContext, StoreError, StoreResult};
 use crate::layout::{FileId, Layout, fsync_dir};
 use crate::md5_lanes::BodyMd5;
+use crate::space::Space;
 use crate::store::StoreConfig;
-use crate::unit::{UNIT, UnitBuf};
+use crate::unit::{DIRECT_IO_ALIGN, UNIT, UnitBuf};
 
 /// Observes every byte of a body as it is written; s3-api plugs the `x-amz-checksum-*` hashers in
 /// here so that checksums are computed in the same pass as MD5, off the async runtime.
@@ -96,116 +99,337 @@ pub(crate) fn remove_in_background(path: PathBuf) {
 }
 
 /// When and how a body goes to a file.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Spill {
     inline_max: usize,
     direct_io: bool,
-}
-
-enum Msg {
-    Data(Bytes),
-    Finish,
+    /// Checked before each write: a full volume refuses the body early and cleanly.
+    space: Space,
 }
 
 /// Streams a body to durable storage. A body that stays within the inline threshold is kept
-/// right here and never touches a thread or a file; once it outgrows it, its chunks go through a
-/// small bounded queue to a blocking thread, so memory use is bounded whatever the body size and
-/// the runtime never blocks on disk.
+/// right here and never touches a thread or a file. A larger one is gathered into 1 MiB units
+/// on the async side; each full unit is written and hashed on a blocking thread while the next
+/// one fills. No thread ever waits for the client's network: a body whose client stalls holds a
+/// staging file and at most one partial unit, never a thread (see [`BodyWriter::flush_stalled`]).
 pub struct BodyWriter<H: BodyHasher> {
+    layout: Layout,
+    spill: Spill,
     stage: Stage<H>,
     written: u64,
+    /// Body bytes held in memory, as counted in [`HELD_BYTES`].
+    held: usize,
+}
+
+impl<H: BodyHasher> Drop for BodyWriter<H> {
+    fn drop(&mut self) {
+        HELD_BYTES.fetch_sub(self.held, Ordering::Relaxed);
+    }
 }
 
 enum Stage<H: BodyHasher> {
     /// Small so far: the bytes are gathered here (hashing waits for the end, when the body's fate
-    /// is known, so a body that spills is hashed exactly once, on the disk thread).
-    Memory {
-        layout: Layout,
-        spill: Spill,
-        hasher: H,
-        inline: BytesMut,
-    },
-    /// Spilled: the disk thread receives the chunks.
-    Thread {
-        tx: Option<mpsc::Sender<Msg>>,
-        task: JoinHandle<StoreResult<StagedBody<H>>>,
-    },
-    /// Finished (or between the two, for an instant).
+    /// is known, so a body that spills is hashed exactly once, on a blocking thread).
+    Memory { hasher: H, inline: BytesMut },
+    /// Spilled: units fill here and go to the disk side one at a time.
+    Spilled(Box<Spilled<H>>),
+    /// Finished (or failed).
     Gone,
 }
 
-/// How many chunks may wait for the disk thread; with hyper's chunk sizes this bounds a body's
-/// in-flight memory to a few hundred KiB.
-const QUEUE_DEPTH: usize = 8;
+/// Bytes of spilled bodies held in memory (the units being filled), all uploads together.
+static HELD_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Above this, a body whose client pauses writes out what it holds at once instead of after a
+/// pause (see [`BodyWriter::memory_is_short`]): many slow or stalled uploads together hold at
+/// most about this much.
+const HELD_BUDGET: usize = 32 << 20;
+
+struct Spilled<H: BodyHasher> {
+    /// The unit being filled.
+    filling: UnitBuf,
+    /// A unit's worth of memory to fill next, returned by the disk side when it has written one.
+    spare: Option<UnitBuf>,
+    disk: DiskSide<H>,
+}
+
+/// The part of a spilled body that does blocking work: the staging file and the hashes.
+enum DiskSide<H: BodyHasher> {
+    Idle(Box<Disk<H>>),
+    /// Writing a unit on a blocking thread.
+    Busy(JoinHandle<(Box<Disk<H>>, StoreResult<()>, UnitBuf)>),
+    /// Between the two, for an instant (or after a failure).
+    Gone,
+}
+
+/// Everything a unit write needs; moved to the blocking thread and back with each unit.
+struct Disk<H> {
+    layout: Layout,
+    spill: Spill,
+    hasher: H,
+    md5: BodyMd5,
+    /// Created by the first write, on a blocking thread.
+    file: Option<StagingFile>,
+    /// Bytes in the file so far (always a multiple of [`DIRECT_IO_ALIGN`]).
+    size: u64,
+}
+
+impl<H: BodyHasher> Disk<H> {
+    /// The staging file, created on first use, once the volume has room for `incoming` bytes.
+    fn file(&mut self, incoming: usize) -> StoreResult<&mut StagingFile> {
+        self.spill.space.ensure(incoming as u64)?;
+        if self.file.is_none() {
+            self.file = Some(StagingFile::create(&self.layout, self.spill.direct_io)?);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| StoreError::Internal("staging file vanished".into()))
+    }
+
+    /// Hashes and writes a full unit; returns its buffer, emptied.
+    fn write_unit(&mut self, unit: UnitBuf) -> (StoreResult<()>, UnitBuf) {
+        self.hasher.update(&unit);
+        if let Err(err) = self.file(unit.len()) {
+            return (Err(err), unit);
+        }
+        let Some(file) = self.file.as_mut() else {
+            return (Err(StoreError::Internal("staging file vanished".into())), unit);
+        };
+        let (written, emptied) = self.md5.update_unit_while(unit, |bytes| file.write_unit(bytes));
+        if written.is_ok() {
+            self.size += UNIT as u64;
+        }
+        (written, emptied)
+    }
+
+    /// Hashes and writes the first `len` bytes of a partial unit (`len` block-aligned).
+    fn write_prefix(&mut self, unit: &UnitBuf, len: usize) -> StoreResult<()> {
+        debug_assert_eq!(len % DIRECT_IO_ALIGN, 0);
+        let bytes = &unit[..len];
+        self.hasher.update(bytes);
+        self.md5.update(bytes);
+        self.md5.pause();
+        self.file(len)?.write_unit(bytes)?;
+        self.size += len as u64;
+        Ok(())
+    }
+
+    /// Writes the last, partial unit, then makes the file durable under its final name.
+    fn finish(mut self, mut unit: UnitBuf) -> StoreResult<StagedBody<H>> {
+        self.hasher.update(&unit);
+        self.md5.update(&unit);
+        let size = self.size + unit.len() as u64;
+        self.file(unit.len())?;
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| StoreError::Internal("staging file vanished".into()))?;
+        file.write_last(&mut unit, size)?;
+        let id = commit_staging_file(&self.layout, file)?;
+        Ok(StagedBody {
+            size,
+            md5: self.md5.finalize(),
+            hasher: self.hasher,
+            data: Some(StagedData::File(id)),
+            layout: self.layout,
+        })
+    }
+}
+
+impl<H: BodyHasher> DiskSide<H> {
+    /// Waits for the unit being written, if any; returns its emptied buffer.
+    async fn settle(&mut self) -> StoreResult<Option<UnitBuf>> {
+        match std::mem::replace(self, DiskSide::Gone) {
+            DiskSide::Idle(disk) => {
+                *self = DiskSide::Idle(disk);
+                Ok(None)
+            }
+            DiskSide::Busy(task) => {
+                let (disk, written, emptied) = task
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("disk writer panicked: {e}")))?;
+                written?;
+                *self = DiskSide::Idle(disk);
+                Ok(Some(emptied))
+            }
+            DiskSide::Gone => Err(StoreError::Internal("disk writer failed earlier".into())),
+        }
+    }
+
+    /// The idle disk side (after [`DiskSide::settle`]).
+    fn take(&mut self) -> StoreResult<Box<Disk<H>>> {
+        match std::mem::replace(self, DiskSide::Gone) {
+            DiskSide::Idle(disk) => Ok(disk),
+            _ => Err(StoreError::Internal("disk writer busy".into())),
+        }
+    }
+}
 
 impl<H: BodyHasher> BodyWriter<H> {
     /// Starts receiving a body. Bodies up to `inline_max_bytes` (at most one 1 MiB unit) stay in
     /// memory and are stored inline; larger ones spill to a staging file.
-    pub(crate) fn new(layout: Layout, config: &StoreConfig, hasher: H) -> Self {
+    pub(crate) fn new(layout: Layout, config: &StoreConfig, space: Space, hasher: H) -> Self {
         let spill = Spill {
             inline_max: config.inline_max_bytes.min(UNIT),
             direct_io: config.direct_io,
+            space,
         };
         Self {
+            layout,
+            spill,
             stage: Stage::Memory {
-                layout,
-                spill,
                 hasher,
                 inline: BytesMut::new(),
             },
             written: 0,
+            held: 0,
         }
     }
 
-    /// Takes the next chunk; waits while the disk thread is behind.
+    /// Takes the next chunk; waits while the disk is behind by more than one unit.
     pub async fn write(&mut self, chunk: Bytes) -> StoreResult<()> {
+        let taken = self.take(chunk).await;
+        self.account();
+        taken
+    }
+
+    /// Brings [`HELD_BYTES`] in line with the bytes this body holds in memory.
+    fn account(&mut self) {
+        let now = match &self.stage {
+            Stage::Memory { inline, .. } => inline.len(),
+            Stage::Spilled(spilled) => spilled.filling.len(),
+            Stage::Gone => 0,
+        };
+        if now >= self.held {
+            HELD_BYTES.fetch_add(now - self.held, Ordering::Relaxed);
+        } else {
+            HELD_BYTES.fetch_sub(self.held - now, Ordering::Relaxed);
+        }
+        self.held = now;
+    }
+
+    async fn take(&mut self, chunk: Bytes) -> StoreResult<()> {
         self.written += chunk.len() as u64;
-        if let Stage::Memory { spill, inline, .. } = &mut self.stage {
-            if inline.len() + chunk.len() <= spill.inline_max {
+        if let Stage::Memory { inline, .. } = &mut self.stage {
+            if inline.len() + chunk.len() <= self.spill.inline_max {
                 inline.extend_from_slice(&chunk);
                 return Ok(());
             }
-            self.start_thread();
+            self.spill_to_disk();
         }
-        self.send(Msg::Data(chunk)).await
-    }
-
-    /// Hands the body gathered so far to a new disk thread.
-    fn start_thread(&mut self) {
-        let Stage::Memory {
-            layout,
-            spill,
-            hasher,
-            inline,
-        } = std::mem::replace(&mut self.stage, Stage::Gone)
-        else {
-            return;
-        };
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        // The gathered bytes are the first chunk; the queue is empty, so this cannot fail.
-        let queued = inline.is_empty() || tx.try_send(Msg::Data(inline.freeze())).is_ok();
-        debug_assert!(queued);
-        let task = tokio::task::spawn_blocking(move || receive(layout, spill, hasher, rx));
-        self.stage = Stage::Thread { tx: Some(tx), task };
-    }
-
-    async fn send(&mut self, msg: Msg) -> StoreResult<()> {
-        let Stage::Thread { tx, .. } = &mut self.stage else {
+        let Stage::Spilled(spilled) = &mut self.stage else {
             return Err(StoreError::Internal("writer already finished".into()));
         };
-        let sender = tx
-            .as_ref()
-            .ok_or_else(|| StoreError::Internal("writer already finished".into()))?;
-        if sender.send(msg).await.is_err() {
-            // The disk thread stopped early: its result carries the reason.
-            tx.take();
-            return Err(self
-                .join()
-                .await
-                .err()
-                .unwrap_or_else(|| StoreError::Internal("disk writer stopped".into())));
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if spilled.filling.capacity() < UNIT {
+                // Released while the client stalled: take a whole unit's memory again.
+                let mut unit = spilled.spare.take().unwrap_or_else(UnitBuf::new);
+                unit.fill_from(&spilled.filling);
+                spilled.filling = unit;
+            }
+            rest = &rest[spilled.filling.fill_from(rest)..];
+            if spilled.filling.is_full() {
+                Self::submit_unit(spilled).await?;
+            }
         }
         Ok(())
+    }
+
+    /// Sends the full unit to the disk side once it has finished the previous one.
+    async fn submit_unit(spilled: &mut Spilled<H>) -> StoreResult<()> {
+        if let Some(emptied) = spilled.disk.settle().await? {
+            spilled.spare = Some(emptied);
+        }
+        let next = spilled.spare.take().unwrap_or_else(UnitBuf::new);
+        let full = std::mem::replace(&mut spilled.filling, next);
+        let mut disk = spilled.disk.take()?;
+        spilled.disk = DiskSide::Busy(tokio::task::spawn_blocking(move || {
+            let (written, emptied) = disk.write_unit(full);
+            (disk, written, emptied)
+        }));
+        Ok(())
+    }
+
+    /// Moves the body gathered in memory into its first unit.
+    fn spill_to_disk(&mut self) {
+        let Stage::Memory { hasher, inline } = std::mem::replace(&mut self.stage, Stage::Gone) else {
+            return;
+        };
+        let mut filling = UnitBuf::new();
+        // inline_max ≤ UNIT, so the gathered bytes fit in the first unit.
+        filling.fill_from(&inline);
+        let disk = Disk {
+            layout: self.layout.clone(),
+            spill: self.spill.clone(),
+            hasher,
+            md5: BodyMd5::new(),
+            file: None,
+            size: 0,
+        };
+        self.stage = Stage::Spilled(Box::new(Spilled {
+            filling,
+            spare: None,
+            disk: DiskSide::Idle(Box::new(disk)),
+        }));
+    }
+
+    /// Bytes held in memory that [`BodyWriter::flush_stalled`] would write out.
+    pub fn flushable(&self) -> usize {
+        match &self.stage {
+            Stage::Memory { inline, .. } => inline.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN,
+            Stage::Spilled(spilled) => spilled.filling.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN,
+            Stage::Gone => 0,
+        }
+    }
+
+    /// The client has stopped sending for a while: writes the block-aligned part of what the
+    /// body holds in memory to its staging file (a small body that stalls becomes a file-backed
+    /// one) and gives the memory back, so that a stalled upload holds at most a few KiB.
+    /// Called by the receiver after a pause; costs a smaller write and nothing else.
+    pub async fn flush_stalled(&mut self) -> StoreResult<()> {
+        if self.flushable() == 0 {
+            return Ok(());
+        }
+        if matches!(self.stage, Stage::Memory { .. }) {
+            self.spill_to_disk();
+        }
+        let flushed = self.flush_unit().await;
+        self.account();
+        flushed
+    }
+
+    async fn flush_unit(&mut self) -> StoreResult<()> {
+        let Stage::Spilled(spilled) = &mut self.stage else {
+            return Ok(());
+        };
+        spilled.disk.settle().await?;
+        let len = spilled.filling.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN;
+        if len == 0 {
+            return Ok(());
+        }
+        let unit = std::mem::replace(&mut spilled.filling, UnitBuf::empty());
+        let mut disk = spilled.disk.take()?;
+        let (disk, unit, written) = tokio::task::spawn_blocking(move || {
+            let written = disk.write_prefix(&unit, len);
+            (disk, unit, written)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("disk writer panicked: {e}")))?;
+        written?;
+        spilled.disk = DiskSide::Idle(disk);
+        // The tail (under one block) moves to a buffer of its own; the unit's memory is freed.
+        let mut tail = UnitBuf::with_capacity(DIRECT_IO_ALIGN);
+        tail.fill_from(&unit[len..]);
+        spilled.filling = tail;
+        spilled.spare = None;
+        Ok(())
+    }
+
+    /// Whether the uploads in progress hold so much memory that a body whose client pauses
+    /// should write out what it holds at once.
+    pub fn memory_is_short() -> bool {
+        HELD_BYTES.load(Ordering::Relaxed) > HELD_BUDGET
     }
 
     /// Bytes taken so far.
@@ -216,40 +440,31 @@ impl<H: BodyHasher> BodyWriter<H> {
     /// Finishes the body: an inline one is hashed and returned; a spilled one is flushed,
     /// fsynced and moved into `objects/`. Either way it is ready to commit.
     pub async fn finish(mut self) -> StoreResult<StagedBody<H>> {
-        if let Stage::Thread { tx, .. } = &mut self.stage {
-            if let Some(tx) = tx.take() {
-                // A send error means the thread already ended; join() reports why.
-                let _ = tx.send(Msg::Finish).await;
+        let stage = std::mem::replace(&mut self.stage, Stage::Gone);
+        self.account();
+        match stage {
+            Stage::Memory { mut hasher, inline } => {
+                hasher.update(&inline);
+                let mut md5 = BodyMd5::new();
+                md5.update(&inline);
+                Ok(StagedBody {
+                    size: inline.len() as u64,
+                    md5: md5.finalize(),
+                    hasher,
+                    data: Some(StagedData::Inline(inline.freeze())),
+                    layout: self.layout.clone(),
+                })
             }
-            return self.join().await;
+            Stage::Spilled(mut spilled) => {
+                spilled.disk.settle().await?;
+                let disk = spilled.disk.take()?;
+                let last = std::mem::replace(&mut spilled.filling, UnitBuf::empty());
+                tokio::task::spawn_blocking(move || disk.finish(last))
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("disk writer panicked: {e}")))?
+            }
+            Stage::Gone => Err(StoreError::Internal("writer already finished".into())),
         }
-        let Stage::Memory {
-            layout,
-            mut hasher,
-            inline,
-            ..
-        } = std::mem::replace(&mut self.stage, Stage::Gone)
-        else {
-            return Err(StoreError::Internal("writer already finished".into()));
-        };
-        hasher.update(&inline);
-        let mut md5 = BodyMd5::new();
-        md5.update(&inline);
-        Ok(StagedBody {
-            size: inline.len() as u64,
-            md5: md5.finalize(),
-            hasher,
-            data: Some(StagedData::Inline(inline.freeze())),
-            layout,
-        })
-    }
-
-    async fn join(&mut self) -> StoreResult<StagedBody<H>> {
-        let Stage::Thread { task, .. } = &mut self.stage else {
-            return Err(StoreError::Internal("disk writer not running".into()));
-        };
-        task.await
-            .map_err(|e| StoreError::Internal(format!("disk writer panicked or was cancelled: {e}")))?
     }
 }
 
@@ -339,71 +554,6 @@ impl Drop for StagingFile {
         // Still here means the body was not finished: the bytes are garbage.
         let _ = fs::remove_file(&self.path);
     }
-}
-
-fn receive<H: BodyHasher>(
-    layout: Layout,
-    spill: Spill,
-    mut hasher: H,
-    mut rx: mpsc::Receiver<Msg>,
-) -> StoreResult<StagedBody<H>> {
-    let mut md5 = BodyMd5::new();
-    let mut size = 0u64;
-    // The body while it may still be inlined.
-    let mut inline = BytesMut::new();
-    // Once it spilled to a file: the file and the unit being filled.
-    let mut staging: Option<(StagingFile, UnitBuf)> = None;
-    loop {
-        match rx.blocking_recv() {
-            Some(Msg::Data(chunk)) => {
-                hasher.update(&chunk);
-                size += chunk.len() as u64;
-                if staging.is_none() && inline.len() + chunk.len() > spill.inline_max {
-                    // inline_max ≤ UNIT, so the inlined bytes fit in the first unit.
-                    let mut unit = UnitBuf::new();
-                    unit.fill_from(&std::mem::take(&mut inline));
-                    staging = Some((StagingFile::create(&layout, spill.direct_io)?, unit));
-                }
-                let Some((file, unit)) = staging.as_mut() else {
-                    inline.extend_from_slice(&chunk);
-                    continue;
-                };
-                let mut rest = &chunk[..];
-                loop {
-                    rest = &rest[unit.fill_from(rest)..];
-                    if !unit.is_full() {
-                        break;
-                    }
-                    let full = std::mem::replace(unit, UnitBuf::empty());
-                    let (written, emptied) = md5.update_unit_while(full, |bytes| file.write_unit(bytes));
-                    *unit = emptied;
-                    written?;
-                }
-            }
-            Some(Msg::Finish) => break,
-            // The sender went away without finishing: the client disconnected or the request
-            // failed. Returning drops the staging file.
-            None => return Err(StoreError::BodyStream("body not finished".into())),
-        }
-    }
-    let data = match staging {
-        None => {
-            md5.update(&inline);
-            StagedData::Inline(inline.freeze())
-        }
-        Some((mut file, mut unit)) => {
-            md5.update(&unit);
-            file.write_last(&mut unit, size)?;
-            StagedData::File(commit_staging_file(&layout, file)?)
-        }
-    };
-    Ok(StagedBody {
-        size,
-        md5: md5.finalize(),
-        hasher,
-        data: Some(data),
-        layout,
-    })
 }
 
 /// fsync the file, rename it into its shard and fsync the shard directory: after this the bytes
