@@ -136,6 +136,7 @@ pub fn log(f: &Finished<'_>) {
         return;
     }
     let (bucket, key) = bucket_and_key(f.uri.path());
+    let (bucket, key) = (capped(bucket), capped(key));
     let operation = operation(f.method, f.uri);
     let code = f.code.unwrap_or("");
     if f.status.is_server_error() {
@@ -143,6 +144,22 @@ pub fn log(f: &Finished<'_>) {
     } else {
         tracing::debug!(request_id = %f.id, peer = %f.peer, operation, bucket, key, status, code, "request refused");
     }
+}
+
+/// The longest bucket or key a log line shows: a request line may be 64 KiB, and one line per
+/// failed request must stay a line (bodies are never logged at all).
+const LOGGED_NAME_MAX: usize = 256;
+
+/// `name`, cut at [`LOGGED_NAME_MAX`] bytes (on a character boundary).
+fn capped(name: &str) -> &str {
+    if name.len() <= LOGGED_NAME_MAX {
+        return name;
+    }
+    let mut end = LOGGED_NAME_MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// The bucket and key of a path-style request path (percent-encoding kept: it is for logs).
@@ -207,6 +224,15 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 16);
         assert!(a.as_str().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+    }
+
+    #[test]
+    fn logged_names_are_capped_on_a_character_boundary() {
+        assert_eq!(capped("short"), "short");
+        let long = "é".repeat(200);
+        let cut = capped(&long);
+        assert!(cut.len() <= LOGGED_NAME_MAX && cut.len() >= LOGGED_NAME_MAX - 1);
+        assert!(long.starts_with(cut));
     }
 
     #[test]

@@ -143,7 +143,7 @@ static HELD_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// Above this, a body whose client pauses writes out what it holds at once instead of after a
 /// pause (see [`BodyWriter::memory_is_short`]): many slow or stalled uploads together hold at
 /// most about this much.
-const HELD_BUDGET: usize = 32 << 20;
+const HELD_BUDGET: usize = 16 << 20;
 
 struct Spilled<H: BodyHasher> {
     /// The unit being filled.
