@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use http::HeaderMap;
 use lagoa_store::{BodyHasher, BodyWriter, StagedBody, Store};
 use s3s::dto::StreamingBlob;
@@ -73,15 +73,13 @@ pub async fn receive<H: BodyHasher>(
 /// the store's budget, a pausing body writes out at once (`BodyWriter::memory_is_short`).
 const STALL_FLUSH_AFTER: Duration = Duration::from_secs(1);
 
-/// The body's next chunk. The timer is armed only when the body keeps us waiting with memory
-/// worth writing out, so a client that keeps up pays nothing for it.
+/// The body's next chunk. With memory worth writing out, the wait is bounded by
+/// [`STALL_FLUSH_AFTER`]; tokio registers that timer only if the chunk is not already there,
+/// so a client that keeps up pays a clock read per chunk and nothing more.
 async fn next_chunk<H: BodyHasher>(
     body: &mut StreamingBlob,
     writer: &mut BodyWriter<H>,
 ) -> S3Result<Option<Result<bytes::Bytes, s3s::StdError>>> {
-    if let Some(next) = body.next().now_or_never() {
-        return Ok(next);
-    }
     if writer.flushable() == 0 {
         return Ok(body.next().await);
     }
