@@ -317,8 +317,10 @@ async fn stalled_uploads_and_readers_do_not_freeze_the_server() {
         async move {
             let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
             conn.write_all(head.as_bytes()).await.unwrap();
-            // Past the inline size (so the body spills to a staging file), then nothing more.
-            conn.write_all(&data(600 * 1024, i as u64)).await.unwrap();
+            // Past the inline size (so the body spills to a staging file), then nothing more;
+            // half of them just past a whole unit (one written, the next barely started).
+            let sent = if i % 2 == 0 { 600 * 1024 } else { (1 << 20) + 100 };
+            conn.write_all(&data(sent, i as u64)).await.unwrap();
             conn
         }
     })

@@ -232,9 +232,13 @@ pub async fn soak(ctx: Ctx) -> anyhow::Result<Outcome> {
     };
     let total = ctx.scale.soak.as_secs_f64();
     let (start, middle, end) = (at(warm), at(total / 2.0), at(total - 1.0));
+    let series: Vec<String> = (1..=10)
+        .map(|tenth| format!("{:.0}", at(total * f64::from(tenth) / 10.0 - 1.0)))
+        .collect();
     out.note = format!(
-        "RSS start {start:.0} MiB, middle {middle:.0} MiB, end {end:.0} MiB (end/start {:.2})",
-        end / start.max(1.0)
+        "RSS start {start:.0} MiB, middle {middle:.0} MiB, end {end:.0} MiB (end/start {:.2}); at each tenth of the run: {} MiB",
+        end / start.max(1.0),
+        series.join(", ")
     );
     Ok(out)
 }

@@ -80,10 +80,15 @@ async fn next_chunk<H: BodyHasher>(
     body: &mut StreamingBlob,
     writer: &mut BodyWriter<H>,
 ) -> S3Result<Option<Result<bytes::Bytes, s3s::StdError>>> {
-    if writer.flushable() == 0 {
+    if !writer.holds_memory() {
         return Ok(body.next().await);
     }
     if BodyWriter::<H>::memory_is_short() {
+        // Short of memory: a body that has its next chunk goes on; one that would wait first
+        // writes out what it holds.
+        if let Some(next) = futures::FutureExt::now_or_never(body.next()) {
+            return Ok(next);
+        }
         writer.flush_stalled().await.s3()?;
         return Ok(body.next().await);
     }

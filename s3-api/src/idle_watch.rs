@@ -44,6 +44,8 @@ pub struct Connection {
     waiting_since_ms: AtomicU64,
     /// Notified when the connection has waited too long.
     expired: Notify,
+    /// Whether its socket is still full with a response being written.
+    backlog: Arc<Backlog>,
 }
 
 impl IdleWatch {
@@ -64,12 +66,13 @@ impl IdleWatch {
     }
 
     /// Starts watching a new connection, which begins by waiting for its first head.
-    pub fn register(self: &Arc<Self>) -> Registration {
+    pub fn register(self: &Arc<Self>, backlog: Arc<Backlog>) -> Registration {
         let connection = Arc::new(Connection {
             clock: self.now_ms.clone(),
             in_flight: AtomicUsize::new(0),
             waiting_since_ms: AtomicU64::new(self.now_ms()),
             expired: Notify::new(),
+            backlog,
         });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(id, connection.clone());
@@ -123,7 +126,9 @@ impl IdleWatch {
 
     /// Whether `connection` should close now.
     fn should_close(&self, connection: &Connection, timeout_ms: u64) -> bool {
-        let idle = connection.in_flight.load(Ordering::Acquire) == 0;
+        // A response handed to hyper but still being written keeps the connection open: its
+        // InFlight ends when the body is done, which may be before the socket took it all.
+        let idle = connection.in_flight.load(Ordering::Acquire) == 0 && !connection.backlog.is_full_now();
         idle && (self.closing.load(Ordering::Acquire) || (timeout_ms > 0 && connection.has_waited(self.now_ms(), timeout_ms)))
     }
 }

@@ -168,9 +168,9 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
                 // Small responses must not wait for the client's delayed ACK.
                 let _ = socket.set_nodelay(true);
                 let state = state.clone();
-                let watched = idle.register();
-                let connection = watched.connection();
                 let backlog = Arc::new(Backlog::default());
+                let watched = idle.register(backlog.clone());
+                let connection = watched.connection();
                 let body_backlog = backlog.clone();
                 let service = service_fn(move |req| {
                     let in_flight = connection.begin();
@@ -224,8 +224,9 @@ pub async fn serve(config: ServerConfig, shutdown: impl Future<Output = ()>) -> 
 const ROOMY_CONNECTIONS: usize = 64;
 
 /// The most a lean connection's read (and write) buffer grows to. hyper's default (~400 KiB)
-/// let 1,000 stalled uploads hold 570 MB in read buffers alone; 64 KiB still takes any request
-/// head S3 allows (8 KiB of headers, a few KiB of presigned URL).
+/// let 1,000 stalled uploads hold 570 MB in read buffers alone; 32 KiB still takes any request
+/// head S3 allows (8 KiB of headers, a few KiB of presigned URL). (A head is limited by the
+/// buffer, so heads over 32 KiB pass only while few connections are open.)
 const LEAN_BUFFER_MAX: usize = 32 * 1024;
 
 /// Memory all browser POST form heads together may hold before their signatures are checked.

@@ -42,6 +42,11 @@ impl Backlog {
         self.full.load(Ordering::Acquire)
     }
 
+    /// Whether the socket is full right now (a response is still being written).
+    pub fn is_full_now(&self) -> bool {
+        self.full.load(Ordering::Acquire)
+    }
+
     fn filled(&self) {
         self.full.store(true, Ordering::Release);
     }

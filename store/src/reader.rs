@@ -191,6 +191,8 @@ impl Cursor {
                             return Cached::Chunk(b);
                         }
                     }
+                    // A long extent starts with readahead advice, which may wait for the disk.
+                    Some(OpenedExtent::File { len, .. }) if *len >= SEQUENTIAL_READ_MIN => return Cached::OnDisk,
                     Some(OpenedExtent::File { .. }) => {
                         if let Some(OpenedExtent::File { file, offset, len }) = self.extents.pop_front() {
                             self.current = Some(start_extent(file, offset, len));

@@ -322,8 +322,9 @@ impl<H: BodyHasher> BodyWriter<H> {
         };
         let mut rest = &chunk[..];
         while !rest.is_empty() {
-            if spilled.filling.capacity() < UNIT {
-                // Released while the client stalled: take a whole unit's memory again.
+            if spilled.filling.capacity() < UNIT && spilled.filling.len() + rest.len() > spilled.filling.capacity() {
+                // Released while the client stalled, and now outgrown: a whole unit again (a
+                // client that trickles a few bytes keeps the small buffer).
                 let mut unit = spilled.spare.take().unwrap_or_else(UnitBuf::new);
                 unit.fill_from(&spilled.filling);
                 spilled.filling = unit;
@@ -374,12 +375,15 @@ impl<H: BodyHasher> BodyWriter<H> {
         }));
     }
 
-    /// Bytes held in memory that [`BodyWriter::flush_stalled`] would write out.
-    pub fn flushable(&self) -> usize {
+    /// Whether [`BodyWriter::flush_stalled`] would give memory back: a block or more of body
+    /// bytes, or a unit's buffer (the one being filled, a spare, or one still with the disk).
+    pub fn holds_memory(&self) -> bool {
         match &self.stage {
-            Stage::Memory { inline, .. } => inline.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN,
-            Stage::Spilled(spilled) => spilled.filling.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN,
-            Stage::Gone => 0,
+            Stage::Memory { inline, .. } => inline.len() >= DIRECT_IO_ALIGN,
+            Stage::Spilled(spilled) => {
+                spilled.filling.capacity() >= UNIT || spilled.spare.is_some() || matches!(spilled.disk, DiskSide::Busy(_))
+            }
+            Stage::Gone => false,
         }
     }
 
@@ -388,7 +392,7 @@ impl<H: BodyHasher> BodyWriter<H> {
     /// one) and gives the memory back, so that a stalled upload holds at most a few KiB.
     /// Called by the receiver after a pause; costs a smaller write and nothing else.
     pub async fn flush_stalled(&mut self) -> StoreResult<()> {
-        if self.flushable() == 0 {
+        if !self.holds_memory() {
             return Ok(());
         }
         if matches!(self.stage, Stage::Memory { .. }) {
@@ -403,21 +407,23 @@ impl<H: BodyHasher> BodyWriter<H> {
         let Stage::Spilled(spilled) = &mut self.stage else {
             return Ok(());
         };
+        // The unit the disk side has written comes back and is dropped with the spare.
         spilled.disk.settle().await?;
+        spilled.spare = None;
         let len = spilled.filling.len() / DIRECT_IO_ALIGN * DIRECT_IO_ALIGN;
-        if len == 0 {
-            return Ok(());
+        let mut unit = std::mem::replace(&mut spilled.filling, UnitBuf::empty());
+        if len > 0 {
+            let mut disk = spilled.disk.take()?;
+            let (back, written) = tokio::task::spawn_blocking(move || {
+                let written = disk.write_prefix(&unit, len);
+                ((disk, unit), written)
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("disk writer panicked: {e}")))?;
+            written?;
+            spilled.disk = DiskSide::Idle(back.0);
+            unit = back.1;
         }
-        let unit = std::mem::replace(&mut spilled.filling, UnitBuf::empty());
-        let mut disk = spilled.disk.take()?;
-        let (disk, unit, written) = tokio::task::spawn_blocking(move || {
-            let written = disk.write_prefix(&unit, len);
-            (disk, unit, written)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("disk writer panicked: {e}")))?;
-        written?;
-        spilled.disk = DiskSide::Idle(disk);
         // The tail (under one block) moves to a buffer of its own; the unit's memory is freed.
         let mut tail = UnitBuf::with_capacity(DIRECT_IO_ALIGN);
         tail.fill_from(&unit[len..]);
