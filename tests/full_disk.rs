@@ -34,13 +34,7 @@ fn small_volume_server(size: &str, args: &[&str]) -> TestServer {
 /// The data directory as the server sees it (inside its mount namespace).
 fn volume(s: &TestServer) -> PathBuf {
     let pid = s.pid().unwrap();
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let data = args.iter().position(|a| a == "--data").map(|i| args[i + 1].clone()).unwrap();
-    PathBuf::from(format!("/proc/{pid}/root{data}"))
+    PathBuf::from(format!("/proc/{pid}/root{}", s.data_dir().display()))
 }
 
 /// Fills the volume with a file of another program until it is full, then gives `leave`

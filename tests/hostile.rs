@@ -230,30 +230,8 @@ async fn an_xml_body_over_the_limit_is_a_client_error() {
         body.extend_from_slice(b"<Object><Key>padding-padding-padding</Key></Object>");
     }
     body.extend_from_slice(b"</Delete>");
-    let hash = lagoa_conformance::sigv4::sha256_hex(&body);
-    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
-    let headers: Vec<(String, String)> = vec![
-        ("host".into(), host(&s)),
-        ("x-amz-date".into(), signer.amz_date.clone()),
-        ("x-amz-content-sha256".into(), hash.clone()),
-        ("content-length".into(), body.len().to_string()),
-    ];
-    let (auth, _) = signer.sign("POST", "/xml-limit", &[("delete", "")], &headers, &hash);
-    let mut all = headers.clone();
-    all.push(("authorization".into(), auth));
-    all.push(("expect".into(), "100-continue".into()));
     // Like an SDK, wait for 100 Continue: the server answers before reading the body.
-    let req = lagoa_conformance::raw_http::RawRequest {
-        method: "POST".into(),
-        target: "/xml-limit?delete=".into(),
-        headers: all,
-        body,
-        expect_continue: true,
-    };
-    let r = tokio::task::spawn_blocking(move || lagoa_conformance::raw_http::send(&host(&s), &req))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = post_delete_objects(&s, "xml-limit", body, true).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("MaxMessageLengthExceeded"), "{}", r.text());
 }
@@ -466,14 +444,7 @@ async fn a_started_get_finishes_the_version_it_began_with() {
 
 /// Data files in the server's `objects/` directory.
 fn data_files(s: &TestServer) -> usize {
-    let pid = s.pid().unwrap();
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let args: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let data = args.iter().position(|a| a == "--data").map(|i| args[i + 1].clone()).unwrap();
-    std::fs::read_dir(std::path::Path::new(&data).join("objects"))
+    std::fs::read_dir(s.data_dir().join("objects"))
         .unwrap()
         .filter_map(Result::ok)
         .map(|shard| std::fs::read_dir(shard.path()).map(|d| d.count()).unwrap_or(0))
@@ -529,32 +500,46 @@ async fn malformed_xml_bodies_never_reach_the_log() {
     let _ = s.logs();
     let mut body = b"<Delete><Object><Key>".to_vec();
     body.extend(std::iter::repeat_n(b'<', 5 * 1024 * 1024));
-    let hash = lagoa_conformance::sigv4::sha256_hex(&body);
-    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
-    let headers: Vec<(String, String)> = vec![
-        ("host".into(), host(&s)),
-        ("x-amz-date".into(), signer.amz_date.clone()),
-        ("x-amz-content-sha256".into(), hash.clone()),
-        ("content-length".into(), body.len().to_string()),
-    ];
-    let (auth, _) = signer.sign("POST", "/xml-log", &[("delete", "")], &headers, &hash);
-    let mut all = headers.clone();
-    all.push(("authorization".into(), auth));
-    let req = lagoa_conformance::raw_http::RawRequest {
-        method: "POST".into(),
-        target: "/xml-log?delete=".into(),
-        headers: all,
-        body,
-        expect_continue: false,
-    };
-    let addr = host(&s);
-    let r = tokio::task::spawn_blocking(move || lagoa_conformance::raw_http::send(&addr, &req))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = post_delete_objects(&s, "xml-log", body, false).await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("MalformedXML"), "{}", r.text());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let logged: usize = s.logs().iter().map(String::len).sum();
     assert!(logged < 16 * 1024, "{logged} bytes of log for one malformed request");
+}
+
+/// Sends a SigV4-signed DeleteObjects POST with `body` (waiting for 100 Continue if asked).
+async fn post_delete_objects(
+    s: &TestServer,
+    bucket: &str,
+    body: Vec<u8>,
+    expect_continue: bool,
+) -> lagoa_conformance::raw_http::RawResponse {
+    let hash = lagoa_conformance::sigv4::sha256_hex(&body);
+    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let headers: Vec<(String, String)> = vec![
+        ("host".into(), host(s)),
+        ("x-amz-date".into(), signer.amz_date.clone()),
+        ("x-amz-content-sha256".into(), hash.clone()),
+        ("content-length".into(), body.len().to_string()),
+    ];
+    let path = format!("/{bucket}");
+    let (auth, _) = signer.sign("POST", &path, &[("delete", "")], &headers, &hash);
+    let mut all = headers;
+    all.push(("authorization".into(), auth));
+    if expect_continue {
+        all.push(("expect".into(), "100-continue".into()));
+    }
+    let req = lagoa_conformance::raw_http::RawRequest {
+        method: "POST".into(),
+        target: format!("{path}?delete="),
+        headers: all,
+        body,
+        expect_continue,
+    };
+    let addr = host(s);
+    tokio::task::spawn_blocking(move || lagoa_conformance::raw_http::send(&addr, &req))
+        .await
+        .unwrap()
+        .unwrap()
 }
