@@ -55,6 +55,8 @@ pub struct TestServer {
     data: tempfile::TempDir,
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
+    /// The embedded compute service (`POST /v1/sql`), unless started with `--no-compute`.
+    pub compute_endpoint: Option<String>,
     /// Collected log lines of the current process.
     logs: mpsc::Receiver<String>,
 }
@@ -67,12 +69,13 @@ impl TestServer {
             None => tempfile::tempdir(),
         }
         .expect("creating a temp data dir");
-        let (child, endpoint, logs) = spawn(&options, data.path(), "127.0.0.1:0");
+        let (child, endpoints, logs) = spawn(&options, data.path(), "127.0.0.1:0");
         Self {
             child: Some(child),
             options,
             data,
-            endpoint,
+            endpoint: endpoints.s3,
+            compute_endpoint: endpoints.compute,
             logs,
         }
     }
@@ -140,9 +143,10 @@ impl TestServer {
     pub fn restart(&mut self) {
         self.kill();
         let address = self.endpoint.trim_start_matches("http://").to_owned();
-        let (child, endpoint, logs) = spawn(&self.options, self.data.path(), &address);
+        let (child, endpoints, logs) = spawn(&self.options, self.data.path(), &address);
         self.child = Some(child);
-        self.endpoint = endpoint;
+        self.endpoint = endpoints.s3;
+        self.compute_endpoint = endpoints.compute;
         self.logs = logs;
     }
 
@@ -176,7 +180,26 @@ pub fn config_for(endpoint: &str, access_key: &str, secret_key: &str) -> aws_sdk
         .build()
 }
 
-fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String, mpsc::Receiver<String>) {
+/// Where a started server listens.
+struct Endpoints {
+    s3: String,
+    compute: Option<String>,
+}
+
+/// The URL a `… listening on http://HOST:PORT` log line announces. Text logs end the line with
+/// the URL; JSON logs close a string after it.
+fn announced_url(line: &str) -> Option<String> {
+    let pos = line.find("listening on http://")?;
+    let rest = &line[pos + "listening on ".len()..];
+    Some(
+        rest.split(|c: char| c == '"' || c.is_whitespace())
+            .next()
+            .unwrap_or(rest)
+            .to_owned(),
+    )
+}
+
+fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, Endpoints, mpsc::Receiver<String>) {
     let users = data.with_extension("users.toml");
     std::fs::write(
         &users,
@@ -196,6 +219,16 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String,
             .arg(address)
             .arg("--users")
             .arg(&users)
+            // Compute on a free port too, so that servers of parallel tests do not collide.
+            .args(
+                (!options
+                    .args
+                    .iter()
+                    .any(|a| a == "--no-compute" || a.starts_with("--compute-address")))
+                .then_some(["--compute-address", "127.0.0.1:0"])
+                .into_iter()
+                .flatten(),
+            )
             .args(&options.args)
             .env("LAGOA_ROOT_USER", ROOT_USER)
             .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
@@ -223,18 +256,20 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String,
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut endpoint = None;
+        let mut compute = None;
         let mut seen = Vec::new();
         while Instant::now() < deadline {
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
-                    if let Some(pos) = line.find("listening on http://") {
-                        // Text logs end the line with the URL; JSON logs close a string after it.
-                        let rest = &line[pos + "listening on ".len()..];
-                        let url = rest.split(|c: char| c == '"' || c.is_whitespace()).next().unwrap_or(rest);
-                        endpoint = Some(url.to_owned());
-                        break;
+                    // The compute listener (if any) is announced before the S3 one.
+                    match announced_url(&line) {
+                        Some(url) if line.contains("compute listening on") => compute = Some(url),
+                        Some(url) => {
+                            endpoint = Some(url);
+                            break;
+                        }
+                        None => seen.push(line),
                     }
-                    seen.push(line);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let Ok(Some(_)) = child.try_wait() {
@@ -254,7 +289,10 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, String,
             panic!("lagoa did not start:\n{}", seen.join("\n"));
         };
         wait_ready(&endpoint);
-        return (child, endpoint, rx);
+        if let Some(compute) = &compute {
+            wait_ready(compute);
+        }
+        return (child, Endpoints { s3: endpoint, compute }, rx);
     }
     unreachable!("the loop returns or panics")
 }

@@ -1,5 +1,6 @@
 //! Lagoa's S3 protocol layer: an `s3s::S3` implementation over `lagoa-store`, identities and
-//! authentication, and the HTTP server (health endpoints, graceful shutdown).
+//! authentication, and the per-request front door ([`S3Frontend`]). The binary owns listeners,
+//! health and shutdown; S3 Select is answered through the [`SelectPort`] it plugs in.
 //!
 //! It owns the mapping from store errors to S3 errors and every S3-visible rule (conditions,
 //! ranges, checksums, listing encodings). It never touches the volume directly: all data goes
@@ -10,8 +11,8 @@ mod body_guard;
 mod checksum;
 mod conditions;
 mod errors;
+mod frontend;
 mod identity;
-mod idle_watch;
 mod lagoa;
 mod multipart_checksum;
 mod ops;
@@ -20,12 +21,12 @@ mod post_form_head;
 mod precheck;
 mod request_log;
 mod s3_impl;
-mod server;
-mod stall_guard;
 mod unsupported;
 mod vhost;
 mod wait_deadline;
 
+pub use errors::custom as custom_error;
+pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, internal_error, starting_response};
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
 pub use lagoa::Lagoa;
-pub use server::{ConnectionLimits, ServerConfig, serve};
+pub use wait_deadline::WaitDeadline;

@@ -79,6 +79,12 @@ fn check<B>(req: &Request<B>) -> Result<(), S3Error> {
     Ok(())
 }
 
+/// A SigV4 header-signed request without `x-amz-content-sha256` (allowed by SigV4, refused by
+/// s3s).
+pub fn lacks_payload_hash(headers: &HeaderMap) -> bool {
+    is_sigv4_header_auth(headers) && !headers.contains_key("x-amz-content-sha256")
+}
+
 fn is_sigv4_header_auth(headers: &HeaderMap) -> bool {
     headers
         .get(http::header::AUTHORIZATION)

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, StoreResult};
+use crate::error::{IoContext, StoreError, StoreResult};
 
 /// A data file's random id (128 bits, hex-encoded on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -46,6 +46,20 @@ impl Layout {
             fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
         }
         Ok(layout)
+    }
+
+    /// The tree under `root` as it is, for a reader that must not create anything.
+    pub fn existing(root: &Path) -> StoreResult<Self> {
+        let meta = root.join("meta");
+        if !meta.is_dir() {
+            return Err(StoreError::Io {
+                context: format!("opening {} (no data volume there yet)", meta.display()),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     /// The RocksDB directory.

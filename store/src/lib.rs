@@ -16,6 +16,7 @@ mod multipart;
 mod objects;
 mod pins;
 mod reader;
+mod snapshot;
 mod space;
 mod store;
 mod unit;
@@ -30,6 +31,7 @@ pub use meta::{
 pub use multipart::Completion;
 pub use objects::{DeleteCondition, DeleteOutcome, NewObject, ObjectHandle, WriteCondition, etag_matches};
 pub use reader::ByteStream;
-pub use space::FreeSpaceReserve;
+pub use snapshot::{ObjectSnapshot, SharedSnapshot, StoreReader};
+pub use space::{FreeSpaceReserve, parse_size};
 pub use store::{Store, StoreConfig};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

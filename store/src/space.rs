@@ -39,21 +39,25 @@ impl std::str::FromStr for FreeSpaceReserve {
             }
             return Ok(FreeSpaceReserve::Percent(p));
         }
-        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        let unit = &text[digits.len()..];
-        let scale: u64 = match unit.to_ascii_lowercase().as_str() {
-            "" | "b" => 1,
-            "k" | "kb" | "kib" => 1 << 10,
-            "m" | "mb" | "mib" => 1 << 20,
-            "g" | "gb" | "gib" => 1 << 30,
-            "t" | "tb" | "tib" => 1 << 40,
-            _ => return Err(format!("{text:?}: unknown unit {unit:?} (use %, KiB, MiB, GiB or TiB)")),
-        };
-        let n: u64 = digits.trim().parse().map_err(|_| format!("{text:?} is not a size"))?;
-        n.checked_mul(scale)
-            .map(FreeSpaceReserve::Bytes)
-            .ok_or_else(|| format!("{text:?} is too large"))
+        parse_size(text).map(FreeSpaceReserve::Bytes)
     }
+}
+
+/// A size as operators write it: `512MiB`, `2GiB`, `64k`, `1048576` (bytes); binary units.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use KiB, MiB, GiB or TiB)")),
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| format!("{text:?} is not a size"))?;
+    n.checked_mul(scale).ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// Fewer free inodes than this is a full volume too (MinIO's `diskMinInodes`).

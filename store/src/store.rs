@@ -66,25 +66,35 @@ pub(crate) struct Inner {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `root`, then removes staging leftovers and data files that
-    /// no record references (the remains of writes interrupted by a crash).
+    /// Opens (or creates) the store in `root` for reading and writing. Only one process may
+    /// hold a volume open this way (RocksDB's lock); others read through
+    /// [`StoreReader::open_secondary`](crate::StoreReader::open_secondary). Call
+    /// [`Store::collect_garbage`] once before serving to remove what crashed writes left.
     pub fn open(root: &Path, config: StoreConfig) -> StoreResult<Self> {
         let layout = Layout::create(root)?;
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        opts.set_max_background_jobs(2);
-        opts.set_keep_log_file_num(4);
-        // Bound memory: all memtables together stay under 64 MiB (RocksDB's default is 64 MiB
-        // per column family), the block cache at 32 MiB.
-        opts.set_db_write_buffer_size(64 << 20);
-        opts.set_write_buffer_size(16 << 20);
-        let mut block = rocksdb::BlockBasedOptions::default();
-        block.set_bloom_filter(10.0, false);
-        block.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));
-        opts.set_block_based_table_factory(&block);
+        let opts = db_options();
         let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, layout.meta_dir(), cfs).db_ctx("opening the metadata database")?;
+        Ok(Self::from_db(db, layout, root, config))
+    }
+
+    /// Opens the metadata of a volume another process (`lagoa serve`) has open, as a RocksDB
+    /// secondary instance: it never writes the volume's data or metadata and never removes a
+    /// file. `scratch` is a directory of its own for RocksDB's info log. Catch up with
+    /// `try_catch_up_with_primary` before each read that must see recent writes.
+    pub(crate) fn open_secondary(root: &Path, scratch: &Path) -> StoreResult<Self> {
+        let layout = Layout::existing(root)?;
+        let mut opts = db_options();
+        opts.create_if_missing(false);
+        // A secondary keeps every file of the primary open; let RocksDB manage the limit.
+        opts.set_max_open_files(-1);
+        std::fs::create_dir_all(scratch).ctx(|| format!("creating {}", scratch.display()))?;
+        let db = DB::open_cf_as_secondary(&opts, layout.meta_dir(), scratch.to_path_buf(), cf::ALL)
+            .db_ctx("opening the metadata database read-only (is `lagoa serve` using this data directory?)")?;
+        Ok(Self::from_db(db, layout, root, StoreConfig::default()))
+    }
+
+    fn from_db(db: DB, layout: Layout, root: &Path, config: StoreConfig) -> Self {
         let space = Space::new(root, config.min_free);
         let inner = Inner {
             db,
@@ -96,10 +106,36 @@ impl Store {
             pins: Arc::default(),
             space,
         };
-        inner.collect_garbage()?;
-        Ok(Self { inner: Arc::new(inner) })
+        Self { inner: Arc::new(inner) }
     }
 
+    /// Removes staging leftovers and data files that no record references: the remains of
+    /// writes interrupted by a crash. Only the process that writes the volume may call it, and
+    /// only before it takes writes (a file being staged would look like debris).
+    pub fn collect_garbage(&self) -> StoreResult<()> {
+        self.inner.collect_garbage()
+    }
+}
+
+/// RocksDB options shared by the read-write and the read-only open.
+fn db_options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_max_background_jobs(2);
+    opts.set_keep_log_file_num(4);
+    // Bound memory: all memtables together stay under 64 MiB (RocksDB's default is 64 MiB
+    // per column family), the block cache at 32 MiB.
+    opts.set_db_write_buffer_size(64 << 20);
+    opts.set_write_buffer_size(16 << 20);
+    let mut block = rocksdb::BlockBasedOptions::default();
+    block.set_bloom_filter(10.0, false);
+    block.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));
+    opts.set_block_based_table_factory(&block);
+    opts
+}
+
+impl Store {
     /// Runs `f` on a blocking thread: every RocksDB call and file operation goes through here.
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
@@ -346,7 +382,10 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tmp/leftover/deeper")).unwrap();
         std::fs::write(dir.path().join("tmp/leftover/deeper/file"), b"x").unwrap();
         std::fs::write(dir.path().join("tmp/staged"), b"x").unwrap();
-        drop(Store::open(dir.path(), StoreConfig::default()).unwrap());
+        Store::open(dir.path(), StoreConfig::default())
+            .unwrap()
+            .collect_garbage()
+            .unwrap();
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 

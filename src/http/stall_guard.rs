@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::wait_deadline::WaitDeadline;
+use lagoa_s3_api::WaitDeadline;
 
 /// Whether a connection's socket is full because its client is not reading. hyper keeps
 /// taking body chunks while its own write buffer is under ~400 KiB; a response body that waits

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::Notify;
 
-use crate::stall_guard::Backlog;
+use super::stall_guard::Backlog;
 
 /// The connections of one server and the clock they are judged by.
 pub struct IdleWatch {

@@ -1,0 +1,174 @@
+//! The compute engine: one DataFusion session per query, over the store, as the caller.
+//!
+//! Sessions are cheap and per query on purpose: the object-store registry carries the caller's
+//! identity and the query's snapshots, and no listing or metadata cache outlives a query (a new
+//! PUT is visible to the next query). What is shared is the memory pool, so `--memory-limit`
+//! bounds all queries of the process together, and spilling goes to the data volume.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool, UnboundedMemoryPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use futures::StreamExt;
+use lagoa_store::{Store, StoreReader};
+
+use crate::access::{Caller, QueryRegistry};
+use crate::near_data::QueryFiles;
+use crate::writer::Writer;
+
+/// Tunables of one compute engine.
+#[derive(Debug, Clone)]
+pub struct ComputeConfig {
+    /// Memory all running queries may hold together (bytes); beyond it operators spill to
+    /// `spill_dir` or the query fails with a clear error. `None`: unbounded.
+    pub memory_limit: Option<usize>,
+    /// Where operators spill (a directory on the data volume).
+    pub spill_dir: PathBuf,
+    /// Parallelism of one query (DataFusion's target partitions).
+    pub target_partitions: usize,
+}
+
+/// Longest SQL text accepted, and most statements in one request.
+pub const MAX_SQL_BYTES: usize = 1 << 20;
+const MAX_STATEMENTS: usize = 64;
+
+/// See the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    reader: StoreReader,
+    writer: Writer,
+    pool: Arc<dyn MemoryPool>,
+    config: ComputeConfig,
+}
+
+impl Engine {
+    /// An engine inside `lagoa serve`: reads and writes through the server's own store.
+    pub fn embedded(store: Store, config: ComputeConfig) -> Self {
+        Self::new(store.reader(), Writer::Store(store), config)
+    }
+
+    /// An engine in its own process beside `lagoa serve`: reads the volume through `reader`
+    /// (a secondary instance); writes are refused for now.
+    pub fn sidecar(reader: StoreReader, config: ComputeConfig) -> Self {
+        Self::new(
+            reader,
+            Writer::Refused("the compute sidecar reads only; run COPY … TO through `lagoa serve`'s embedded compute"),
+            config,
+        )
+    }
+
+    fn new(reader: StoreReader, writer: Writer, config: ComputeConfig) -> Self {
+        let pool: Arc<dyn MemoryPool> = match config.memory_limit {
+            Some(limit) => Arc::new(TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
+            )),
+            None => Arc::new(UnboundedMemoryPool::default()),
+        };
+        Self {
+            reader,
+            writer,
+            pool,
+            config,
+        }
+    }
+
+    /// The store this engine reads, for readiness checks.
+    pub fn reader(&self) -> &StoreReader {
+        &self.reader
+    }
+
+    /// Runs `sql` (one or more statements separated by `;`) as `caller`; the last statement's
+    /// rows stream back. Statements before it run to completion first (`CREATE EXTERNAL TABLE
+    /// …; SELECT …`). Session-changing statements (`SET`, transactions) are refused.
+    pub async fn run(&self, caller: &Caller, sql: &str) -> Result<SendableRecordBatchStream> {
+        if sql.len() > MAX_SQL_BYTES {
+            return Err(DataFusionError::Plan(format!("the SQL text is over {MAX_SQL_BYTES} bytes")));
+        }
+        let ctx = self.session(caller).await?;
+        let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
+        if statements.is_empty() {
+            return Err(DataFusionError::Plan("no SQL statement given".into()));
+        }
+        if statements.len() > MAX_STATEMENTS {
+            return Err(DataFusionError::Plan(format!(
+                "more than {MAX_STATEMENTS} statements in one request"
+            )));
+        }
+        let options = datafusion::execution::context::SQLOptions::new().with_allow_statements(false);
+        let state = ctx.state();
+        while let Some(statement) = statements.pop_front() {
+            let plan = state.statement_to_plan(statement).await?;
+            options.verify_plan(&plan)?;
+            if let (Writer::Refused(why), LogicalPlan::Copy(_) | LogicalPlan::Dml(_)) = (&self.writer, &plan) {
+                return Err(DataFusionError::Plan(format!("cannot write objects here: {why}")));
+            }
+            let plan = crate::spark_parquet::timestamps_in_micros(plan)?;
+            let frame = ctx.execute_logical_plan(plan).await?;
+            let stream = frame.execute_stream().await?;
+            if statements.is_empty() {
+                return Ok(stream);
+            }
+            drain(stream).await?;
+        }
+        Err(DataFusionError::Internal("no statement produced a result".into()))
+    }
+
+    /// A session for one query by `caller`.
+    async fn session(&self, caller: &Caller) -> Result<SessionContext> {
+        let external = |e: lagoa_store::StoreError| DataFusionError::External(Box::new(e));
+        self.reader.catch_up().await.map_err(external)?;
+        let buckets = self.reader.list_buckets().await.map_err(external)?;
+        let files = QueryFiles::new(self.reader.clone(), self.writer.clone(), caller.access_key.clone());
+        let registry = Arc::new(QueryRegistry::new(
+            files,
+            caller,
+            buckets.into_iter().map(|(name, meta)| (name, meta.owner)),
+        ));
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(self.pool.clone())
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![self.config.spill_dir.clone()])),
+            )
+            .with_object_store_registry(registry.clone())
+            .build_arc()?;
+        let mut config = SessionConfig::new()
+            .with_target_partitions(self.config.target_partitions.max(1))
+            .with_information_schema(true);
+        let options = config.options_mut();
+        // Row-group and page pruning plus late materialisation: the point of computing near
+        // the data is reading less of it.
+        options.execution.parquet.pushdown_filters = true;
+        options.execution.parquet.reorder_filters = true;
+        // Each sorting partition reserves memory for merging its spills (10 MiB by default):
+        // with a small limit that reservation alone would exhaust it, so it takes a share.
+        if let Some(limit) = self.config.memory_limit {
+            let share = limit / (4 * self.config.target_partitions.max(1));
+            options.execution.sort_spill_reservation_bytes = options.execution.sort_spill_reservation_bytes.min(share);
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .build();
+        Ok(crate::url_tables::enable(SessionContext::new_with_state(state), registry))
+    }
+}
+
+/// Runs a statement's stream to its end, discarding rows (DDL and COPY return a count).
+async fn drain(mut stream: SendableRecordBatchStream) -> Result<()> {
+    while let Some(batch) = stream.next().await {
+        batch?;
+    }
+    Ok(())
+}

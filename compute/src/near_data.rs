@@ -1,0 +1,428 @@
+//! An `object_store::ObjectStore` over Lagoa's store: `s3://bucket/key` resolves through the
+//! metadata and reads the data files on the volume directly — ranges, multipart pieces, no HTTP.
+//!
+//! One [`QueryFiles`] lives for one query. The first touch of an object opens a snapshot of its
+//! current version ([`lagoa_store::ObjectSnapshot`]) and every later read of that object in the
+//! query comes from it, so a query never mixes bytes of two versions, whatever S3 writes do
+//! meanwhile. Listings are never cached: each listing reads the index as it is.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::object_store::path::Path;
+use datafusion::object_store::{
+    self, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use lagoa_store::{ListEntry, SharedSnapshot, StoreError, StoreReader};
+
+use crate::writer::{ObjectWriter, Writer};
+
+/// The store name object_store errors report.
+const STORE: &str = "lagoa";
+
+/// Bytes read from the volume per blocking read when a whole object is streamed.
+const STREAM_CHUNK: u64 = 1 << 20;
+
+/// Listing page size while listing a prefix.
+const LIST_PAGE: usize = 1000;
+
+/// The objects one query has opened, shared by the per-bucket stores of that query.
+pub struct QueryFiles {
+    reader: StoreReader,
+    writer: Writer,
+    /// Access key that writes in this query are owned by.
+    owner: String,
+    snapshots: Mutex<HashMap<(String, String), SharedSnapshot>>,
+}
+
+impl QueryFiles {
+    /// A fresh set for one query.
+    pub fn new(reader: StoreReader, writer: Writer, owner: String) -> Arc<Self> {
+        Arc::new(Self {
+            reader,
+            writer,
+            owner,
+            snapshots: Mutex::default(),
+        })
+    }
+
+    fn cached(&self, bucket: &str, key: &str) -> Option<SharedSnapshot> {
+        let snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        snapshots.get(&(bucket.to_owned(), key.to_owned())).cloned()
+    }
+
+    /// The query's snapshot of `bucket/key`, opened on first use.
+    async fn snapshot(&self, bucket: &str, key: &str) -> object_store::Result<SharedSnapshot> {
+        if let Some(snap) = self.cached(bucket, key) {
+            return Ok(snap);
+        }
+        let snap = Arc::new(
+            self.reader
+                .snapshot(bucket, key)
+                .await
+                .map_err(|e| store_error(e, bucket, key))?,
+        );
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        // Two tasks may race to open it: the first one's snapshot wins, so all reads agree.
+        Ok(snapshots.entry((bucket.to_owned(), key.to_owned())).or_insert(snap).clone())
+    }
+
+    /// Forgets a snapshot after this query wrote the key, so that it reads what it wrote.
+    fn forget(&self, bucket: &str, key: &str) {
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        snapshots.remove(&(bucket.to_owned(), key.to_owned()));
+    }
+}
+
+/// One bucket of the store as an `ObjectStore`, for one query (registered for `s3://bucket`).
+pub struct BucketStore {
+    bucket: String,
+    files: Arc<QueryFiles>,
+}
+
+impl BucketStore {
+    /// `bucket`, read (and written) within the query that owns `files`.
+    pub fn new(bucket: String, files: Arc<QueryFiles>) -> Self {
+        Self { bucket, files }
+    }
+}
+
+impl fmt::Debug for BucketStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BucketStore(s3://{})", self.bucket)
+    }
+}
+
+impl fmt::Display for BucketStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lagoa s3://{}", self.bucket)
+    }
+}
+
+/// A store failure as object_store reports it (NotFound for a missing key or bucket, so that
+/// DataFusion says "not found").
+fn store_error(err: StoreError, bucket: &str, key: &str) -> object_store::Error {
+    match err {
+        StoreError::NoSuchKey { .. } | StoreError::NoSuchBucket(_) => object_store::Error::NotFound {
+            path: format!("s3://{bucket}/{key}"),
+            source: Box::new(err),
+        },
+        other => object_store::Error::Generic {
+            store: STORE,
+            source: Box::new(other),
+        },
+    }
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: STORE,
+        source: message.into(),
+    }
+}
+
+fn last_modified(nanos: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_nanos(nanos)
+}
+
+fn object_meta(location: Path, size: u64, etag: &str, modified_nanos: i64) -> ObjectMeta {
+    ObjectMeta {
+        location,
+        last_modified: last_modified(modified_nanos),
+        size,
+        e_tag: Some(format!("\"{etag}\"")),
+        version: None,
+    }
+}
+
+/// The byte range a `GetRange` asks of an object of `size` bytes.
+fn resolve_range(range: Option<&GetRange>, size: u64, path: &Path) -> object_store::Result<Range<u64>> {
+    let invalid = |what: String| generic(format!("invalid range for {path}: {what}"));
+    Ok(match range {
+        None => 0..size,
+        Some(GetRange::Bounded(r)) => {
+            if r.start > r.end || (r.start >= size && size > 0) {
+                return Err(invalid(format!("{}..{} of {size} bytes", r.start, r.end)));
+            }
+            r.start..r.end.min(size)
+        }
+        Some(GetRange::Offset(o)) => {
+            if *o > size {
+                return Err(invalid(format!("offset {o} of {size} bytes")));
+            }
+            *o..size
+        }
+        Some(GetRange::Suffix(n)) => size.saturating_sub(*n)..size,
+    })
+}
+
+/// Reads `range` of a snapshot on a blocking thread.
+async fn read_range(snap: SharedSnapshot, range: Range<u64>) -> object_store::Result<Bytes> {
+    tokio::task::spawn_blocking(move || snap.read_at(range.start, range.end - range.start))
+        .await
+        .map_err(|e| generic(format!("a read task failed: {e}")))?
+        .map_err(|e| generic(e.to_string()))
+}
+
+#[async_trait]
+impl ObjectStore for BucketStore {
+    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+        refuse_put_options(location, &opts.mode, &opts.tags, &opts.attributes)?;
+        let mut writer = self.begin_write(location)?;
+        for chunk in payload {
+            writer.write(chunk).await?;
+        }
+        self.finish_write(location, writer).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        refuse_put_options(location, &object_store::PutMode::Overwrite, &opts.tags, &opts.attributes)?;
+        let writer = self.begin_write(location)?;
+        Ok(Box::new(crate::writer::SequentialUpload::start(
+            writer,
+            self.bucket.clone(),
+            location.to_string(),
+            self.files.clone(),
+        )))
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        if options.version.is_some() {
+            return Err(object_store::Error::NotImplemented {
+                operation: "reading an object version".into(),
+                implementer: STORE.into(),
+            });
+        }
+        let key = location.as_ref();
+        let snap = self.files.snapshot(&self.bucket, key).await?;
+        let meta = object_meta(
+            location.clone(),
+            snap.meta.size,
+            &snap.meta.etag,
+            snap.meta.last_modified_nanos,
+        );
+        check_preconditions(&options, &meta)?;
+        let range = resolve_range(options.range.as_ref(), snap.size(), location)?;
+        let payload = if options.head || range.is_empty() {
+            futures::stream::empty().boxed()
+        } else if range.end - range.start <= STREAM_CHUNK * 8 {
+            // Parquet's column chunks and footers: one read.
+            futures::stream::once(read_range(snap.clone(), range.clone())).boxed()
+        } else {
+            let chunks = (range.start..range.end)
+                .step_by(STREAM_CHUNK as usize)
+                .map(move |start| start..(start + STREAM_CHUNK).min(range.end));
+            let snap = snap.clone();
+            futures::stream::iter(chunks)
+                .then(move |r| read_range(snap.clone(), r))
+                .boxed()
+        };
+        Ok(GetResult {
+            payload: GetResultPayload::Stream(payload),
+            meta,
+            range: resolve_range(options.range.as_ref(), snap.size(), location)?,
+            attributes: Default::default(),
+        })
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        let writer = self.files.writer.clone();
+        let bucket = self.bucket.clone();
+        locations
+            .then(move |path| {
+                let (writer, bucket) = (writer.clone(), bucket.clone());
+                async move {
+                    let path = path?;
+                    writer.delete(&bucket, path.as_ref()).await?;
+                    Ok(path)
+                }
+            })
+            .boxed()
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let reader = self.files.reader.clone();
+        let bucket = self.bucket.clone();
+        let prefix = list_prefix(prefix);
+        futures::stream::try_unfold(Some(None::<String>), move |after| {
+            let (reader, bucket, prefix) = (reader.clone(), bucket.clone(), prefix.clone());
+            async move {
+                let Some(after) = after else {
+                    return Ok::<_, object_store::Error>(None);
+                };
+                let page = reader
+                    .list_objects(&bucket, &prefix, None, after.as_deref(), LIST_PAGE)
+                    .await
+                    .map_err(|e| store_error(e, &bucket, &prefix))?;
+                let next = page.truncated.then(|| page.entries.last().map(|e| e.name().to_owned()));
+                let metas: Vec<_> = page
+                    .entries
+                    .into_iter()
+                    .filter_map(|entry| match entry {
+                        ListEntry::Object { key, meta } => {
+                            listed_path(&key).map(|p| Ok(object_meta(p, meta.size, &meta.etag, meta.last_modified_nanos)))
+                        }
+                        ListEntry::CommonPrefix(_) => None,
+                    })
+                    .collect();
+                Ok(Some((futures::stream::iter(metas), next.flatten().map(Some))))
+            }
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let prefix = list_prefix(prefix);
+        let mut result = ListResult {
+            common_prefixes: Vec::new(),
+            objects: Vec::new(),
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .files
+                .reader
+                .list_objects(&self.bucket, &prefix, Some("/"), after.as_deref(), LIST_PAGE)
+                .await
+                .map_err(|e| store_error(e, &self.bucket, &prefix))?;
+            after = page.entries.last().map(|e| e.name().to_owned());
+            for entry in page.entries {
+                match entry {
+                    ListEntry::Object { key, meta } => {
+                        if let Some(path) = listed_path(&key) {
+                            result
+                                .objects
+                                .push(object_meta(path, meta.size, &meta.etag, meta.last_modified_nanos));
+                        }
+                    }
+                    ListEntry::CommonPrefix(p) => {
+                        if let Some(path) = listed_path(p.trim_end_matches('/')) {
+                            result.common_prefixes.push(path);
+                        }
+                    }
+                }
+            }
+            if !page.truncated {
+                return Ok(result);
+            }
+        }
+    }
+
+    async fn copy_opts(&self, _from: &Path, _to: &Path, _options: object_store::CopyOptions) -> object_store::Result<()> {
+        Err(object_store::Error::NotImplemented {
+            operation: "copy".into(),
+            implementer: STORE.into(),
+        })
+    }
+}
+
+impl BucketStore {
+    fn begin_write(&self, location: &Path) -> object_store::Result<ObjectWriter> {
+        self.files.writer.begin(&self.bucket, location.as_ref())
+    }
+
+    async fn finish_write(&self, location: &Path, writer: ObjectWriter) -> object_store::Result<PutResult> {
+        let etag = writer.finish(&self.bucket, location.as_ref(), &self.files.owner).await?;
+        self.files.forget(&self.bucket, location.as_ref());
+        Ok(PutResult {
+            e_tag: Some(format!("\"{etag}\"")),
+            version: None,
+        })
+    }
+}
+
+impl QueryFiles {
+    /// Completes a multipart write started by [`BucketStore::put_multipart_opts`].
+    pub(crate) async fn finish_upload(&self, bucket: &str, key: &str, writer: ObjectWriter) -> object_store::Result<String> {
+        let etag = writer.finish(bucket, key, &self.owner).await?;
+        self.forget(bucket, key);
+        Ok(etag)
+    }
+}
+
+/// Only plain overwrites without tags or attributes are written: anything else is refused, not
+/// silently dropped.
+fn refuse_put_options(
+    location: &Path,
+    mode: &object_store::PutMode,
+    tags: &object_store::TagSet,
+    attributes: &object_store::Attributes,
+) -> object_store::Result<()> {
+    let unsupported = match mode {
+        object_store::PutMode::Overwrite => None,
+        _ => Some("conditional puts"),
+    }
+    .or_else(|| (!tags.encoded().is_empty()).then_some("object tags"))
+    .or_else(|| (!attributes.is_empty()).then_some("object attributes"));
+    match unsupported {
+        Some(what) => Err(object_store::Error::NotImplemented {
+            operation: format!("{what} (writing {location})"),
+            implementer: STORE.into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_preconditions(options: &GetOptions, meta: &ObjectMeta) -> object_store::Result<()> {
+    let etag = meta.e_tag.as_deref().unwrap_or_default();
+    let matches = |list: &str| lagoa_store::etag_matches(list, etag.trim_matches('"'));
+    let failed = |why: &str| object_store::Error::Precondition {
+        path: meta.location.to_string(),
+        source: why.to_owned().into(),
+    };
+    if let Some(m) = &options.if_match
+        && !matches(m)
+    {
+        return Err(failed("If-Match"));
+    }
+    if let Some(m) = &options.if_none_match
+        && matches(m)
+    {
+        return Err(object_store::Error::NotModified {
+            path: meta.location.to_string(),
+            source: "If-None-Match".into(),
+        });
+    }
+    if options.if_modified_since.is_some_and(|t| meta.last_modified <= t) {
+        return Err(object_store::Error::NotModified {
+            path: meta.location.to_string(),
+            source: "If-Modified-Since".into(),
+        });
+    }
+    if options.if_unmodified_since.is_some_and(|t| meta.last_modified > t) {
+        return Err(failed("If-Unmodified-Since"));
+    }
+    Ok(())
+}
+
+/// The key prefix an object_store prefix stands for: whole path segments (`a/b` lists `a/b/…`).
+fn list_prefix(prefix: Option<&Path>) -> String {
+    match prefix.map(|p| p.as_ref()).filter(|p| !p.is_empty()) {
+        Some(p) => format!("{p}/"),
+        None => String::new(),
+    }
+}
+
+/// A listed key as an object_store path; keys object_store cannot name (directory markers
+/// ending in `/`, empty segments, `.`/`..`) are not files of a table and are skipped.
+fn listed_path(key: &str) -> Option<Path> {
+    if key.ends_with('/') {
+        return None;
+    }
+    Path::parse(key).ok().filter(|p| p.as_ref() == key)
+}

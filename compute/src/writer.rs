@@ -1,0 +1,222 @@
+//! Where a query's writes (`COPY … TO 's3://…'`, `INSERT INTO` an external table) go: into the
+//! store as ordinary objects when compute runs inside `lagoa serve`. A write is one object
+//! committed at the end, atomically, like a PUT: readers see the old object or the new one.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::object_store::{self, MultipartUpload, PutPayload, PutResult, UploadPart};
+use lagoa_store::{BodyWriter, DeleteCondition, NewObject, Store};
+use tokio::sync::watch;
+
+use crate::near_data::QueryFiles;
+
+/// How a compute engine writes objects.
+#[derive(Clone)]
+pub enum Writer {
+    /// Straight into the store (compute embedded in `lagoa serve`).
+    Store(Store),
+    /// Writes are refused with this reason.
+    Refused(&'static str),
+}
+
+/// One object being written.
+pub struct ObjectWriter {
+    store: Store,
+    body: BodyWriter<()>,
+}
+
+impl Writer {
+    /// Starts writing `bucket/key`.
+    pub(crate) fn begin(&self, bucket: &str, key: &str) -> object_store::Result<ObjectWriter> {
+        match self {
+            Writer::Store(store) => Ok(ObjectWriter {
+                store: store.clone(),
+                body: store.body_writer(()),
+            }),
+            Writer::Refused(why) => Err(object_store::Error::NotSupported {
+                source: format!("cannot write s3://{bucket}/{key}: {why}").into(),
+            }),
+        }
+    }
+
+    /// Deletes `bucket/key` (missing keys are fine, as in S3).
+    pub(crate) async fn delete(&self, bucket: &str, key: &str) -> object_store::Result<()> {
+        match self {
+            Writer::Store(store) => store
+                .delete_object(bucket, key, DeleteCondition::default())
+                .await
+                .map(|_| ())
+                .map_err(|e| object_store::Error::Generic {
+                    store: "lagoa",
+                    source: Box::new(e),
+                }),
+            Writer::Refused(why) => Err(object_store::Error::NotSupported {
+                source: format!("cannot delete s3://{bucket}/{key}: {why}").into(),
+            }),
+        }
+    }
+}
+
+fn store_failure(e: lagoa_store::StoreError) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "lagoa",
+        source: Box::new(e),
+    }
+}
+
+impl ObjectWriter {
+    /// Appends bytes.
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> object_store::Result<()> {
+        self.body.write(chunk).await.map_err(store_failure)
+    }
+
+    /// Commits the object (owned by `owner`); returns its ETag.
+    pub(crate) async fn finish(self, bucket: &str, key: &str, owner: &str) -> object_store::Result<String> {
+        let body = self.body.finish().await.map_err(store_failure)?;
+        let new = NewObject {
+            owner: owner.to_owned(),
+            ..NewObject::default()
+        };
+        let meta = self.store.put_object(bucket, key, body, new).await.map_err(store_failure)?;
+        Ok(meta.etag)
+    }
+}
+
+/// object_store's multipart upload over one [`ObjectWriter`]: parts arrive in `put_part` call
+/// order (object_store's contract), are queued in that order and written one after another by
+/// whichever part future runs; each part's future resolves once its bytes are written, which
+/// bounds the queue by the caller's concurrency.
+pub(crate) struct SequentialUpload {
+    shared: Arc<Shared>,
+    /// Parts handed out so far.
+    queued: u64,
+    bucket: String,
+    key: String,
+    files: Arc<QueryFiles>,
+}
+
+struct Shared {
+    state: tokio::sync::Mutex<WriteState>,
+    queue: Mutex<VecDeque<PutPayload>>,
+    /// Parts written so far.
+    written: watch::Sender<u64>,
+}
+
+struct WriteState {
+    writer: Option<ObjectWriter>,
+    failed: Option<String>,
+}
+
+impl std::fmt::Debug for SequentialUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SequentialUpload(s3://{}/{})", self.bucket, self.key)
+    }
+}
+
+impl SequentialUpload {
+    pub(crate) fn start(writer: ObjectWriter, bucket: String, key: String, files: Arc<QueryFiles>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: tokio::sync::Mutex::new(WriteState {
+                    writer: Some(writer),
+                    failed: None,
+                }),
+                queue: Mutex::default(),
+                written: watch::channel(0).0,
+            }),
+            queued: 0,
+            bucket,
+            key,
+            files,
+        }
+    }
+}
+
+impl Shared {
+    /// Writes every queued part, in order.
+    async fn drain(&self) -> object_store::Result<()> {
+        let mut state = self.state.lock().await;
+        loop {
+            let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(payload) = next else { break };
+            if state.failed.is_none() {
+                let result = match state.writer.as_mut() {
+                    Some(writer) => write_payload(writer, payload).await,
+                    None => Err(object_store::Error::Generic {
+                        store: "lagoa",
+                        source: "the upload is already complete".into(),
+                    }),
+                };
+                if let Err(e) = result {
+                    state.failed = Some(e.to_string());
+                }
+            }
+            self.written.send_modify(|n| *n += 1);
+        }
+        match &state.failed {
+            Some(e) => Err(object_store::Error::Generic {
+                store: "lagoa",
+                source: e.clone().into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn write_payload(writer: &mut ObjectWriter, payload: PutPayload) -> object_store::Result<()> {
+    for chunk in payload {
+        writer.write(chunk).await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl MultipartUpload for SequentialUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(data);
+        self.queued += 1;
+        let (shared, mine) = (self.shared.clone(), self.queued);
+        Box::pin(async move {
+            shared.drain().await?;
+            let mut written = shared.written.subscribe();
+            written
+                .wait_for(|n| *n >= mine)
+                .await
+                .map_err(|_| object_store::Error::Generic {
+                    store: "lagoa",
+                    source: "the upload was dropped".into(),
+                })?;
+            Ok(())
+        })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.shared.drain().await?;
+        let writer = self
+            .shared
+            .state
+            .lock()
+            .await
+            .writer
+            .take()
+            .ok_or_else(|| object_store::Error::Generic {
+                store: "lagoa",
+                source: "the upload is already complete".into(),
+            })?;
+        let etag = self.files.finish_upload(&self.bucket, &self.key, writer).await?;
+        Ok(PutResult {
+            e_tag: Some(format!("\"{etag}\"")),
+            version: None,
+        })
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        // The staged body is removed when its writer is dropped; nothing was committed.
+        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared.state.lock().await.writer.take();
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! `lagoa compute`: the compute service as its own process beside `lagoa serve` on the same
+//! volume (the pod's second container). It reads the volume through a RocksDB secondary
+//! instance, caught up per query, and never writes or removes anything of the server's.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use clap::Args;
+use lagoa_compute::{ComputeConfig, Engine};
+use lagoa_s3_api::{FrontendConfig, Identities, S3Frontend};
+use lagoa_store::StoreReader;
+
+use crate::http::{ConnectionLimits, Listener};
+use crate::site::{self, Readiness};
+use crate::sql_route::SqlRoute;
+
+/// Compute tunables shared by `lagoa compute` and the compute embedded in `lagoa serve`.
+#[derive(Args, Clone)]
+pub struct ComputeTuning {
+    /// Memory all running queries may use together (e.g. `2GiB`); beyond it sorts, joins and
+    /// aggregations spill to the data volume, and a query that still does not fit fails with
+    /// a clear error. `0`: no limit.
+    #[arg(long, env = "LAGOA_MEMORY_LIMIT", default_value = "1GiB", value_parser = lagoa_store::parse_size)]
+    memory_limit: u64,
+    /// Threads one query may use (DataFusion's target partitions); default: the CPU count.
+    #[arg(long, env = "LAGOA_QUERY_THREADS")]
+    query_threads: Option<usize>,
+}
+
+impl ComputeTuning {
+    /// The engine configuration for a volume at `data`.
+    pub fn config(&self, data: &Path) -> ComputeConfig {
+        ComputeConfig {
+            memory_limit: (self.memory_limit > 0).then(|| usize::try_from(self.memory_limit).unwrap_or(usize::MAX)),
+            spill_dir: compute_dir(data).join("spill"),
+            target_partitions: self
+                .query_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        }
+    }
+}
+
+/// `lagoa compute` configuration; every flag can also come from the environment.
+#[derive(Args)]
+pub struct ComputeArgs {
+    /// The data directory `lagoa serve` uses (shared volume).
+    #[arg(long, env = "LAGOA_DATA", default_value = "./lagoa-data")]
+    data: PathBuf,
+    /// Address to listen on; port 0 picks a free port (the log line `listening on` tells which).
+    #[arg(long, env = "LAGOA_COMPUTE_ADDRESS", default_value = "0.0.0.0:9100")]
+    address: String,
+    /// TOML file with more users (the same file `lagoa serve` reads).
+    #[arg(long, env = "LAGOA_USERS")]
+    users: Option<PathBuf>,
+    /// Seconds in-flight queries get to finish after SIGTERM.
+    #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+    #[command(flatten)]
+    tuning: ComputeTuning,
+}
+
+/// Lagoa's own directory for compute on the volume: spill files and the secondary's log.
+fn compute_dir(data: &Path) -> PathBuf {
+    data.join("compute")
+}
+
+/// The front door of a compute listener: only `/v1/sql` (and health), signed like S3.
+pub fn compute_frontend(
+    engine: Arc<OnceLock<Engine>>,
+    identities: &Identities,
+    limits: ConnectionLimits,
+    post_max_bytes: u64,
+) -> Arc<OnceLock<S3Frontend>> {
+    let route = SqlRoute {
+        engine,
+        identities: identities.clone(),
+    };
+    let config = FrontendConfig {
+        identities: identities.clone(),
+        domain: None,
+        body_timeout: limits.body_timeout,
+        header_timeout: limits.header_timeout,
+        post_max_bytes,
+    };
+    let cell = Arc::new(OnceLock::new());
+    match S3Frontend::routes_only(Box::new(route), lagoa_compute::MAX_SQL_BYTES, config) {
+        Ok(frontend) => {
+            let _ = cell.set(frontend);
+        }
+        // Only a bad --domain fails, and compute has none.
+        Err(err) => tracing::error!(%err, "cannot build the compute front door"),
+    }
+    cell
+}
+
+/// Runs `lagoa compute` until `shutdown` resolves.
+pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let identities = crate::credentials::identities(args.users.as_deref())?;
+    let limits = ConnectionLimits::default();
+    let listener = Listener::bind(&args.address, "").await?;
+    let engine = Arc::new(OnceLock::<Engine>::new());
+    let config = args.tuning.config(&args.data);
+    reset_dir(&config.spill_dir)?;
+    let opener = {
+        let (engine, data) = (engine.clone(), args.data.clone());
+        tokio::spawn(async move {
+            let reader = open_secondary(&data).await;
+            let _ = engine.set(Engine::sidecar(reader, config));
+            tracing::info!("the volume is open (read-only); ready");
+        })
+    };
+    let frontend = compute_frontend(engine.clone(), &identities, limits, FrontendConfig::DEFAULT_POST_MAX_BYTES);
+    let ready: Readiness = Arc::new(move || {
+        let ok = engine.get().is_some();
+        Box::pin(async move { ok })
+    });
+    let result = listener
+        .serve(
+            site::handler(frontend, ready),
+            limits,
+            Duration::from_secs(args.shutdown_grace_secs),
+            shutdown,
+        )
+        .await;
+    opener.abort();
+    result
+}
+
+/// Opens the volume read-only, retrying while `lagoa serve` has not created it yet (in a pod
+/// both containers start together).
+async fn open_secondary(data: &Path) -> StoreReader {
+    let scratch = compute_dir(data).join("meta-secondary");
+    let mut logged = false;
+    loop {
+        let (d, s) = (data.to_path_buf(), scratch.clone());
+        match tokio::task::spawn_blocking(move || StoreReader::open_secondary(&d, &s)).await {
+            Ok(Ok(reader)) => return reader,
+            Ok(Err(err)) if !logged => {
+                tracing::warn!(%err, "cannot open the volume yet; retrying every second (not ready until then)");
+                logged = true;
+            }
+            Ok(Err(_)) => {}
+            Err(err) => tracing::error!(%err, "the task opening the volume failed; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Empties a scratch directory (spill files of a previous run are garbage).
+pub(crate) fn reset_dir(dir: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}

@@ -1,0 +1,252 @@
+//! `lagoa serve`: the S3 server on a data directory, with compute embedded on its own address
+//! (unless `--no-compute`). Binds first (the addresses are known at once), opens the store in
+//! the background (readiness turns 200 when it is open), shuts down gracefully.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use lagoa_compute::Engine;
+use lagoa_s3_api::{FrontendConfig, Identities, Lagoa, S3Frontend};
+use lagoa_store::{FreeSpaceReserve, Store, StoreConfig};
+
+use crate::compute_cmd::{ComputeTuning, compute_frontend};
+use crate::http::{ConnectionLimits, Listener};
+use crate::site::{self, Readiness};
+
+/// `lagoa serve` configuration; every flag can also come from the environment.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Data directory (created if missing).
+    #[arg(long, env = "LAGOA_DATA", default_value = "./lagoa-data")]
+    data: PathBuf,
+    /// Address to listen on; port 0 picks a free port (the log line `listening on` tells which).
+    #[arg(long, env = "LAGOA_ADDRESS", default_value = "0.0.0.0:9000")]
+    address: String,
+    /// Region reported to clients.
+    #[arg(long, env = "LAGOA_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Base domain for virtual-host-style requests (bucket.DOMAIN); path style always works.
+    #[arg(long, env = "LAGOA_DOMAIN")]
+    domain: Option<String>,
+    /// TOML file with more users: [[users]] access_key = "…" secret_key = "…".
+    #[arg(long, env = "LAGOA_USERS")]
+    users: Option<PathBuf>,
+    /// Objects up to this many bytes are stored inline in the metadata database.
+    #[arg(long, env = "LAGOA_INLINE_MAX_BYTES", default_value_t = StoreConfig::default().inline_max_bytes)]
+    inline_max_bytes: usize,
+    /// Write data files with direct I/O (O_DIRECT) where the filesystem allows it: large uploads
+    /// neither pay a copy into the page cache nor evict hot data from it; a fresh object's first
+    /// read comes from the disk. `false` keeps just-written data cached.
+    #[arg(long, env = "LAGOA_DIRECT_IO", default_value_t = true, action = clap::ArgAction::Set)]
+    direct_io: bool,
+    /// Free space kept on the data volume, as a percentage (`1%`) or a size (`512MiB`): writes
+    /// that would go below it are refused with 507 XMinioStorageFull (reads and deletes go on)
+    /// and readiness turns 503 until space is freed. `0` turns the reserve off.
+    #[arg(long, env = "LAGOA_MIN_FREE", default_value = "1%")]
+    min_free: FreeSpaceReserve,
+    /// Largest file a browser POST upload may carry: s3s holds a POST's file in memory before
+    /// storing it, so this bounds the memory one upload can take.
+    #[arg(long, env = "LAGOA_POST_MAX_BYTES", default_value_t = FrontendConfig::DEFAULT_POST_MAX_BYTES)]
+    post_max_bytes: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+    /// Seconds a request's head may take to arrive, counted from when the connection starts
+    /// waiting for it: it is also how long an idle keep-alive connection stays open (0: never
+    /// closed).
+    #[arg(long, env = "LAGOA_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a request body may send nothing while the server waits for it (the request then
+    /// fails with RequestTimeout and stores nothing).
+    #[arg(long, env = "LAGOA_BODY_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().body_timeout.as_secs())]
+    body_timeout_secs: u64,
+    /// Seconds a response may wait for its client to read before the connection is closed.
+    #[arg(long, env = "LAGOA_SEND_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().send_timeout.as_secs())]
+    send_timeout_secs: u64,
+    /// Most connections open at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "LAGOA_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    max_connections: usize,
+    /// Address of the embedded compute service (`POST /v1/sql`); port 0 picks a free port (the
+    /// log line `compute listening on` tells which).
+    #[arg(long, env = "LAGOA_COMPUTE_ADDRESS", default_value = "0.0.0.0:9100")]
+    compute_address: String,
+    /// Do not run compute in this process (e.g. when a `lagoa compute` sidecar runs beside it).
+    #[arg(long, env = "LAGOA_NO_COMPUTE")]
+    no_compute: bool,
+    #[command(flatten)]
+    compute: ComputeTuning,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
+            send_timeout: Duration::from_secs(self.send_timeout_secs.max(1)),
+            max_connections: self.max_connections.max(1),
+        }
+    }
+
+    fn store_config(&self) -> StoreConfig {
+        StoreConfig {
+            inline_max_bytes: self.inline_max_bytes,
+            direct_io: self.direct_io,
+            min_free: self.min_free,
+            ..StoreConfig::default()
+        }
+    }
+
+    fn frontend_config(&self, identities: &Identities) -> FrontendConfig {
+        FrontendConfig {
+            identities: identities.clone(),
+            domain: self.domain.clone(),
+            body_timeout: self.limits().body_timeout,
+            header_timeout: self.limits().header_timeout,
+            post_max_bytes: self.post_max_bytes,
+        }
+    }
+}
+
+/// Runs `lagoa serve` until `shutdown` resolves.
+pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let identities = crate::credentials::identities(args.users.as_deref())?;
+    let limits = args.limits();
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    // The compute listener binds first so that the S3 `listening on` line is the last of the two.
+    let compute_listener = match args.no_compute {
+        true => None,
+        false => Some(Listener::bind(&args.compute_address, "compute").await?),
+    };
+    let listener = Listener::bind(&args.address, "").await?;
+
+    let s3 = Arc::new(OnceLock::<S3Frontend>::new());
+    let store = Arc::new(OnceLock::<Store>::new());
+    let engine = Arc::new(OnceLock::<Engine>::new());
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<anyhow::Error>();
+    let opener = {
+        let (s3, store_cell, engine) = (s3.clone(), store.clone(), engine.clone());
+        let frontend_config = args.frontend_config(&identities);
+        let (data, store_config, region) = (args.data.clone(), args.store_config(), args.region.clone());
+        let compute = (!args.no_compute).then(|| args.compute.config(&args.data));
+        let identities = identities.clone();
+        tokio::spawn(async move {
+            let opened = open_store(data, store_config).await.and_then(|store| {
+                let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities));
+                let frontend = S3Frontend::new(lagoa, frontend_config)?;
+                Ok((store, frontend))
+            });
+            match opened {
+                Ok((store, frontend)) => {
+                    if let Some(config) = compute {
+                        match crate::compute_cmd::reset_dir(&config.spill_dir) {
+                            Ok(()) => {
+                                let _ = engine.set(Engine::embedded(store.clone(), config));
+                            }
+                            Err(err) => tracing::error!(%err, "compute is off: its spill directory cannot be prepared"),
+                        }
+                    }
+                    let _ = store_cell.set(store);
+                    let _ = s3.set(frontend);
+                    tracing::info!("store is open; ready");
+                }
+                Err(err) => {
+                    let _ = failed_tx.send(err);
+                }
+            }
+        })
+    };
+
+    let compute_server = compute_listener.map(|listener| {
+        let frontend = compute_frontend(engine.clone(), &identities, limits, args.post_max_bytes);
+        let engine = engine.clone();
+        let ready: Readiness = Arc::new(move || {
+            let ok = engine.get().is_some();
+            Box::pin(async move { ok })
+        });
+        let handler = site::handler(frontend, ready);
+        (listener, handler)
+    });
+
+    let ready = store_readiness(store.clone());
+    let handler = site::handler(s3, ready);
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let stop = {
+        let failure = failure.clone();
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                Ok(err) = failed_rx => {
+                    *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+                }
+            }
+        }
+    };
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let compute_task = compute_server.map(|(listener, handler)| {
+        let mut stopped = stop_tx.subscribe();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.recv().await;
+            };
+            listener.serve(handler, limits, grace, stop).await
+        })
+    });
+    let served = listener
+        .serve(handler, limits, grace, async {
+            stop.await;
+            let _ = stop_tx.send(());
+        })
+        .await;
+    opener.abort();
+    if let Some(task) = compute_task {
+        task.await.context("the compute listener failed")??;
+    }
+    served?;
+    if let Some(err) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// Opens the store and clears what crashed writes left, on a blocking thread.
+async fn open_store(data: PathBuf, config: StoreConfig) -> anyhow::Result<Store> {
+    let path = data.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let store = Store::open(&data, config)?;
+        store.collect_garbage()?;
+        Ok::<_, lagoa_store::StoreError>(store)
+    })
+    .await
+    .context("the task opening the store failed")?
+    .with_context(|| format!("cannot open the data directory {path}"))
+}
+
+/// Readiness of the S3 listener: whether the store takes writes (a full volume or a failing
+/// metadata database is not ready, so that Kubernetes stops sending traffic a replica cannot
+/// serve). Changes are logged once each.
+fn store_readiness(store: Arc<OnceLock<Store>>) -> Readiness {
+    let was_writable = Arc::new(AtomicBool::new(true));
+    Arc::new(move || {
+        let (store, was_writable) = (store.clone(), was_writable.clone());
+        Box::pin(async move {
+            let Some(store) = store.get() else {
+                return false;
+            };
+            let result = store.writable().await;
+            let ok = result.is_ok();
+            if was_writable.swap(ok, Ordering::Relaxed) != ok {
+                match result {
+                    Ok(()) => tracing::info!("the store takes writes again; ready"),
+                    Err(err) => {
+                        tracing::warn!(%err, "the store cannot take writes; not ready until it can (reads and deletes go on)")
+                    }
+                }
+            }
+            ok
+        })
+    })
+}

@@ -1,0 +1,133 @@
+//! `lagoa sql "SELECT …"`: runs a query on a Lagoa compute endpoint and prints the result — a
+//! table by default, or CSV / JSON lines as they stream. It signs the request with SigV4 using
+//! the same credentials as the server (`LAGOA_ROOT_*`, `MINIO_ROOT_*`) or `LAGOA_ACCESS_KEY` /
+//! `LAGOA_SECRET_KEY` for another user.
+
+use std::io::Write;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use lagoa_compute::datafusion::arrow;
+
+/// How `lagoa sql` prints rows.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PrintFormat {
+    /// An aligned table (the whole result is read first).
+    Table,
+    /// CSV with a header, streamed.
+    Csv,
+    /// One JSON object per line, streamed.
+    Json,
+}
+
+/// `lagoa sql` arguments.
+#[derive(Args)]
+pub struct SqlArgs {
+    /// The SQL to run (several statements separated by `;`: the last one's rows are printed).
+    sql: String,
+    /// The compute endpoint.
+    #[arg(long, env = "LAGOA_SQL_ENDPOINT", default_value = "http://127.0.0.1:9100")]
+    endpoint: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: PrintFormat,
+    /// Region the request is signed for.
+    #[arg(long, env = "LAGOA_REGION", default_value = "us-east-1")]
+    region: String,
+}
+
+/// Runs `lagoa sql`: exit status 0 with rows printed, or an error with the server's message.
+pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
+    let (access_key, secret_key) = match (std::env::var("LAGOA_ACCESS_KEY"), std::env::var("LAGOA_SECRET_KEY")) {
+        (Ok(a), Ok(s)) if !a.is_empty() => (a, s),
+        _ => crate::credentials::root_credentials(false),
+    };
+    let url = format!("{}{}", args.endpoint.trim_end_matches('/'), crate::sql_route::SQL_PATH);
+    let accept = match args.format {
+        PrintFormat::Table => "application/vnd.apache.arrow.stream",
+        PrintFormat::Csv => "text/csv",
+        PrintFormat::Json => "application/x-ndjson",
+    };
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .header("accept", accept)
+        .header("content-type", "application/sql")
+        .body(args.sql.clone().into_bytes())
+        .context("building the request")?;
+    sign_request(&mut request, &access_key, &secret_key, &args.region)?;
+    let request = reqwest::Request::try_from(request.map(reqwest::Body::from)).context("building the request")?;
+    let response = reqwest::Client::new()
+        .execute(request)
+        .await
+        .with_context(|| format!("cannot reach {url} (is `lagoa serve` or `lagoa compute` running there?)"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!("{}", error_message(status, &text));
+    }
+    match args.format {
+        PrintFormat::Table => {
+            let bytes = response.bytes().await.context("reading the result")?;
+            let reader = arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+                .context("reading the result (Arrow IPC)")?;
+            let batches = reader
+                .collect::<Result<Vec<_>, _>>()
+                .context("reading the result (Arrow IPC)")?;
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
+            eprintln!("{rows} row{}", if rows == 1 { "" } else { "s" });
+        }
+        PrintFormat::Csv | PrintFormat::Json => {
+            let mut stdout = std::io::stdout().lock();
+            let mut body = response.bytes_stream();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.context("the result stream broke off (the query failed while running)")?;
+                stdout.write_all(&chunk)?;
+            }
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// The server's message: plain text from the SQL endpoint, or the `<Message>` of an S3 error
+/// document (authentication failures).
+fn error_message(status: http::StatusCode, text: &str) -> String {
+    let message = match (text.find("<Message>"), text.find("</Message>")) {
+        (Some(a), Some(b)) if a < b => &text[a + "<Message>".len()..b],
+        _ => text.trim(),
+    };
+    format!("{message} (HTTP {status})")
+}
+
+/// Signs `request` with SigV4 (service `s3`, payload hash in `x-amz-content-sha256`).
+fn sign_request(request: &mut http::Request<Vec<u8>>, access_key: &str, secret_key: &str, region: &str) -> anyhow::Result<()> {
+    let identity = aws_credential_types::Credentials::new(access_key, secret_key, None, None, "lagoa").into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()
+        .context("preparing the signature")?
+        .into();
+    let uri = request.uri().to_string();
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+        .collect();
+    let signable = SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(request.body()))
+        .context("preparing the signature")?;
+    let (instructions, _) = sign(signable, &params).context("signing the request")?.into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! `POST /v1/sql` on the compute address: the body is SQL, the answer streams CSV, JSON lines
+//! or Arrow IPC by `Accept`. s3s authenticates it like any S3 request (SigV4 headers or a
+//! presigned URL, `curl --aws-sigv4 "aws:amz:us-east-1:s3"` works), so the SQL endpoint has
+//! exactly S3's identities; the query runs as the signer.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use lagoa_compute::datafusion::error::DataFusionError;
+use lagoa_compute::{Caller, Engine, MAX_SQL_BYTES, OutputFormat, is_access_denied};
+use lagoa_s3_api::Identities;
+use s3s::route::S3Route;
+use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
+use sha2::Digest;
+
+/// The path of the SQL endpoint.
+pub const SQL_PATH: &str = "/v1/sql";
+
+/// See the module docs. The engine appears once the store is open.
+pub struct SqlRoute {
+    pub engine: Arc<OnceLock<Engine>>,
+    pub identities: Identities,
+}
+
+#[async_trait::async_trait]
+impl S3Route for SqlRoute {
+    fn is_match(&self, _method: &http::Method, uri: &http::Uri, _headers: &http::HeaderMap, _ext: &mut http::Extensions) -> bool {
+        uri.path() == SQL_PATH
+    }
+
+    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
+        match req.credentials {
+            Some(_) => Ok(()),
+            None => Err(s3_error!(
+                AccessDenied,
+                "The SQL endpoint needs a request signed with AWS Signature V4 by a Lagoa user (e.g. curl --aws-sigv4 \"aws:amz:us-east-1:s3\" --user KEY:SECRET)"
+            )),
+        }
+    }
+
+    async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
+        if req.method != http::Method::POST {
+            return Err(s3_error!(MethodNotAllowed, "POST the SQL text to /v1/sql"));
+        }
+        let Some(engine) = self.engine.get() else {
+            return Err(s3_error!(ServiceUnavailable, "The server is starting; retry shortly."));
+        };
+        let credentials = req
+            .credentials
+            .as_ref()
+            .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
+        let caller = Caller {
+            access_key: credentials.access_key.clone(),
+            is_root: self.identities.is_root(&credentials.access_key),
+        };
+        let sql = read_sql(&mut req).await?;
+        let format = OutputFormat::from_accept(req.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()));
+        let stream = match engine.run(&caller, &sql).await {
+            Ok(stream) => stream,
+            Err(e) => return Ok(query_failed(&e)),
+        };
+        let schema = stream.schema();
+        let mut chunks = format.encode(schema, stream).boxed();
+        // The first chunk is computed before answering, so that errors of the scan's start
+        // (a missing or corrupt file) are a 4xx, not a cut stream. Later errors end the
+        // response early (the chunked encoding is not terminated): the client sees a failure.
+        let first = match chunks.next().await {
+            Some(Err(e)) => return Ok(query_failed(&e)),
+            Some(Ok(chunk)) => Some(chunk),
+            None => None,
+        };
+        let body = futures::stream::iter(first.map(Ok)).chain(chunks.map(|chunk| {
+            chunk.map_err(|e| {
+                tracing::warn!(err = %e, "a query failed while its result was streaming");
+                std::io::Error::other(e.to_string())
+            })
+        }));
+        let frames = http_body_util::StreamBody::new(body.map(|chunk| chunk.map(http_body::Frame::data)));
+        let mut res = S3Response::new(Body::http_body_unsync(frames));
+        res.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(format.content_type()),
+        );
+        Ok(res)
+    }
+}
+
+/// The SQL text of the request: at most [`MAX_SQL_BYTES`], UTF-8, and matching the signed
+/// payload hash when the client signed one (s3s checks the signature, not the body).
+async fn read_sql(req: &mut S3Request<Body>) -> S3Result<String> {
+    let body: Bytes = req
+        .input
+        .store_all_limited(MAX_SQL_BYTES)
+        .await
+        .map_err(|_| s3_error!(EntityTooLarge, "The SQL text must be at most 1 MiB"))?;
+    let declared = req
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    if let Some(declared) = declared
+        && !declared.eq_ignore_ascii_case(&hex::encode(sha2::Sha256::digest(&body)))
+    {
+        return Err(lagoa_s3_api::custom_error(
+            "XAmzContentSHA256Mismatch",
+            http::StatusCode::BAD_REQUEST,
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| s3_error!(InvalidRequest, "The SQL text is not UTF-8"))
+}
+
+/// A failed query as a plain-text answer with DataFusion's message: 403 when it reached for
+/// storage it may not use, 400 for the query's own faults (including one that needs more
+/// memory than `--memory-limit` even with spilling), 500 for the server's.
+fn query_failed(err: &DataFusionError) -> S3Response<Body> {
+    let status = if is_access_denied(err) {
+        http::StatusCode::FORBIDDEN
+    } else {
+        match err.find_root() {
+            DataFusionError::Internal(_) | DataFusionError::IoError(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            _ => http::StatusCode::BAD_REQUEST,
+        }
+    };
+    if status.is_server_error() {
+        tracing::warn!(%err, "a query failed on the server's side");
+    }
+    let mut res = S3Response::with_status(Body::from(format!("{err}\n")), status);
+    res.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}

@@ -1,0 +1,447 @@
+//! The compute service over real HTTP: `POST /v1/sql` signed by curl's own SigV4
+//! (`--aws-sigv4`), `lagoa sql`, the embedded engine inside `lagoa serve` and the `lagoa
+//! compute` sidecar on the same volume, authorisation and no local file access.
+
+mod common;
+
+use std::process::Command;
+
+use aws_sdk_s3::primitives::ByteStream;
+use common::*;
+
+/// `curl --aws-sigv4` POSTing `sql` to `endpoint/v1/sql`: (HTTP status, body).
+fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+        ])
+        .args(["--user", &format!("{}:{}", user.0, user.1)])
+        .args(["-H", &format!("Accept: {accept}"), "--data-binary", sql])
+        .arg(format!("{endpoint}/v1/sql"))
+        .output()
+        .expect("running curl");
+    assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
+    (status.trim().parse().expect("a status code"), body.to_owned())
+}
+
+fn root() -> (&'static str, &'static str) {
+    (ROOT_USER, ROOT_PASSWORD)
+}
+
+fn compute(s: &TestServer) -> String {
+    s.compute_endpoint.clone().expect("compute is embedded by default")
+}
+
+async fn put(s: &TestServer, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
+    s.client()
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A small CSV of orders: id, state, amount.
+fn orders_csv(rows: usize) -> String {
+    let states = ["SP", "RJ", "MG", "BA"];
+    let mut csv = String::from("order_id,state,amount\n");
+    for i in 0..rows {
+        csv.push_str(&format!("o{i:05},{},{}.{:02}\n", states[i % 4], i % 97, i % 100));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn sql_over_a_csv_object_streams_csv_json_lines_and_arrow() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "orders/2017.csv", orders_csv(1000)).await;
+    let sql = "SELECT state, count(*) AS n, sum(amount) AS total FROM 's3://lake/orders/2017.csv' \
+               WHERE state IN ('SP', 'BA') GROUP BY state ORDER BY state";
+
+    let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+    assert_eq!(status, 200, "{body}");
+    // 250 rows each; amounts i % 97 + (i % 100) / 100 summed per state, computed here.
+    let expect = |offset: usize| -> f64 {
+        (0..1000)
+            .filter(|i| i % 4 == offset)
+            .map(|i| (i % 97) as f64 + (i % 100) as f64 / 100.0)
+            .sum()
+    };
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], "state,n,total");
+    for (line, (state, offset)) in lines[1..].iter().zip([("BA", 3), ("SP", 0)]) {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields[0], state);
+        assert_eq!(fields[1], "250");
+        let total: f64 = fields[2].parse().unwrap();
+        assert!((total - expect(offset)).abs() < 1e-6, "{line}");
+    }
+    assert_eq!(lines.len(), 3, "{body}");
+
+    let (status, body) = curl_sql(&compute(&s), root(), "application/x-ndjson", sql);
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["state"], "BA");
+    assert_eq!(rows[1]["n"], 250);
+
+    // Arrow IPC: `lagoa sql` reads it and prints a table.
+    let out = lagoa_sql(&compute(&s), root(), &["--format", "table", sql]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| state | n   | total"), "{table}");
+    assert!(table.contains("| SP    | 250 |"), "{table}");
+}
+
+fn lagoa_sql(endpoint: &str, user: (&str, &str), args: &[&str]) -> std::process::Output {
+    Command::new(binary())
+        .arg("sql")
+        .args(["--endpoint", endpoint])
+        .args(args)
+        .env("LAGOA_ROOT_USER", user.0)
+        .env("LAGOA_ROOT_PASSWORD", user.1)
+        .env_remove("LAGOA_ACCESS_KEY")
+        .output()
+        .expect("running lagoa sql")
+}
+
+#[tokio::test]
+async fn copy_to_writes_parquet_objects_that_sql_and_s3_read_back() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "raw/orders.csv", orders_csv(2000)).await;
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "COPY (SELECT * FROM 's3://lake/raw/orders.csv' WHERE state = 'MG') \
+         TO 's3://lake/curated/mg/' STORED AS PARQUET",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().nth(1), Some("500"), "COPY reports the rows written: {body}");
+
+    // Ordinary objects: listed and downloadable over S3.
+    let listed = s
+        .client()
+        .list_objects_v2()
+        .bucket("lake")
+        .prefix("curated/mg/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(!keys.is_empty() && keys.iter().all(|k| k.ends_with(".parquet")), "{keys:?}");
+    let first = s.client().get_object().bucket("lake").key(keys[0]).send().await.unwrap();
+    let bytes = first.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&bytes[..4], b"PAR1");
+
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT count(*) AS n, min(state) AS s FROM 's3://lake/curated/mg/'",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().nth(1), Some("500,MG"), "{body}");
+}
+
+#[tokio::test]
+async fn external_tables_and_several_statements_in_one_request() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "t/a.csv", orders_csv(10)).await;
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "CREATE EXTERNAL TABLE orders STORED AS CSV LOCATION 's3://lake/t/' OPTIONS ('format.has_header' 'true'); \
+         SELECT order_id FROM orders WHERE amount < 2 ORDER BY order_id",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "order_id\no00000\no00001\n");
+}
+
+#[tokio::test]
+async fn listings_are_fresh_a_new_put_is_in_the_next_query() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "p/1.csv", "x\n1\n").await;
+    let count = |s: &TestServer| curl_sql(&compute(s), root(), "text/csv", "SELECT sum(x) FROM 's3://lake/p/'");
+    assert_eq!(count(&s).1.lines().nth(1), Some("1"));
+    put(&s, "lake", "p/2.csv", "x\n10\n").await;
+    assert_eq!(count(&s).1.lines().nth(1), Some("11"));
+}
+
+#[tokio::test]
+async fn unsigned_or_wrongly_signed_sql_is_refused_with_403() {
+    let s = server();
+    let out = Command::new("curl")
+        .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "SELECT 1"])
+        .arg(format!("{}/v1/sql", compute(&s)))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("403"), "{text}");
+    assert!(text.contains("signed with AWS Signature V4"), "{text}");
+
+    let (status, body) = curl_sql(&compute(&s), (ROOT_USER, "wrong-secret"), "text/csv", "SELECT 1");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+
+    let out = lagoa_sql(&compute(&s), (ROOT_USER, "wrong-secret"), &["SELECT 1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+}
+
+#[tokio::test]
+async fn a_query_reaches_only_the_callers_buckets_and_never_local_files() {
+    let s = server();
+    s.client().create_bucket().bucket("roots").send().await.unwrap();
+    put(&s, "roots", "secret.csv", "a\n1\n").await;
+    let other = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    other.create_bucket().bucket("mine").send().await.unwrap();
+    other
+        .put_object()
+        .bucket("mine")
+        .key("m.csv")
+        .body(ByteStream::from_static(b"a\n2\n"))
+        .send()
+        .await
+        .unwrap();
+
+    let (status, body) = curl_sql(&compute(&s), OTHER_USER, "text/csv", "SELECT * FROM 's3://mine/m.csv'");
+    assert_eq!((status, body.as_str()), (200, "a\n2\n"));
+    let (status, body) = curl_sql(&compute(&s), OTHER_USER, "text/csv", "SELECT * FROM 's3://roots/secret.csv'");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("Access Denied"), "{body}");
+    // Root may read every bucket, as over S3.
+    let (status, _) = curl_sql(&compute(&s), root(), "text/csv", "SELECT * FROM 's3://mine/m.csv'");
+    assert_eq!(status, 200);
+    // Nor can another user write into root's bucket.
+    let (status, body) = curl_sql(
+        &compute(&s),
+        OTHER_USER,
+        "text/csv",
+        "COPY (SELECT 1 AS x) TO 's3://roots/planted.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 403, "{body}");
+
+    for sql in [
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM 'file:///etc/passwd'",
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'; SELECT * FROM p",
+        "COPY (SELECT 1 AS x) TO '/tmp/lagoa-escape.csv' STORED AS CSV",
+        "SELECT * FROM 'http://127.0.0.1:1/x.csv'",
+    ] {
+        let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+        assert!(status == 403 || status == 400, "{sql}: {status} {body}");
+        assert!(!body.contains("root:"), "{sql} leaked a local file: {body}");
+    }
+    assert!(!std::path::Path::new("/tmp/lagoa-escape.csv").exists());
+}
+
+#[tokio::test]
+async fn bad_queries_get_a_clear_400_and_the_server_keeps_serving() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "bad.parquet", "this is not parquet").await;
+    put(&s, "lake", "ok.csv", "a,b\n1,2\n").await;
+    for (sql, hint) in [
+        ("SELEC 1", "Expected"),
+        ("SELECT nope FROM 's3://lake/ok.csv'", "nope"),
+        ("SELECT * FROM 's3://lake/bad.parquet'", "arquet"),
+        ("SELECT * FROM 's3://lake/missing.csv'", "not found"),
+        ("SELECT * FROM 's3://no-such-bucket/x.csv'", "does not exist"),
+        ("SET datafusion.execution.batch_size = 1", "not supported"),
+        ("", "no SQL statement"),
+    ] {
+        let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+        assert_eq!(status, 400, "{sql}: {body}");
+        assert!(body.to_lowercase().contains(&hint.to_lowercase()), "{sql}: {body}");
+    }
+    let (status, body) = curl_sql(&compute(&s), root(), "text/csv", "SELECT a + b AS c FROM 's3://lake/ok.csv'");
+    assert_eq!((status, body.as_str()), (200, "c\n3\n"));
+    s.client().head_bucket().bucket("lake").send().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sidecar_reads_the_live_volume_while_puts_continue() {
+    let s = server_with(&["--no-compute"]);
+    assert!(s.compute_endpoint.is_none());
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "live/0.csv", "n\n0\n").await;
+    let sidecar = Sidecar::start(s.data_dir());
+    for i in 1..=20u32 {
+        put(&s, "lake", &format!("live/{i}.csv"), format!("n\n{i}\n")).await;
+        let (status, body) = curl_sql(
+            &sidecar.endpoint,
+            root(),
+            "text/csv",
+            "SELECT count(*), sum(n) FROM 's3://lake/live/'",
+        );
+        assert_eq!(status, 200, "{body}");
+        let expected = format!("{},{}", i + 1, i * (i + 1) / 2);
+        assert_eq!(body.lines().nth(1), Some(expected.as_str()), "after PUT {i}");
+    }
+    // The sidecar never writes: COPY is refused with a clear message, nothing is stored.
+    let (status, body) = curl_sql(
+        &sidecar.endpoint,
+        root(),
+        "text/csv",
+        "COPY (SELECT 1 AS x) TO 's3://lake/out.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("sidecar reads only"), "{body}");
+    // Staging and data files of the server are untouched: the server still serves everything.
+    let listed = s.client().list_objects_v2().bucket("lake").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(21));
+}
+
+/// A `lagoa compute` process on a server's data directory.
+struct Sidecar {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Sidecar {
+    fn start(data: &std::path::Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(binary())
+            .args(["compute", "--address", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .env("LAGOA_ROOT_USER", ROOT_USER)
+            .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting lagoa compute");
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut endpoint = None;
+        let mut ready = false;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(pos) = line.find("listening on http://") {
+                endpoint = Some(line[pos + "listening on ".len()..].trim().to_owned());
+            }
+            if line.contains("ready") {
+                ready = true;
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        assert!(ready, "lagoa compute did not become ready");
+        Self {
+            child,
+            endpoint: endpoint.expect("lagoa compute announced its address"),
+        }
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn parquet_written_by_copy_keeps_timestamps_in_microseconds_for_spark() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "COPY (SELECT to_timestamp('2017-10-02T10:56:33.123456Z') AS purchased, 1 AS n) \
+         TO 's3://lake/ts/' STORED AS PARQUET",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT arrow_typeof(purchased) AS t, purchased FROM 's3://lake/ts/'",
+    );
+    assert_eq!(status, 200, "{body}");
+    let row = body.lines().nth(1).unwrap_or_default();
+    assert!(row.starts_with("Timestamp(µs") || row.starts_with("\"Timestamp(µs"), "{body}");
+    assert!(row.contains("2017-10-02T10:56:33.123456"), "{body}");
+}
+
+#[tokio::test]
+async fn insert_into_an_external_table_adds_an_object() {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "CREATE EXTERNAL TABLE t (a INT, b VARCHAR) STORED AS PARQUET LOCATION 's3://lake/t/'; \
+         INSERT INTO t VALUES (1, 'x'), (2, 'y')",
+    );
+    assert_eq!(status, 200, "{body}");
+    let listed = s.client().list_objects_v2().bucket("lake").prefix("t/").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(1));
+    let (_, body) = curl_sql(&compute(&s), root(), "text/csv", "SELECT sum(a), max(b) FROM 's3://lake/t/'");
+    assert_eq!(body.lines().nth(1), Some("3,y"));
+}
+
+#[tokio::test]
+async fn a_query_over_data_four_times_the_memory_limit_spills_and_finishes() {
+    let s = server_with(&["--memory-limit", "32MiB", "--query-threads", "2"]);
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    // ~128 MiB of CSV with a distinct key per row: sorting it needs 4× the limit.
+    let mut csv = String::with_capacity(130 << 20);
+    csv.push_str("k,v\n");
+    let mut i: u64 = 0;
+    while csv.len() < 128 << 20 {
+        let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        csv.push_str(&format!("{k:020},{}\n", "v".repeat(40)));
+        i += 1;
+    }
+    put(&s, "lake", "big.csv", csv).await;
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT k, v FROM 's3://lake/big.csv' ORDER BY k",
+    );
+    assert_eq!(status, 200, "{}", &body[..body.len().min(2000)]);
+    assert_eq!(body.lines().count() as u64, i + 1, "every row, once");
+    let keys: Vec<&str> = body.lines().skip(1).map(|l| &l[..20]).collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "sorted");
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT count(*) FROM (SELECT k, count(*) FROM 's3://lake/big.csv' GROUP BY k)",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().nth(1), Some(i.to_string().as_str()));
+    // The spill files are gone once the query is over.
+    let spill = s.data_dir().join("compute/spill");
+    let leftover: usize = walk_files(&spill);
+    assert_eq!(leftover, 0, "spill files left in {}", spill.display());
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { 1 })
+                .sum()
+        })
+        .unwrap_or(0)
+}
