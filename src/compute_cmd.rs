@@ -26,14 +26,21 @@ pub struct ComputeTuning {
     /// Threads one query may use (DataFusion's target partitions); default: the CPU count.
     #[arg(long, env = "LAGOA_QUERY_THREADS")]
     query_threads: Option<usize>,
+    /// Most bytes all queries together may spill to the data volume (e.g. `20GiB`); a query
+    /// that needs more fails with a clear error.
+    #[arg(long, env = "LAGOA_SPILL_LIMIT", default_value = "10GiB", value_parser = lagoa_store::parse_size)]
+    spill_limit: u64,
 }
 
 impl ComputeTuning {
-    /// The engine configuration for a volume at `data`.
-    pub fn config(&self, data: &Path) -> ComputeConfig {
+    /// The engine configuration for a volume at `data`; `process` names this process's own
+    /// spill directory (`serve` or `sidecar`), which it empties at start without touching the
+    /// other's.
+    pub fn config(&self, data: &Path, process: &str) -> ComputeConfig {
         ComputeConfig {
             memory_limit: (self.memory_limit > 0).then(|| usize::try_from(self.memory_limit).unwrap_or(usize::MAX)),
-            spill_dir: compute_dir(data).join("spill"),
+            spill_dir: compute_dir(data).join(format!("spill-{process}")),
+            spill_limit: self.spill_limit,
             target_partitions: self
                 .query_threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -100,14 +107,19 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
     let limits = ConnectionLimits::default();
     let listener = Listener::bind(&args.address, "").await?;
     let engine = Arc::new(OnceLock::<Engine>::new());
-    let config = args.tuning.config(&args.data);
+    let config = args.tuning.config(&args.data, "sidecar");
     reset_dir(&config.spill_dir)?;
     let opener = {
         let (engine, data) = (engine.clone(), args.data.clone());
         tokio::spawn(async move {
             let reader = open_secondary(&data).await;
-            let _ = engine.set(Engine::sidecar(reader, config));
-            tracing::info!("the volume is open (read-only); ready");
+            match Engine::sidecar(reader, config) {
+                Ok(started) => {
+                    let _ = engine.set(started);
+                    tracing::info!("the volume is open (read-only); ready");
+                }
+                Err(err) => tracing::error!(%err, "compute could not start; not ready"),
+            }
         })
     };
     let frontend = compute_frontend(engine.clone(), &identities, limits, FrontendConfig::DEFAULT_POST_MAX_BYTES);

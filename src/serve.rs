@@ -131,7 +131,7 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
         let (s3, store_cell, engine) = (s3.clone(), store.clone(), engine.clone());
         let frontend_config = args.frontend_config(&identities);
         let (data, store_config, region) = (args.data.clone(), args.store_config(), args.region.clone());
-        let compute = (!args.no_compute).then(|| args.compute.config(&args.data));
+        let compute = (!args.no_compute).then(|| args.compute.config(&args.data, "serve"));
         let identities = identities.clone();
         tokio::spawn(async move {
             let opened = open_store(data, store_config).await.and_then(|store| {
@@ -142,11 +142,13 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
             match opened {
                 Ok((store, frontend)) => {
                     if let Some(config) = compute {
-                        match crate::compute_cmd::reset_dir(&config.spill_dir) {
-                            Ok(()) => {
-                                let _ = engine.set(Engine::embedded(store.clone(), config));
+                        let started = crate::compute_cmd::reset_dir(&config.spill_dir)
+                            .and_then(|()| Ok(Engine::embedded(store.clone(), config)?));
+                        match started {
+                            Ok(started) => {
+                                let _ = engine.set(started);
                             }
-                            Err(err) => tracing::error!(%err, "compute is off: its spill directory cannot be prepared"),
+                            Err(err) => tracing::error!(%err, "compute is off: it could not start"),
                         }
                     }
                     let _ = store_cell.set(store);
@@ -173,43 +175,53 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
 
     let ready = store_readiness(store.clone());
     let handler = site::handler(s3, ready);
+    // One stop for both listeners, whatever ends first: the signal, a failed store open, or a
+    // listener that fails.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
     let failure = Arc::new(std::sync::Mutex::new(None));
-    let stop = {
-        let failure = failure.clone();
+    let supervisor = {
+        let (failure, stop_tx, rx) = (failure.clone(), stop_tx.clone(), stop_rx.clone());
         async move {
             tokio::select! {
                 () = shutdown => {}
                 Ok(err) = failed_rx => {
                     *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
                 }
+                () = stopped(rx) => {}
             }
+            let _ = stop_tx.send(true);
         }
     };
-    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
-    let compute_task = compute_server.map(|(listener, handler)| {
-        let mut stopped = stop_tx.subscribe();
-        tokio::spawn(async move {
-            let stop = async move {
-                let _ = stopped.recv().await;
-            };
-            listener.serve(handler, limits, grace, stop).await
-        })
-    });
-    let served = listener
-        .serve(handler, limits, grace, async {
-            stop.await;
-            let _ = stop_tx.send(());
-        })
-        .await;
+    let s3_served = {
+        let stop_tx = stop_tx.clone();
+        let stop = stopped(stop_rx.clone());
+        async move {
+            let result = listener.serve(handler, limits, grace, stop).await;
+            let _ = stop_tx.send(true);
+            result
+        }
+    };
+    let compute_served = async move {
+        let Some((listener, handler)) = compute_server else {
+            return Ok(());
+        };
+        let result = listener
+            .serve(handler, limits, grace, stopped(stop_rx))
+            .await
+            .context("the compute listener failed");
+        let _ = stop_tx.send(true);
+        result
+    };
+    let ((), s3_result, compute_result) = tokio::join!(supervisor, s3_served, compute_served);
     opener.abort();
-    if let Some(task) = compute_task {
-        task.await.context("the compute listener failed")??;
-    }
-    served?;
     if let Some(err) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(err);
     }
-    Ok(())
+    s3_result?;
+    compute_result
 }
 
 /// Opens the store and clears what crashed writes left, on a blocking thread.

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use futures::StreamExt;
 use lagoa_compute::datafusion::error::DataFusionError;
-use lagoa_compute::{Caller, Engine, MAX_SQL_BYTES, OutputFormat, is_access_denied};
+use lagoa_compute::{Caller, Engine, MAX_SQL_BYTES, OutputFormat, is_access_denied, is_storage_fault};
 use lagoa_s3_api::Identities;
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
@@ -29,14 +29,38 @@ impl S3Route for SqlRoute {
         uri.path() == SQL_PATH
     }
 
+    /// Only header-signed requests whose signature covers the SQL text: a presigned URL or an
+    /// unsigned payload would let whoever holds the URL (or sits on the wire) run any SQL as
+    /// the signer.
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
-        match req.credentials {
-            Some(_) => Ok(()),
-            None => Err(s3_error!(
+        if req.credentials.is_none() {
+            return Err(s3_error!(
                 AccessDenied,
                 "The SQL endpoint needs a request signed with AWS Signature V4 by a Lagoa user (e.g. curl --aws-sigv4 \"aws:amz:us-east-1:s3\" --user KEY:SECRET)"
-            )),
+            ));
         }
+        if req
+            .uri
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Signature") || q.contains("Signature="))
+        {
+            return Err(s3_error!(
+                AccessDenied,
+                "The SQL endpoint does not accept presigned URLs: sign the request headers"
+            ));
+        }
+        let hashed = req
+            .headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+        if !hashed {
+            return Err(s3_error!(
+                AccessDenied,
+                "The SQL endpoint needs the SQL text signed: send its SHA-256 in x-amz-content-sha256 (or no such header at all), not UNSIGNED-PAYLOAD or a streaming payload"
+            ));
+        }
+        Ok(())
     }
 
     async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
@@ -117,6 +141,8 @@ async fn read_sql(req: &mut S3Request<Body>) -> S3Result<String> {
 fn query_failed(err: &DataFusionError) -> S3Response<Body> {
     let status = if is_access_denied(err) {
         http::StatusCode::FORBIDDEN
+    } else if is_storage_fault(err) {
+        http::StatusCode::INTERNAL_SERVER_ERROR
     } else {
         match err.find_root() {
             DataFusionError::Internal(_) | DataFusionError::IoError(_) => http::StatusCode::INTERNAL_SERVER_ERROR,

@@ -104,6 +104,24 @@ async fn sql_over_a_csv_object_streams_csv_json_lines_and_arrow() {
     assert!(table.contains("| SP    | 250 |"), "{table}");
 }
 
+/// A presigned URL for POST `path` (valid signature, UNSIGNED-PAYLOAD as presigned URLs are).
+fn presign_post(endpoint: &str, path: &str) -> String {
+    use lagoa_conformance::sigv4::{Signer, uri_encode};
+    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let host = endpoint.trim_start_matches("http://");
+    let credential = format!("{ROOT_USER}/{}", signer.scope());
+    let query = [
+        ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
+        ("X-Amz-Credential", credential.as_str()),
+        ("X-Amz-Date", signer.amz_date.as_str()),
+        ("X-Amz-Expires", "300"),
+        ("X-Amz-SignedHeaders", "host"),
+    ];
+    let (_, signature) = signer.sign("POST", path, &query, &[("host".into(), host.into())], "UNSIGNED-PAYLOAD");
+    let encoded: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", uri_encode(v, false))).collect();
+    format!("{endpoint}{path}?{}&X-Amz-Signature={signature}", encoded.join("&"))
+}
+
 fn lagoa_sql(endpoint: &str, user: (&str, &str), args: &[&str]) -> std::process::Output {
     Command::new(binary())
         .arg("sql")
@@ -157,6 +175,50 @@ async fn copy_to_writes_parquet_objects_that_sql_and_s3_read_back() {
 }
 
 #[tokio::test]
+async fn a_multipart_object_is_read_across_its_parts() {
+    let s = server();
+    let c = s.client();
+    c.create_bucket().bucket("lake").send().await.unwrap();
+    // Three parts of ≥ 5 MiB: rows straddle the part boundaries.
+    let csv = orders_csv(1_200_000);
+    let bytes = csv.as_bytes();
+    let cut = |n: usize| bytes.len() * n / 3;
+    let parts: Vec<Vec<u8>> = (0..3).map(|n| bytes[cut(n)..cut(n + 1)].to_vec()).collect();
+    let id = c
+        .create_multipart_upload()
+        .bucket("lake")
+        .key("mp/orders.csv")
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let done = lagoa_conformance::sdk::upload_parts(&c, "lake", "mp/orders.csv", &id, &parts)
+        .await
+        .unwrap();
+    c.complete_multipart_upload()
+        .bucket("lake")
+        .key("mp/orders.csv")
+        .upload_id(&id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT count(*), count(DISTINCT order_id), max(order_id) FROM 's3://lake/mp/orders.csv'",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().nth(1), Some("1200000,1200000,o999999"));
+}
+
+#[tokio::test]
 async fn external_tables_and_several_statements_in_one_request() {
     let s = server();
     s.client().create_bucket().bucket("lake").send().await.unwrap();
@@ -198,6 +260,44 @@ async fn unsigned_or_wrongly_signed_sql_is_refused_with_403() {
     let (status, body) = curl_sql(&compute(&s), (ROOT_USER, "wrong-secret"), "text/csv", "SELECT 1");
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+
+    // Signed, but not over the SQL text: refused.
+    for payload in ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"] {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "--aws-sigv4",
+                "aws:amz:us-east-1:s3",
+            ])
+            .args(["--user", &format!("{ROOT_USER}:{ROOT_PASSWORD}")])
+            .args(["-H", &format!("x-amz-content-sha256: {payload}"), "--data-binary", "SELECT 1"])
+            .arg(format!("{}/v1/sql", compute(&s)))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        // s3s itself refuses a streaming payload without its trailer header (400).
+        assert!(text.ends_with("403") || text.ends_with("400"), "{payload}: {text}");
+    }
+    let presigned = presign_post(&compute(&s), "/v1/sql");
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "--data-binary",
+            "SELECT 1",
+            &presigned,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("403") && text.contains("presigned"), "{text}");
 
     let out = lagoa_sql(&compute(&s), (ROOT_USER, "wrong-secret"), &["SELECT 1"]);
     assert_eq!(out.status.code(), Some(1));
@@ -399,7 +499,9 @@ async fn insert_into_an_external_table_adds_an_object() {
 
 #[tokio::test]
 async fn a_query_over_data_four_times_the_memory_limit_spills_and_finishes() {
-    let s = server_with(&["--memory-limit", "32MiB", "--query-threads", "2"]);
+    // One partition: with two, DataFusion's sort merge of one partition can take the whole
+    // 32 MiB pool and starve the other (a clear 400, but not this test's point).
+    let s = server_with(&["--memory-limit", "32MiB", "--query-threads", "1"]);
     s.client().create_bucket().bucket("lake").send().await.unwrap();
     // ~128 MiB of CSV with a distinct key per row: sorting it needs 4× the limit.
     let mut csv = String::with_capacity(130 << 20);
@@ -429,8 +531,33 @@ async fn a_query_over_data_four_times_the_memory_limit_spills_and_finishes() {
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.lines().nth(1), Some(i.to_string().as_str()));
+    // A result of 128 MiB is written back in parts (object_store's multipart path) as one
+    // object, and reads back whole.
+    let (status, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "COPY (SELECT k, v FROM 's3://lake/big.csv') TO 's3://lake/copy/big.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 200, "{body}");
+    let copied = s
+        .client()
+        .head_object()
+        .bucket("lake")
+        .key("copy/big.csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(copied.content_length().unwrap_or(0) > 100 << 20);
+    let (_, body) = curl_sql(
+        &compute(&s),
+        root(),
+        "text/csv",
+        "SELECT count(*) FROM 's3://lake/copy/big.csv'",
+    );
+    assert_eq!(body.lines().nth(1), Some(i.to_string().as_str()));
     // The spill files are gone once the query is over.
-    let spill = s.data_dir().join("compute/spill");
+    let spill = s.data_dir().join("compute/spill-serve");
     let leftover: usize = walk_files(&spill);
     assert_eq!(leftover, 0, "spill files left in {}", spill.display());
 }

@@ -110,15 +110,32 @@ impl ObjectStoreRegistry for QueryRegistry {
 
 /// Whether a DataFusion error is (or wraps) an [`AccessDenied`].
 pub fn is_access_denied(err: &DataFusionError) -> bool {
+    wraps::<AccessDenied>(err)
+}
+
+/// Whether a DataFusion error is (or wraps) a failure of the server's storage (a 500).
+pub fn is_storage_fault(err: &DataFusionError) -> bool {
+    wraps::<crate::near_data::StorageFault>(err)
+}
+
+/// Whether `err` or any error in its chain is an `E` (also boxed inside DataFusion's
+/// `External` and object_store's `Generic`, whose `source()` skips the box).
+fn wraps<E: std::error::Error + 'static>(err: &DataFusionError) -> bool {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = current {
-        if e.downcast_ref::<AccessDenied>().is_some() {
+        if e.downcast_ref::<E>().is_some() {
             return true;
         }
-        if let Some(DataFusionError::External(inner)) = e.downcast_ref::<DataFusionError>()
-            && inner.downcast_ref::<AccessDenied>().is_some()
-        {
-            return true;
+        match e.downcast_ref::<DataFusionError>() {
+            Some(DataFusionError::External(inner)) if inner.downcast_ref::<E>().is_some() => return true,
+            Some(DataFusionError::ObjectStore(store)) => {
+                if let datafusion::object_store::Error::Generic { source, .. } = store.as_ref()
+                    && source.downcast_ref::<E>().is_some()
+                {
+                    return true;
+                }
+            }
+            _ => {}
         }
         current = e.source();
     }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::disk_manager::{DiskManager, DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool, TrackConsumersPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -36,6 +36,9 @@ pub struct ComputeConfig {
     pub spill_dir: PathBuf,
     /// Parallelism of one query (DataFusion's target partitions).
     pub target_partitions: usize,
+    /// Most bytes all queries together may spill; a query needing more fails clearly, so
+    /// spilling cannot fill the volume under the server's free-space reserve.
+    pub spill_limit: u64,
 }
 
 /// Longest SQL text accepted, and most statements in one request.
@@ -48,18 +51,20 @@ pub struct Engine {
     reader: StoreReader,
     writer: Writer,
     pool: Arc<dyn MemoryPool>,
+    /// Spill files of all queries, under one size cap.
+    disk: Arc<DiskManager>,
     config: ComputeConfig,
 }
 
 impl Engine {
     /// An engine inside `lagoa serve`: reads and writes through the server's own store.
-    pub fn embedded(store: Store, config: ComputeConfig) -> Self {
+    pub fn embedded(store: Store, config: ComputeConfig) -> Result<Self> {
         Self::new(store.reader(), Writer::Store(store), config)
     }
 
     /// An engine in its own process beside `lagoa serve`: reads the volume through `reader`
     /// (a secondary instance); writes are refused for now.
-    pub fn sidecar(reader: StoreReader, config: ComputeConfig) -> Self {
+    pub fn sidecar(reader: StoreReader, config: ComputeConfig) -> Result<Self> {
         Self::new(
             reader,
             Writer::Refused("the compute sidecar reads only; run COPY … TO through `lagoa serve`'s embedded compute"),
@@ -67,7 +72,7 @@ impl Engine {
         )
     }
 
-    fn new(reader: StoreReader, writer: Writer, config: ComputeConfig) -> Self {
+    fn new(reader: StoreReader, writer: Writer, config: ComputeConfig) -> Result<Self> {
         let pool: Arc<dyn MemoryPool> = match config.memory_limit {
             Some(limit) => Arc::new(TrackConsumersPool::new(
                 FairSpillPool::new(limit),
@@ -75,12 +80,17 @@ impl Engine {
             )),
             None => Arc::new(UnboundedMemoryPool::default()),
         };
-        Self {
+        let disk = DiskManagerBuilder::default()
+            .with_mode(DiskManagerMode::Directories(vec![config.spill_dir.clone()]))
+            .with_max_temp_directory_size(config.spill_limit)
+            .build()?;
+        Ok(Self {
             reader,
             writer,
             pool,
+            disk: Arc::new(disk),
             config,
-        }
+        })
     }
 
     /// The store this engine reads, for readiness checks.
@@ -110,6 +120,7 @@ impl Engine {
         while let Some(statement) = statements.pop_front() {
             let plan = state.statement_to_plan(statement).await?;
             options.verify_plan(&plan)?;
+            refuse_locations_outside_the_lake(&plan)?;
             if let (Writer::Refused(why), LogicalPlan::Copy(_) | LogicalPlan::Dml(_)) = (&self.writer, &plan) {
                 return Err(DataFusionError::Plan(format!("cannot write objects here: {why}")));
             }
@@ -135,11 +146,10 @@ impl Engine {
             caller,
             buckets.into_iter().map(|(name, meta)| (name, meta.owner)),
         ));
-        let runtime = RuntimeEnvBuilder::new()
+        let mut runtime = RuntimeEnvBuilder::new();
+        runtime.disk_manager = Some(self.disk.clone());
+        let runtime = runtime
             .with_memory_pool(self.pool.clone())
-            .with_disk_manager_builder(
-                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![self.config.spill_dir.clone()])),
-            )
             .with_object_store_registry(registry.clone())
             .build_arc()?;
         let mut config = SessionConfig::new()
@@ -163,6 +173,24 @@ impl Engine {
             .build();
         Ok(crate::url_tables::enable(SessionContext::new_with_state(state), registry))
     }
+}
+
+/// Tables created and files written must be `s3://` locations: refused at planning, before
+/// DataFusion looks at a local path at all.
+fn refuse_locations_outside_the_lake(plan: &LogicalPlan) -> Result<()> {
+    use datafusion::logical_expr::DdlStatement;
+    let locations: Vec<&String> = match plan {
+        LogicalPlan::Ddl(DdlStatement::CreateExternalTable(table)) => table.locations.iter().collect(),
+        LogicalPlan::Copy(copy) => vec![&copy.output_url],
+        _ => return Ok(()),
+    };
+    for location in locations {
+        let lower = location.to_ascii_lowercase();
+        if !(lower.starts_with("s3://") || lower.starts_with("s3a://")) {
+            return Err(crate::access::outside_the_lake(location));
+        }
+    }
+    Ok(())
 }
 
 /// Runs a statement's stream to its end, discarding rows (DDL and COPY return a count).

@@ -40,6 +40,9 @@ pub struct QueryFiles {
     /// Access key that writes in this query are owned by.
     owner: String,
     snapshots: Mutex<HashMap<(String, String), SharedSnapshot>>,
+    /// ETags of objects as this query listed them: DataFusion plans byte ranges (CSV splits,
+    /// Parquet footers) from a listing, so the bytes read later must be that version's.
+    listed: Mutex<HashMap<(String, String), String>>,
 }
 
 impl QueryFiles {
@@ -50,6 +53,7 @@ impl QueryFiles {
             writer,
             owner,
             snapshots: Mutex::default(),
+            listed: Mutex::default(),
         })
     }
 
@@ -74,10 +78,20 @@ impl QueryFiles {
         Ok(snapshots.entry((bucket.to_owned(), key.to_owned())).or_insert(snap).clone())
     }
 
-    /// Forgets a snapshot after this query wrote the key, so that it reads what it wrote.
+    /// Forgets a snapshot after this query wrote or deleted the key, so that it reads what it
+    /// wrote.
     fn forget(&self, bucket: &str, key: &str) {
-        let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
-        snapshots.remove(&(bucket.to_owned(), key.to_owned()));
+        let id = (bucket.to_owned(), key.to_owned());
+        self.snapshots.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.listed.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// Remembers the version a listing showed (see `listed`).
+    fn record_listed(&self, bucket: &str, key: &str, etag: &str) {
+        let mut listed = self.listed.lock().unwrap_or_else(|p| p.into_inner());
+        listed
+            .entry((bucket.to_owned(), key.to_owned()))
+            .or_insert_with(|| etag.to_owned());
     }
 }
 
@@ -114,12 +128,23 @@ fn store_error(err: StoreError, bucket: &str, key: &str) -> object_store::Error 
             path: format!("s3://{bucket}/{key}"),
             source: Box::new(err),
         },
-        other => object_store::Error::Generic {
-            store: STORE,
-            source: Box::new(other),
-        },
+        other => {
+            // Details (file paths) are for the operator, not the client.
+            tracing::warn!(err = %other, %bucket, %key, "a query could not read an object");
+            object_store::Error::Generic {
+                store: STORE,
+                source: Box::new(StorageFault(format!(
+                    "s3://{bucket}/{key}: the server could not read it (see its log)"
+                ))),
+            }
+        }
     }
 }
+
+/// A failure of the server's storage under a query (a 500, not the query's fault).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageFault(pub String);
 
 fn generic(message: String) -> object_store::Error {
     object_store::Error::Generic {
@@ -142,25 +167,14 @@ fn object_meta(location: Path, size: u64, etag: &str, modified_nanos: i64) -> Ob
     }
 }
 
-/// The byte range a `GetRange` asks of an object of `size` bytes.
+/// The byte range a `GetRange` asks of an object of `size` bytes, by object_store's rules.
 fn resolve_range(range: Option<&GetRange>, size: u64, path: &Path) -> object_store::Result<Range<u64>> {
-    let invalid = |what: String| generic(format!("invalid range for {path}: {what}"));
-    Ok(match range {
-        None => 0..size,
-        Some(GetRange::Bounded(r)) => {
-            if r.start > r.end || (r.start >= size && size > 0) {
-                return Err(invalid(format!("{}..{} of {size} bytes", r.start, r.end)));
-            }
-            r.start..r.end.min(size)
-        }
-        Some(GetRange::Offset(o)) => {
-            if *o > size {
-                return Err(invalid(format!("offset {o} of {size} bytes")));
-            }
-            *o..size
-        }
-        Some(GetRange::Suffix(n)) => size.saturating_sub(*n)..size,
-    })
+    match range {
+        None => Ok(0..size),
+        Some(r) => r
+            .as_range(size)
+            .map_err(|e| generic(format!("invalid range for {path}: {e}"))),
+    }
 }
 
 /// Reads `range` of a snapshot on a blocking thread.
@@ -214,6 +228,7 @@ impl ObjectStore for BucketStore {
         );
         check_preconditions(&options, &meta)?;
         let range = resolve_range(options.range.as_ref(), snap.size(), location)?;
+        let returned = range.clone();
         let payload = if options.head || range.is_empty() {
             futures::stream::empty().boxed()
         } else if range.end - range.start <= STREAM_CHUNK * 8 {
@@ -231,7 +246,7 @@ impl ObjectStore for BucketStore {
         Ok(GetResult {
             payload: GetResultPayload::Stream(payload),
             meta,
-            range: resolve_range(options.range.as_ref(), snap.size(), location)?,
+            range: returned,
             attributes: Default::default(),
         })
     }
@@ -240,14 +255,15 @@ impl ObjectStore for BucketStore {
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
-        let writer = self.files.writer.clone();
+        let files = self.files.clone();
         let bucket = self.bucket.clone();
         locations
             .then(move |path| {
-                let (writer, bucket) = (writer.clone(), bucket.clone());
+                let (files, bucket) = (files.clone(), bucket.clone());
                 async move {
                     let path = path?;
-                    writer.delete(&bucket, path.as_ref()).await?;
+                    files.writer.delete(&bucket, path.as_ref()).await?;
+                    files.forget(&bucket, path.as_ref());
                     Ok(path)
                 }
             })
@@ -255,16 +271,17 @@ impl ObjectStore for BucketStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let reader = self.files.reader.clone();
+        let files = self.files.clone();
         let bucket = self.bucket.clone();
         let prefix = list_prefix(prefix);
         futures::stream::try_unfold(Some(None::<String>), move |after| {
-            let (reader, bucket, prefix) = (reader.clone(), bucket.clone(), prefix.clone());
+            let (files, bucket, prefix) = (files.clone(), bucket.clone(), prefix.clone());
             async move {
                 let Some(after) = after else {
                     return Ok::<_, object_store::Error>(None);
                 };
-                let page = reader
+                let page = files
+                    .reader
                     .list_objects(&bucket, &prefix, None, after.as_deref(), LIST_PAGE)
                     .await
                     .map_err(|e| store_error(e, &bucket, &prefix))?;
@@ -273,9 +290,10 @@ impl ObjectStore for BucketStore {
                     .entries
                     .into_iter()
                     .filter_map(|entry| match entry {
-                        ListEntry::Object { key, meta } => {
-                            listed_path(&key).map(|p| Ok(object_meta(p, meta.size, &meta.etag, meta.last_modified_nanos)))
-                        }
+                        ListEntry::Object { key, meta } => listed_path(&bucket, &key).transpose().map(|path| {
+                            files.record_listed(&bucket, &key, &meta.etag);
+                            Ok(object_meta(path?, meta.size, &meta.etag, meta.last_modified_nanos))
+                        }),
                         ListEntry::CommonPrefix(_) => None,
                     })
                     .collect();
@@ -304,14 +322,16 @@ impl ObjectStore for BucketStore {
             for entry in page.entries {
                 match entry {
                     ListEntry::Object { key, meta } => {
-                        if let Some(path) = listed_path(&key) {
+                        if let Some(path) = listed_path(&self.bucket, &key)? {
+                            self.files.record_listed(&self.bucket, &key, &meta.etag);
                             result
                                 .objects
                                 .push(object_meta(path, meta.size, &meta.etag, meta.last_modified_nanos));
                         }
                     }
                     ListEntry::CommonPrefix(p) => {
-                        if let Some(path) = listed_path(p.trim_end_matches('/')) {
+                        let dir = p.strip_suffix('/').unwrap_or(&p);
+                        if let Some(path) = listed_path(&self.bucket, dir)? {
                             result.common_prefixes.push(path);
                         }
                     }
@@ -418,11 +438,43 @@ fn list_prefix(prefix: Option<&Path>) -> String {
     }
 }
 
-/// A listed key as an object_store path; keys object_store cannot name (directory markers
-/// ending in `/`, empty segments, `.`/`..`) are not files of a table and are skipped.
-fn listed_path(key: &str) -> Option<Path> {
+/// A listed key as an object_store path. Directory markers (`dir/`, as s3a writes them) are
+/// not files of a table: `None`. Other keys object_store cannot name (empty segments `a//b`,
+/// `.`/`..`) fail the query rather than silently dropping rows.
+fn listed_path(bucket: &str, key: &str) -> object_store::Result<Option<Path>> {
     if key.ends_with('/') {
-        return None;
+        return Ok(None);
     }
-    Path::parse(key).ok().filter(|p| p.as_ref() == key)
+    match Path::parse(key) {
+        Ok(path) if path.as_ref() == key => Ok(Some(path)),
+        _ => Err(generic(format!(
+            "s3://{bucket}/{key} cannot be read as part of a table (an empty, `.` or `..` path segment); \
+             name the objects you mean, or rename it"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_object_store_rules() {
+        let p = Path::from("k");
+        assert_eq!(resolve_range(None, 10, &p).unwrap(), 0..10);
+        assert_eq!(resolve_range(Some(&GetRange::Bounded(2..20)), 10, &p).unwrap(), 2..10);
+        assert_eq!(resolve_range(Some(&GetRange::Suffix(3)), 10, &p).unwrap(), 7..10);
+        assert!(resolve_range(Some(&GetRange::Bounded(5..10)), 0, &p).is_err());
+        assert!(resolve_range(Some(&GetRange::Offset(11)), 10, &p).is_err());
+    }
+
+    #[test]
+    fn prefixes_are_whole_segments_and_odd_keys_are_refused_not_skipped() {
+        assert_eq!(list_prefix(None), "");
+        assert_eq!(list_prefix(Some(&Path::from("a/b"))), "a/b/");
+        assert_eq!(listed_path("b", "dir/").unwrap(), None);
+        assert_eq!(listed_path("b", "a/x.csv").unwrap(), Some(Path::from("a/x.csv")));
+        assert!(listed_path("b", "a//x.csv").is_err());
+        assert!(listed_path("b", "a/../x.csv").is_err());
+    }
 }

@@ -126,16 +126,97 @@ impl Encoder {
     /// What closes the stream: the header or schema of a result without rows, and the IPC
     /// end-of-stream marker.
     fn end(&mut self) -> Result<Bytes, ArrowError> {
-        let empty = RecordBatch::new_empty(self.schema.clone());
-        let mut out = if self.started || self.format == OutputFormat::JsonLines {
-            Vec::new()
-        } else {
-            self.batch(&empty)?.to_vec()
+        let mut out = match (self.started, self.format) {
+            (true, _) | (false, OutputFormat::JsonLines) => Vec::new(),
+            (false, OutputFormat::Csv) => self.batch(&RecordBatch::new_empty(self.schema.clone()))?.to_vec(),
+            // The schema message alone.
+            (false, OutputFormat::ArrowStream) => std::mem::take(StreamWriter::try_new(Vec::new(), &self.schema)?.get_mut()),
         };
         if self.format == OutputFormat::ArrowStream {
             // Continuation marker and a zero length: the IPC end of stream.
             out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
         }
         Ok(Bytes::from(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use futures::TryStreamExt;
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("city", DataType::Utf8, true),
+        ]))
+    }
+
+    async fn encode(format: OutputFormat, batches: Vec<RecordBatch>) -> Vec<u8> {
+        let stream = RecordBatchStreamAdapter::new(schema(), futures::stream::iter(batches.into_iter().map(Ok)));
+        let chunks: Vec<Bytes> = format.encode(schema(), Box::pin(stream)).try_collect().await.unwrap();
+        chunks.concat()
+    }
+
+    fn batch(ids: &[i64], cities: &[Option<&str>]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(StringArray::from(cities.to_vec())),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn csv_has_one_header_across_batches_and_for_an_empty_result() {
+        let out = encode(
+            OutputFormat::Csv,
+            vec![batch(&[1], &[Some("são paulo")]), batch(&[2], &[Some("a,b")])],
+        )
+        .await;
+        assert_eq!(String::from_utf8(out).unwrap(), "id,city\n1,são paulo\n2,\"a,b\"\n");
+        let out = encode(OutputFormat::Csv, vec![]).await;
+        assert_eq!(String::from_utf8(out).unwrap(), "id,city\n");
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_one_object_per_row() {
+        let out = encode(OutputFormat::JsonLines, vec![batch(&[1, 2], &[Some("x"), None])]).await;
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"id\":1,\"city\":\"x\"}\n{\"id\":2}\n");
+    }
+
+    #[tokio::test]
+    async fn arrow_stream_reads_back_whole_from_many_batches_or_none() {
+        use datafusion::arrow::ipc::reader::StreamReader;
+        for batches in [vec![batch(&[1], &[Some("a")]), batch(&[2, 3], &[None, Some("c")])], vec![]] {
+            let out = encode(OutputFormat::ArrowStream, batches.clone()).await;
+            let read: Vec<RecordBatch> = StreamReader::try_new(std::io::Cursor::new(out), None)
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(read, batches);
+        }
+    }
+
+    #[test]
+    fn accept_headers_choose_the_format() {
+        assert_eq!(OutputFormat::from_accept(None), OutputFormat::Csv);
+        assert_eq!(OutputFormat::from_accept(Some("*/*")), OutputFormat::Csv);
+        assert_eq!(
+            OutputFormat::from_accept(Some("application/x-ndjson")),
+            OutputFormat::JsonLines
+        );
+        assert_eq!(
+            OutputFormat::from_accept(Some("application/vnd.apache.arrow.stream, text/csv;q=0.5")),
+            OutputFormat::ArrowStream
+        );
     }
 }

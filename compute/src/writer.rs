@@ -136,13 +136,16 @@ impl SequentialUpload {
 }
 
 impl Shared {
-    /// Writes every queued part, in order.
+    /// Writes every queued part, in order. A part leaves the queue only once it is written (or
+    /// the upload has failed), so a part future dropped halfway through a write leaves the
+    /// upload failed, never with a part silently missing.
     async fn drain(&self) -> object_store::Result<()> {
         let mut state = self.state.lock().await;
         loop {
-            let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).front().cloned();
             let Some(payload) = next else { break };
             if state.failed.is_none() {
+                state.failed = Some("a part's write was cancelled halfway".into());
                 let result = match state.writer.as_mut() {
                     Some(writer) => write_payload(writer, payload).await,
                     None => Err(object_store::Error::Generic {
@@ -150,10 +153,9 @@ impl Shared {
                         source: "the upload is already complete".into(),
                     }),
                 };
-                if let Err(e) = result {
-                    state.failed = Some(e.to_string());
-                }
+                state.failed = result.err().map(|e| e.to_string());
             }
+            self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
             self.written.send_modify(|n| *n += 1);
         }
         match &state.failed {
@@ -214,9 +216,13 @@ impl MultipartUpload for SequentialUpload {
     }
 
     async fn abort(&mut self) -> object_store::Result<()> {
-        // The staged body is removed when its writer is dropped; nothing was committed.
-        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.shared.state.lock().await.writer.take();
+        // The staged body is removed when its writer is dropped; nothing was committed. Parts
+        // still queued count as done (failed), so no part future waits forever.
+        let mut state = self.shared.state.lock().await;
+        state.failed = Some("the upload was aborted".into());
+        state.writer.take();
+        let cleared = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).count() as u64;
+        self.shared.written.send_modify(|n| *n += cleared);
         Ok(())
     }
 }

@@ -53,6 +53,8 @@ pub struct S3Frontend {
     /// `--aws-sigv4` sends none) are read up to this many bytes and hashed, see
     /// [`S3Frontend::routes_only`].
     hash_small_bodies: Option<usize>,
+    /// Bytes all such bodies together may hold before their signatures are checked.
+    hashing: Arc<std::sync::atomic::AtomicUsize>,
     /// What browser POST form heads may take before their signature is checked.
     form_read_ahead: crate::post_form_head::ReadAhead,
 }
@@ -97,6 +99,7 @@ impl S3Frontend {
             domain: config.domain,
             body_timeout: config.body_timeout,
             hash_small_bodies: None,
+            hashing: Arc::default(),
             form_read_ahead: crate::post_form_head::ReadAhead::new(FORM_READ_AHEAD_BUDGET, config.header_timeout),
         })
     }
@@ -146,7 +149,7 @@ impl S3Frontend {
         } else if let Some(limit) = self.hash_small_bodies
             && crate::precheck::lacks_payload_hash(req.headers())
         {
-            match hash_body(req, limit).await {
+            match hash_body(req, limit, &self.hashing).await {
                 Ok(req) => req,
                 Err(e) => return Ok(e.to_http_response().unwrap_or_else(|_| internal_error())),
             }
@@ -175,16 +178,56 @@ impl S3Frontend {
     }
 }
 
-/// Reads a body of at most `limit` bytes and adds its SHA-256 as `x-amz-content-sha256`.
-async fn hash_body<B>(req: http::Request<B>, limit: usize) -> Result<http::Request<s3s::Body>, s3s::S3Error>
+/// Memory the bodies read by [`hash_body`] may hold together, before their signatures are
+/// checked (beyond it: 503 SlowDown).
+const HASHING_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Gives back a body's share of the hashing budget when it is dropped.
+struct BudgetShare<'a>(&'a std::sync::atomic::AtomicUsize, usize);
+
+impl Drop for BudgetShare<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(self.1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// Reads a body of at most `limit` bytes and adds its SHA-256 as `x-amz-content-sha256`. Every
+/// such body counts against [`HASHING_BUDGET`] with its announced length (or `limit`) while it
+/// is read, so unauthenticated clients cannot make the server hold more than that.
+async fn hash_body<B>(
+    req: http::Request<B>,
+    limit: usize,
+    in_use: &std::sync::atomic::AtomicUsize,
+) -> Result<http::Request<s3s::Body>, s3s::S3Error>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     use http_body_util::BodyExt;
     use sha2::Digest;
+    use std::sync::atomic::Ordering;
+    let announced = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(s3s::s3_error!(
+            EntityTooLarge,
+            "The request body must be at most {limit} bytes"
+        ));
+    }
+    let share = announced.unwrap_or(limit);
+    if in_use.fetch_add(share, Ordering::AcqRel) + share > HASHING_BUDGET {
+        in_use.fetch_sub(share, Ordering::AcqRel);
+        return Err(s3s::s3_error!(
+            SlowDown,
+            "Too many request bodies are being received; retry shortly"
+        ));
+    }
+    let _share = BudgetShare(in_use, share);
     let (mut parts, body) = req.into_parts();
-    let bytes = match http_body_util::Limited::new(body, limit).collect().await {
+    let bytes = match http_body_util::Limited::new(body, share).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err(s3s::s3_error!(
