@@ -1,6 +1,7 @@
 //! `lagoa compute`: the compute service as its own process beside `lagoa serve` on the same
 //! volume (the pod's second container). It reads the volume through a RocksDB secondary
-//! instance, caught up per query, and never writes or removes anything of the server's.
+//! instance, caught up per query, never writes or removes anything there itself, and writes
+//! query results through the S3 server (`--s3-url`) as the caller.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -60,6 +61,13 @@ pub struct ComputeArgs {
     /// TOML file with more users (the same file `lagoa serve` reads).
     #[arg(long, env = "LAGOA_USERS")]
     users: Option<PathBuf>,
+    /// The S3 server on the same volume: query results written back (`COPY … TO`, `INSERT`)
+    /// go through it as PUTs signed by the caller (the sidecar never writes the volume itself).
+    #[arg(long, env = "LAGOA_S3_URL", default_value = "http://127.0.0.1:9000")]
+    s3_url: String,
+    /// Region the writes to the S3 server are signed for.
+    #[arg(long, env = "LAGOA_REGION", default_value = "us-east-1")]
+    region: String,
     /// Seconds in-flight queries get to finish after SIGTERM.
     #[arg(long, env = "LAGOA_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     shutdown_grace_secs: u64,
@@ -111,9 +119,10 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
     reset_dir(&config.spill_dir)?;
     let opener = {
         let (engine, data) = (engine.clone(), args.data.clone());
+        let (s3_url, region) = (args.s3_url.clone(), args.region.clone());
         tokio::spawn(async move {
             let reader = open_secondary(&data).await;
-            match Engine::sidecar(reader, config) {
+            match Engine::sidecar(reader, s3_url, region, config) {
                 Ok(started) => {
                     let _ = engine.set(started);
                     tracing::info!("the volume is open (read-only); ready");

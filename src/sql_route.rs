@@ -76,6 +76,7 @@ impl S3Route for SqlRoute {
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
         let caller = Caller {
             access_key: credentials.access_key.clone(),
+            secret_key: credentials.secret_key.expose().to_owned(),
             is_root: self.identities.is_root(&credentials.access_key),
         };
         let sql = read_sql(&mut req).await?;

@@ -381,7 +381,7 @@ async fn the_sidecar_reads_the_live_volume_while_puts_continue() {
     assert!(s.compute_endpoint.is_none());
     s.client().create_bucket().bucket("lake").send().await.unwrap();
     put(&s, "lake", "live/0.csv", "n\n0\n").await;
-    let sidecar = Sidecar::start(s.data_dir());
+    let sidecar = Sidecar::start(s.data_dir(), &s.endpoint);
     for i in 1..=20u32 {
         put(&s, "lake", &format!("live/{i}.csv"), format!("n\n{i}\n")).await;
         let (status, body) = curl_sql(
@@ -394,18 +394,32 @@ async fn the_sidecar_reads_the_live_volume_while_puts_continue() {
         let expected = format!("{},{}", i + 1, i * (i + 1) / 2);
         assert_eq!(body.lines().nth(1), Some(expected.as_str()), "after PUT {i}");
     }
-    // The sidecar never writes: COPY is refused with a clear message, nothing is stored.
+    // Results written back go through the S3 server as the caller: ordinary objects, and the
+    // server's authorisation applies (another user cannot write into root's bucket).
     let (status, body) = curl_sql(
         &sidecar.endpoint,
         root(),
         "text/csv",
-        "COPY (SELECT 1 AS x) TO 's3://lake/out.csv' STORED AS CSV",
+        "COPY (SELECT sum(n) AS total FROM 's3://lake/live/') TO 's3://lake/out/total.parquet' STORED AS PARQUET",
     );
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("sidecar reads only"), "{body}");
-    // Staging and data files of the server are untouched: the server still serves everything.
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = curl_sql(
+        &sidecar.endpoint,
+        root(),
+        "text/csv",
+        "SELECT total FROM 's3://lake/out/total.parquet'",
+    );
+    assert_eq!((status, body.as_str()), (200, "total\n210\n"));
+    let (status, body) = curl_sql(
+        &sidecar.endpoint,
+        OTHER_USER,
+        "text/csv",
+        "COPY (SELECT 1 AS x) TO 's3://lake/planted.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 403, "{body}");
+    // The server still serves everything, and holds exactly what was written through it.
     let listed = s.client().list_objects_v2().bucket("lake").send().await.unwrap();
-    assert_eq!(listed.key_count(), Some(21));
+    assert_eq!(listed.key_count(), Some(22));
 }
 
 /// A `lagoa compute` process on a server's data directory.
@@ -415,11 +429,14 @@ struct Sidecar {
 }
 
 impl Sidecar {
-    fn start(data: &std::path::Path) -> Self {
+    fn start(data: &std::path::Path, s3_url: &str) -> Self {
         use std::io::BufRead;
+        let users = data.with_extension("users.toml");
         let mut child = Command::new(binary())
-            .args(["compute", "--address", "127.0.0.1:0", "--data"])
+            .args(["compute", "--address", "127.0.0.1:0", "--s3-url", s3_url, "--data"])
             .arg(data)
+            .arg("--users")
+            .arg(&users)
             .env("LAGOA_ROOT_USER", ROOT_USER)
             .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
             .stderr(std::process::Stdio::piped())

@@ -84,6 +84,7 @@ async fn main() {
     .unwrap();
     let root = Caller {
         access_key: "root".into(),
+        secret_key: String::new(),
         is_root: true,
     };
 

@@ -18,6 +18,8 @@ use crate::near_data::{BucketStore, QueryFiles};
 pub struct Caller {
     /// The access key the request was signed with.
     pub access_key: String,
+    /// Its secret: the sidecar signs the caller's writes to the S3 server with it.
+    pub secret_key: String,
     /// The root user may use every bucket.
     pub is_root: bool,
 }

@@ -63,11 +63,14 @@ impl Engine {
     }
 
     /// An engine in its own process beside `lagoa serve`: reads the volume through `reader`
-    /// (a secondary instance); writes are refused for now.
-    pub fn sidecar(reader: StoreReader, config: ComputeConfig) -> Result<Self> {
+    /// (a secondary instance) and writes through the S3 server at `s3_endpoint`, as the caller.
+    pub fn sidecar(reader: StoreReader, s3_endpoint: String, region: String, config: ComputeConfig) -> Result<Self> {
         Self::new(
             reader,
-            Writer::Refused("the compute sidecar reads only; run COPY … TO through `lagoa serve`'s embedded compute"),
+            Writer::S3 {
+                endpoint: s3_endpoint,
+                region,
+            },
             config,
         )
     }
@@ -121,9 +124,6 @@ impl Engine {
             let plan = state.statement_to_plan(statement).await?;
             options.verify_plan(&plan)?;
             refuse_locations_outside_the_lake(&plan)?;
-            if let (Writer::Refused(why), LogicalPlan::Copy(_) | LogicalPlan::Dml(_)) = (&self.writer, &plan) {
-                return Err(DataFusionError::Plan(format!("cannot write objects here: {why}")));
-            }
             let plan = crate::spark_parquet::timestamps_in_micros(plan)?;
             let frame = ctx.execute_logical_plan(plan).await?;
             let stream = frame.execute_stream().await?;
@@ -140,7 +140,7 @@ impl Engine {
         let external = |e: lagoa_store::StoreError| DataFusionError::External(Box::new(e));
         self.reader.catch_up().await.map_err(external)?;
         let buckets = self.reader.list_buckets().await.map_err(external)?;
-        let files = QueryFiles::new(self.reader.clone(), self.writer.clone(), caller.access_key.clone());
+        let files = QueryFiles::new(self.reader.clone(), self.writer.clone(), caller);
         let registry = Arc::new(QueryRegistry::new(
             files,
             caller,

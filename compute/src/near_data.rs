@@ -39,6 +39,10 @@ pub struct QueryFiles {
     writer: Writer,
     /// Access key that writes in this query are owned by.
     owner: String,
+    /// The caller's secret, to sign writes through the S3 server (sidecar).
+    secret: String,
+    /// S3 clients per bucket for those writes, made on first use.
+    remotes: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
     snapshots: Mutex<HashMap<(String, String), SharedSnapshot>>,
     /// ETags of objects as this query listed them: DataFusion plans byte ranges (CSV splits,
     /// Parquet footers) from a listing, so the bytes read later must be that version's.
@@ -47,11 +51,13 @@ pub struct QueryFiles {
 
 impl QueryFiles {
     /// A fresh set for one query.
-    pub fn new(reader: StoreReader, writer: Writer, owner: String) -> Arc<Self> {
+    pub fn new(reader: StoreReader, writer: Writer, caller: &crate::access::Caller) -> Arc<Self> {
         Arc::new(Self {
             reader,
             writer,
-            owner,
+            owner: caller.access_key.clone(),
+            secret: caller.secret_key.clone(),
+            remotes: Mutex::default(),
             snapshots: Mutex::default(),
             listed: Mutex::default(),
         })
@@ -84,6 +90,19 @@ impl QueryFiles {
         let id = (bucket.to_owned(), key.to_owned());
         self.snapshots.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
         self.listed.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// The S3 server's client for `bucket` when writes go through it (sidecar), else `None`.
+    fn remote(&self, bucket: &str) -> object_store::Result<Option<Arc<dyn ObjectStore>>> {
+        let mut remotes = self.remotes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(remote) = remotes.get(bucket) {
+            return Ok(Some(remote.clone()));
+        }
+        let made = self.writer.remote(bucket, &self.owner, &self.secret)?;
+        if let Some(remote) = &made {
+            remotes.insert(bucket.to_owned(), remote.clone());
+        }
+        Ok(made)
     }
 
     /// Remembers the version a listing showed (see `listed`).
@@ -189,6 +208,11 @@ async fn read_range(snap: SharedSnapshot, range: Range<u64>) -> object_store::Re
 impl ObjectStore for BucketStore {
     async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
         refuse_put_options(location, &opts.mode, &opts.tags, &opts.attributes)?;
+        if let Some(remote) = self.files.remote(&self.bucket)? {
+            let result = remote.put_opts(location, payload, opts).await;
+            self.files.forget(&self.bucket, location.as_ref());
+            return result;
+        }
         let mut writer = self.begin_write(location)?;
         for chunk in payload {
             writer.write(chunk).await?;
@@ -202,6 +226,10 @@ impl ObjectStore for BucketStore {
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         refuse_put_options(location, &object_store::PutMode::Overwrite, &opts.tags, &opts.attributes)?;
+        if let Some(remote) = self.files.remote(&self.bucket)? {
+            self.files.forget(&self.bucket, location.as_ref());
+            return remote.put_multipart_opts(location, opts).await;
+        }
         let writer = self.begin_write(location)?;
         Ok(Box::new(crate::writer::SequentialUpload::start(
             writer,
@@ -255,6 +283,11 @@ impl ObjectStore for BucketStore {
         &self,
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
+        match self.files.remote(&self.bucket) {
+            Ok(Some(remote)) => return remote.delete_stream(locations),
+            Ok(None) => {}
+            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
+        }
         let files = self.files.clone();
         let bucket = self.bucket.clone();
         locations

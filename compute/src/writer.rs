@@ -1,6 +1,8 @@
 //! Where a query's writes (`COPY … TO 's3://…'`, `INSERT INTO` an external table) go: into the
-//! store as ordinary objects when compute runs inside `lagoa serve`. A write is one object
-//! committed at the end, atomically, like a PUT: readers see the old object or the new one.
+//! store as ordinary objects when compute runs inside `lagoa serve`; through the S3 server
+//! beside it, as the caller, when compute is the sidecar (which must never write the volume
+//! itself). Either way a write is one object committed at the end, atomically, like a PUT:
+//! readers see the old object or the new one.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -18,8 +20,33 @@ use crate::near_data::QueryFiles;
 pub enum Writer {
     /// Straight into the store (compute embedded in `lagoa serve`).
     Store(Store),
-    /// Writes are refused with this reason.
-    Refused(&'static str),
+    /// Through the S3 server at `endpoint` (the sidecar), signed as the caller: the server
+    /// authorises and commits the write like any PUT.
+    S3 { endpoint: String, region: String },
+}
+
+impl Writer {
+    /// An object_store client of `bucket` on the S3 server, signed as the caller.
+    pub(crate) fn remote(
+        &self,
+        bucket: &str,
+        access_key: &str,
+        secret_key: &str,
+    ) -> object_store::Result<Option<Arc<dyn object_store::ObjectStore>>> {
+        let Writer::S3 { endpoint, region } = self else {
+            return Ok(None);
+        };
+        let client = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_allow_http(true)
+            .with_virtual_hosted_style_request(false)
+            .with_region(region)
+            .with_bucket_name(bucket)
+            .with_access_key_id(access_key)
+            .with_secret_access_key(secret_key)
+            .build()?;
+        Ok(Some(Arc::new(client)))
+    }
 }
 
 /// One object being written.
@@ -36,8 +63,9 @@ impl Writer {
                 store: store.clone(),
                 body: store.body_writer(()),
             }),
-            Writer::Refused(why) => Err(object_store::Error::NotSupported {
-                source: format!("cannot write s3://{bucket}/{key}: {why}").into(),
+            Writer::S3 { .. } => Err(object_store::Error::Generic {
+                store: "lagoa",
+                source: format!("writing s3://{bucket}/{key} goes through the S3 server").into(),
             }),
         }
     }
@@ -53,8 +81,9 @@ impl Writer {
                     store: "lagoa",
                     source: Box::new(e),
                 }),
-            Writer::Refused(why) => Err(object_store::Error::NotSupported {
-                source: format!("cannot delete s3://{bucket}/{key}: {why}").into(),
+            Writer::S3 { .. } => Err(object_store::Error::Generic {
+                store: "lagoa",
+                source: format!("deleting s3://{bucket}/{key} goes through the S3 server").into(),
             }),
         }
     }
