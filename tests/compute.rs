@@ -9,27 +9,34 @@ use std::process::Command;
 use aws_sdk_s3::primitives::ByteStream;
 use common::*;
 
-/// `curl --aws-sigv4` POSTing `sql` to `endpoint/v1/sql`: (HTTP status, body).
-fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16, String) {
+/// Runs curl with `args` (plus printing the status after the body): (HTTP status, body).
+fn curl(args: &[&str]) -> (u16, String) {
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "--aws-sigv4",
-            "aws:amz:us-east-1:s3",
-        ])
-        .args(["--user", &format!("{}:{}", user.0, user.1)])
-        .args(["-H", &format!("Accept: {accept}"), "--data-binary", sql])
-        .arg(format!("{endpoint}/v1/sql"))
+        .args(["-sS", "-o", "-", "-w", "\n%{http_code}"])
+        .args(args)
         .output()
         .expect("running curl");
     assert!(out.status.success(), "curl failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, status) = text.rsplit_once('\n').expect("curl printed the status");
     (status.trim().parse().expect("a status code"), body.to_owned())
+}
+
+/// `curl --aws-sigv4` POSTing `sql` to `endpoint/v1/sql` as `user`, with `extra` headers.
+fn curl_signed(endpoint: &str, user: (&str, &str), headers: &[String], sql: &str) -> (u16, String) {
+    let user = format!("{}:{}", user.0, user.1);
+    let url = format!("{endpoint}/v1/sql");
+    let mut args = vec!["--aws-sigv4", "aws:amz:us-east-1:s3", "--user", &user];
+    for header in headers {
+        args.extend(["-H", header.as_str()]);
+    }
+    args.extend(["--data-binary", sql, &url]);
+    curl(&args)
+}
+
+/// `curl --aws-sigv4` POSTing `sql` to `endpoint/v1/sql`: (HTTP status, body).
+fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16, String) {
+    curl_signed(endpoint, user, &[format!("Accept: {accept}")], sql)
 }
 
 fn root() -> (&'static str, &'static str) {
@@ -248,14 +255,9 @@ async fn listings_are_fresh_a_new_put_is_in_the_next_query() {
 #[tokio::test]
 async fn unsigned_or_wrongly_signed_sql_is_refused_with_403() {
     let s = server();
-    let out = Command::new("curl")
-        .args(["-sS", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "SELECT 1"])
-        .arg(format!("{}/v1/sql", compute(&s)))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.ends_with("403"), "{text}");
-    assert!(text.contains("signed with AWS Signature V4"), "{text}");
+    let (status, body) = curl(&["--data-binary", "SELECT 1", &format!("{}/v1/sql", compute(&s))]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("signed with AWS Signature V4"), "{body}");
 
     let (status, body) = curl_sql(&compute(&s), (ROOT_USER, "wrong-secret"), "text/csv", "SELECT 1");
     assert_eq!(status, 403, "{body}");
@@ -263,41 +265,15 @@ async fn unsigned_or_wrongly_signed_sql_is_refused_with_403() {
 
     // Signed, but not over the SQL text: refused.
     for payload in ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"] {
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "-o",
-                "-",
-                "-w",
-                "\n%{http_code}",
-                "--aws-sigv4",
-                "aws:amz:us-east-1:s3",
-            ])
-            .args(["--user", &format!("{ROOT_USER}:{ROOT_PASSWORD}")])
-            .args(["-H", &format!("x-amz-content-sha256: {payload}"), "--data-binary", "SELECT 1"])
-            .arg(format!("{}/v1/sql", compute(&s)))
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let header = format!("x-amz-content-sha256: {payload}");
+        let (status, body) = curl_signed(&compute(&s), root(), &[header], "SELECT 1");
         // s3s itself refuses a streaming payload without its trailer header (400).
-        assert!(text.ends_with("403") || text.ends_with("400"), "{payload}: {text}");
+        assert!(status == 403 || status == 400, "{payload}: {status} {body}");
     }
     let presigned = presign_post(&compute(&s), "/v1/sql");
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-o",
-            "-",
-            "-w",
-            "\n%{http_code}",
-            "--data-binary",
-            "SELECT 1",
-            &presigned,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.ends_with("403") && text.contains("presigned"), "{text}");
+    let (status, body) = curl(&["--data-binary", "SELECT 1", &presigned]);
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("presigned"), "{body}");
 
     let out = lagoa_sql(&compute(&s), (ROOT_USER, "wrong-secret"), &["SELECT 1"]);
     assert_eq!(out.status.code(), Some(1));
