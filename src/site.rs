@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-use lagoa_s3_api::{Response, S3Frontend, internal_error, starting_response};
+use lagoa_s3_api::{Response, S3Frontend, starting_response};
 
 use crate::http::Handler;
 
@@ -40,11 +40,9 @@ pub fn handler(frontend: Arc<OnceLock<S3Frontend>>, ready: Readiness) -> Handler
     })
 }
 
+/// A health answer: the status alone, as MinIO's probes expect.
 fn plain(status: http::StatusCode) -> Response {
     let mut res = http::Response::new(s3s::Body::empty());
     *res.status_mut() = status;
-    if status.is_server_error() && status != http::StatusCode::SERVICE_UNAVAILABLE {
-        return internal_error();
-    }
     res
 }

@@ -252,7 +252,7 @@ pub fn starting_response() -> Response {
 }
 
 /// `500 InternalError` as an S3 error document.
-pub fn internal_error() -> Response {
+fn internal_error() -> Response {
     s3s::S3Error::with_message(
         s3s::S3ErrorCode::InternalError,
         "We encountered an internal error. Please try again.",

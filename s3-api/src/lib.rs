@@ -26,7 +26,7 @@ mod vhost;
 mod wait_deadline;
 
 pub use errors::custom as custom_error;
-pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, internal_error, starting_response};
+pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, starting_response};
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
 pub use lagoa::Lagoa;
 pub use wait_deadline::WaitDeadline;
