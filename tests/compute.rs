@@ -39,6 +39,18 @@ fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16
     curl_signed(endpoint, user, &[format!("Accept: {accept}")], sql)
 }
 
+/// A server with an empty bucket `lake`.
+async fn lake() -> TestServer {
+    let s = server();
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    s
+}
+
+/// `sql` as root on the server's embedded compute, CSV out: (HTTP status, body).
+fn query(s: &TestServer, sql: &str) -> (u16, String) {
+    curl_sql(&compute(s), root(), "text/csv", sql)
+}
+
 fn root() -> (&'static str, &'static str) {
     (ROOT_USER, ROOT_PASSWORD)
 }
@@ -70,13 +82,12 @@ fn orders_csv(rows: usize) -> String {
 
 #[tokio::test]
 async fn sql_over_a_csv_object_streams_csv_json_lines_and_arrow() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let s = lake().await;
     put(&s, "lake", "orders/2017.csv", orders_csv(1000)).await;
     let sql = "SELECT state, count(*) AS n, sum(amount) AS total FROM 's3://lake/orders/2017.csv' \
                WHERE state IN ('SP', 'BA') GROUP BY state ORDER BY state";
 
-    let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+    let (status, body) = query(&s, sql);
     assert_eq!(status, 200, "{body}");
     // 250 rows each; amounts i % 97 + (i % 100) / 100 summed per state, computed here.
     let expect = |offset: usize| -> f64 {
@@ -143,13 +154,10 @@ fn lagoa_sql(endpoint: &str, user: (&str, &str), args: &[&str]) -> std::process:
 
 #[tokio::test]
 async fn copy_to_writes_parquet_objects_that_sql_and_s3_read_back() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let s = lake().await;
     put(&s, "lake", "raw/orders.csv", orders_csv(2000)).await;
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let (status, body) = query(
+        &s,
         "COPY (SELECT * FROM 's3://lake/raw/orders.csv' WHERE state = 'MG') \
          TO 's3://lake/curated/mg/' STORED AS PARQUET",
     );
@@ -171,12 +179,7 @@ async fn copy_to_writes_parquet_objects_that_sql_and_s3_read_back() {
     let bytes = first.body.collect().await.unwrap().into_bytes();
     assert_eq!(&bytes[..4], b"PAR1");
 
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
-        "SELECT count(*) AS n, min(state) AS s FROM 's3://lake/curated/mg/'",
-    );
+    let (status, body) = query(&s, "SELECT count(*) AS n, min(state) AS s FROM 's3://lake/curated/mg/'");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.lines().nth(1), Some("500,MG"), "{body}");
 }
@@ -215,10 +218,8 @@ async fn a_multipart_object_is_read_across_its_parts() {
         .send()
         .await
         .unwrap();
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let (status, body) = query(
+        &s,
         "SELECT count(*), count(DISTINCT order_id), max(order_id) FROM 's3://lake/mp/orders.csv'",
     );
     assert_eq!(status, 200, "{body}");
@@ -227,13 +228,10 @@ async fn a_multipart_object_is_read_across_its_parts() {
 
 #[tokio::test]
 async fn external_tables_and_several_statements_in_one_request() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let s = lake().await;
     put(&s, "lake", "t/a.csv", orders_csv(10)).await;
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let (status, body) = query(
+        &s,
         "CREATE EXTERNAL TABLE orders STORED AS CSV LOCATION 's3://lake/t/' OPTIONS ('format.has_header' 'true'); \
          SELECT order_id FROM orders WHERE amount < 2 ORDER BY order_id",
     );
@@ -243,8 +241,7 @@ async fn external_tables_and_several_statements_in_one_request() {
 
 #[tokio::test]
 async fn listings_are_fresh_a_new_put_is_in_the_next_query() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let s = lake().await;
     put(&s, "lake", "p/1.csv", "x\n1\n").await;
     let count = |s: &TestServer| curl_sql(&compute(s), root(), "text/csv", "SELECT sum(x) FROM 's3://lake/p/'");
     assert_eq!(count(&s).1.lines().nth(1), Some("1"));
@@ -302,7 +299,7 @@ async fn a_query_reaches_only_the_callers_buckets_and_never_local_files() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("Access Denied"), "{body}");
     // Root may read every bucket, as over S3.
-    let (status, _) = curl_sql(&compute(&s), root(), "text/csv", "SELECT * FROM 's3://mine/m.csv'");
+    let (status, _) = query(&s, "SELECT * FROM 's3://mine/m.csv'");
     assert_eq!(status, 200);
     // Nor can another user write into root's bucket.
     let (status, body) = curl_sql(
@@ -320,7 +317,7 @@ async fn a_query_reaches_only_the_callers_buckets_and_never_local_files() {
         "COPY (SELECT 1 AS x) TO '/tmp/lagoa-escape.csv' STORED AS CSV",
         "SELECT * FROM 'http://127.0.0.1:1/x.csv'",
     ] {
-        let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+        let (status, body) = query(&s, sql);
         assert!(status == 403 || status == 400, "{sql}: {status} {body}");
         assert!(!body.contains("root:"), "{sql} leaked a local file: {body}");
     }
@@ -329,8 +326,7 @@ async fn a_query_reaches_only_the_callers_buckets_and_never_local_files() {
 
 #[tokio::test]
 async fn bad_queries_get_a_clear_400_and_the_server_keeps_serving() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    let s = lake().await;
     put(&s, "lake", "bad.parquet", "this is not parquet").await;
     put(&s, "lake", "ok.csv", "a,b\n1,2\n").await;
     for (sql, hint) in [
@@ -342,11 +338,11 @@ async fn bad_queries_get_a_clear_400_and_the_server_keeps_serving() {
         ("SET datafusion.execution.batch_size = 1", "not supported"),
         ("", "no SQL statement"),
     ] {
-        let (status, body) = curl_sql(&compute(&s), root(), "text/csv", sql);
+        let (status, body) = query(&s, sql);
         assert_eq!(status, 400, "{sql}: {body}");
         assert!(body.to_lowercase().contains(&hint.to_lowercase()), "{sql}: {body}");
     }
-    let (status, body) = curl_sql(&compute(&s), root(), "text/csv", "SELECT a + b AS c FROM 's3://lake/ok.csv'");
+    let (status, body) = query(&s, "SELECT a + b AS c FROM 's3://lake/ok.csv'");
     assert_eq!((status, body.as_str()), (200, "c\n3\n"));
     s.client().head_bucket().bucket("lake").send().await.unwrap();
 }
@@ -450,22 +446,14 @@ impl Drop for Sidecar {
 
 #[tokio::test]
 async fn parquet_written_by_copy_keeps_timestamps_in_microseconds_for_spark() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let s = lake().await;
+    let (status, body) = query(
+        &s,
         "COPY (SELECT to_timestamp('2017-10-02T10:56:33.123456Z') AS purchased, 1 AS n) \
          TO 's3://lake/ts/' STORED AS PARQUET",
     );
     assert_eq!(status, 200, "{body}");
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
-        "SELECT arrow_typeof(purchased) AS t, purchased FROM 's3://lake/ts/'",
-    );
+    let (status, body) = query(&s, "SELECT arrow_typeof(purchased) AS t, purchased FROM 's3://lake/ts/'");
     assert_eq!(status, 200, "{body}");
     let row = body.lines().nth(1).unwrap_or_default();
     assert!(row.starts_with("Timestamp(µs") || row.starts_with("\"Timestamp(µs"), "{body}");
@@ -474,19 +462,16 @@ async fn parquet_written_by_copy_keeps_timestamps_in_microseconds_for_spark() {
 
 #[tokio::test]
 async fn insert_into_an_external_table_adds_an_object() {
-    let s = server();
-    s.client().create_bucket().bucket("lake").send().await.unwrap();
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let s = lake().await;
+    let (status, body) = query(
+        &s,
         "CREATE EXTERNAL TABLE t (a INT, b VARCHAR) STORED AS PARQUET LOCATION 's3://lake/t/'; \
          INSERT INTO t VALUES (1, 'x'), (2, 'y')",
     );
     assert_eq!(status, 200, "{body}");
     let listed = s.client().list_objects_v2().bucket("lake").prefix("t/").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
-    let (_, body) = curl_sql(&compute(&s), root(), "text/csv", "SELECT sum(a), max(b) FROM 's3://lake/t/'");
+    let (_, body) = query(&s, "SELECT sum(a), max(b) FROM 's3://lake/t/'");
     assert_eq!(body.lines().nth(1), Some("3,y"));
 }
 
@@ -506,30 +491,21 @@ async fn a_query_over_data_four_times_the_memory_limit_spills_and_finishes() {
         i += 1;
     }
     put(&s, "lake", "big.csv", csv).await;
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
-        "SELECT k, v FROM 's3://lake/big.csv' ORDER BY k",
-    );
+    let (status, body) = query(&s, "SELECT k, v FROM 's3://lake/big.csv' ORDER BY k");
     assert_eq!(status, 200, "{}", &body[..body.len().min(2000)]);
     assert_eq!(body.lines().count() as u64, i + 1, "every row, once");
     let keys: Vec<&str> = body.lines().skip(1).map(|l| &l[..20]).collect();
     assert!(keys.windows(2).all(|w| w[0] <= w[1]), "sorted");
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let (status, body) = query(
+        &s,
         "SELECT count(*) FROM (SELECT k, count(*) FROM 's3://lake/big.csv' GROUP BY k)",
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.lines().nth(1), Some(i.to_string().as_str()));
     // A result of 128 MiB is written back in parts (object_store's multipart path) as one
     // object, and reads back whole.
-    let (status, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
+    let (status, body) = query(
+        &s,
         "COPY (SELECT k, v FROM 's3://lake/big.csv') TO 's3://lake/copy/big.csv' STORED AS CSV",
     );
     assert_eq!(status, 200, "{body}");
@@ -542,12 +518,7 @@ async fn a_query_over_data_four_times_the_memory_limit_spills_and_finishes() {
         .await
         .unwrap();
     assert!(copied.content_length().unwrap_or(0) > 100 << 20);
-    let (_, body) = curl_sql(
-        &compute(&s),
-        root(),
-        "text/csv",
-        "SELECT count(*) FROM 's3://lake/copy/big.csv'",
-    );
+    let (_, body) = query(&s, "SELECT count(*) FROM 's3://lake/copy/big.csv'");
     assert_eq!(body.lines().nth(1), Some(i.to_string().as_str()));
     // The spill files are gone once the query is over.
     let spill = s.data_dir().join("compute/spill-serve");
