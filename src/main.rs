@@ -9,6 +9,8 @@
 mod compute_cmd;
 mod credentials;
 mod http;
+mod select;
+mod select_wire;
 mod serve;
 mod site;
 mod sql_cmd;

@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// Do not run compute in this process (e.g. when a `lagoa compute` sidecar runs beside it).
     #[arg(long, env = "LAGOA_NO_COMPUTE")]
     no_compute: bool,
+    /// Forward S3 Select (SelectObjectContent) to the `lagoa compute` sidecar at this URL
+    /// (e.g. `http://127.0.0.1:9100`) instead of running it in this process. The server
+    /// authenticates and authorises each request first; the sidecar checks it again.
+    #[arg(long, env = "LAGOA_COMPUTE_URL")]
+    compute_url: Option<String>,
     #[command(flatten)]
     compute: ComputeTuning,
 }
@@ -111,6 +116,20 @@ impl ServeArgs {
     }
 }
 
+/// Who answers S3 Select: the sidecar at `--compute-url`, else compute in this process, else
+/// nobody (501).
+fn select_port(args: &ServeArgs, engine: &Arc<OnceLock<Engine>>) -> Option<Arc<dyn lagoa_s3_api::SelectPort>> {
+    if let Some(url) = &args.compute_url {
+        return Some(Arc::new(crate::select::ForwardedSelect {
+            url: url.clone(),
+            region: args.region.clone(),
+            client: reqwest::Client::new(),
+        }));
+    }
+    (!args.no_compute)
+        .then(|| Arc::new(crate::select::EmbeddedSelect { engine: engine.clone() }) as Arc<dyn lagoa_s3_api::SelectPort>)
+}
+
 /// Runs `lagoa serve` until `shutdown` resolves.
 pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let identities = crate::credentials::identities(args.users.as_deref())?;
@@ -133,9 +152,14 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
         let (data, store_config, region) = (args.data.clone(), args.store_config(), args.region.clone());
         let compute = (!args.no_compute).then(|| args.compute.config(&args.data, "serve"));
         let identities = identities.clone();
+        let select = select_port(&args, &engine);
         tokio::spawn(async move {
             let opened = open_store(data, store_config).await.and_then(|store| {
                 let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities));
+                let lagoa = match select {
+                    Some(port) => lagoa.with_select(port),
+                    None => lagoa,
+                };
                 let frontend = S3Frontend::new(lagoa, frontend_config)?;
                 Ok((store, frontend))
             });

@@ -106,7 +106,12 @@ fn error_message(status: http::StatusCode, text: &str) -> String {
 }
 
 /// Signs `request` with SigV4 (service `s3`, payload hash in `x-amz-content-sha256`).
-fn sign_request(request: &mut http::Request<Vec<u8>>, access_key: &str, secret_key: &str, region: &str) -> anyhow::Result<()> {
+pub(crate) fn sign_request(
+    request: &mut http::Request<Vec<u8>>,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+) -> anyhow::Result<()> {
     let identity = aws_credential_types::Credentials::new(access_key, secret_key, None, None, "lagoa").into();
     let mut settings = SigningSettings::default();
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;

@@ -2,6 +2,9 @@
 //! or Arrow IPC by `Accept`. s3s authenticates it like any S3 request (SigV4 headers or a
 //! presigned URL, `curl --aws-sigv4 "aws:amz:us-east-1:s3"` works), so the SQL endpoint has
 //! exactly S3's identities; the query runs as the signer.
+//!
+//! The same route serves `POST /v1/select`, where `lagoa serve --compute-url` forwards S3
+//! Select requests signed with the caller's own credentials (see `select_wire`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -26,7 +29,7 @@ pub struct SqlRoute {
 #[async_trait::async_trait]
 impl S3Route for SqlRoute {
     fn is_match(&self, _method: &http::Method, uri: &http::Uri, _headers: &http::HeaderMap, _ext: &mut http::Extensions) -> bool {
-        uri.path() == SQL_PATH
+        uri.path() == SQL_PATH || uri.path() == crate::select_wire::SELECT_PATH
     }
 
     /// Only header-signed requests whose signature covers the SQL text: a presigned URL or an
@@ -67,6 +70,7 @@ impl S3Route for SqlRoute {
         if req.method != http::Method::POST {
             return Err(s3_error!(MethodNotAllowed, "POST the SQL text to /v1/sql"));
         }
+        let is_select = req.uri.path() == crate::select_wire::SELECT_PATH;
         let Some(engine) = self.engine.get() else {
             return Err(s3_error!(ServiceUnavailable, "The server is starting; retry shortly."));
         };
@@ -79,7 +83,11 @@ impl S3Route for SqlRoute {
             secret_key: credentials.secret_key.expose().to_owned(),
             is_root: self.identities.is_root(&credentials.access_key),
         };
-        let sql = read_sql(&mut req).await?;
+        let body = read_body(&mut req).await?;
+        if is_select {
+            return Ok(run_select(engine, &caller, &body).await);
+        }
+        let sql = String::from_utf8(body.to_vec()).map_err(|_| s3_error!(InvalidRequest, "The SQL text is not UTF-8"))?;
         let format = OutputFormat::from_accept(req.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()));
         let stream = match engine.run(&caller, &sql).await {
             Ok(stream) => stream,
@@ -111,9 +119,9 @@ impl S3Route for SqlRoute {
     }
 }
 
-/// The SQL text of the request: at most [`MAX_SQL_BYTES`], UTF-8, and matching the signed
-/// payload hash when the client signed one (s3s checks the signature, not the body).
-async fn read_sql(req: &mut S3Request<Body>) -> S3Result<String> {
+/// The body of the request: at most [`MAX_SQL_BYTES`] and matching the signed payload hash
+/// when the client signed one (s3s checks the signature, not the body).
+async fn read_body(req: &mut S3Request<Body>) -> S3Result<Bytes> {
     let body: Bytes = req
         .input
         .store_all_limited(MAX_SQL_BYTES)
@@ -133,7 +141,40 @@ async fn read_sql(req: &mut S3Request<Body>) -> S3Result<String> {
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ));
     }
-    String::from_utf8(body.to_vec()).map_err(|_| s3_error!(InvalidRequest, "The SQL text is not UTF-8"))
+    Ok(body)
+}
+
+/// A Select forwarded by `lagoa serve`: errors before the stream are JSON with their status,
+/// then the events stream as `select_wire` frames.
+async fn run_select(engine: &Engine, caller: &Caller, body: &[u8]) -> S3Response<Body> {
+    let json = |err: lagoa_compute::SelectError| {
+        let status = http::StatusCode::from_u16(err.status).unwrap_or(http::StatusCode::BAD_REQUEST);
+        let mut res = S3Response::with_status(Body::from(serde_json::to_string(&err).unwrap_or_default()), status);
+        res.headers
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        res
+    };
+    let forwarded: crate::select_wire::Forwarded = match serde_json::from_slice(body) {
+        Ok(f) => f,
+        Err(e) => {
+            return json(lagoa_compute::SelectError::bad_request(
+                "InvalidRequest",
+                format!("not a Select: {e}"),
+            ));
+        }
+    };
+    let run = match engine.select(caller, forwarded.query).await {
+        Ok(run) => run,
+        Err(err) => return json(err),
+    };
+    let frames = crate::select_wire::encode(crate::select::events(run, forwarded.progress));
+    let body = http_body_util::StreamBody::new(frames.map(|f| Ok::<_, std::io::Error>(http_body::Frame::data(f))));
+    let mut res = S3Response::new(Body::http_body_unsync(body));
+    res.headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/octet-stream"),
+    );
+    res
 }
 
 /// A failed query as a plain-text answer with DataFusion's message: 403 when it reached for

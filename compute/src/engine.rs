@@ -108,7 +108,7 @@ impl Engine {
         if sql.len() > MAX_SQL_BYTES {
             return Err(DataFusionError::Plan(format!("the SQL text is over {MAX_SQL_BYTES} bytes")));
         }
-        let ctx = self.session(caller).await?;
+        let (ctx, _) = self.session_with_files(caller, self.config.target_partitions).await?;
         let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
         if statements.is_empty() {
             return Err(DataFusionError::Plan("no SQL statement given".into()));
@@ -135,14 +135,19 @@ impl Engine {
         Err(DataFusionError::Internal("no statement produced a result".into()))
     }
 
-    /// A session for one query by `caller`.
-    async fn session(&self, caller: &Caller) -> Result<SessionContext> {
+    /// A session for one query by `caller` with `partitions` parallel streams, and the files
+    /// it reads.
+    pub(crate) async fn session_with_files(
+        &self,
+        caller: &Caller,
+        partitions: usize,
+    ) -> Result<(SessionContext, Arc<QueryFiles>)> {
         let external = |e: lagoa_store::StoreError| DataFusionError::External(Box::new(e));
         self.reader.catch_up().await.map_err(external)?;
         let buckets = self.reader.list_buckets().await.map_err(external)?;
         let files = QueryFiles::new(self.reader.clone(), self.writer.clone(), caller);
         let registry = Arc::new(QueryRegistry::new(
-            files,
+            files.clone(),
             caller,
             buckets.into_iter().map(|(name, meta)| (name, meta.owner)),
         ));
@@ -153,7 +158,7 @@ impl Engine {
             .with_object_store_registry(registry.clone())
             .build_arc()?;
         let mut config = SessionConfig::new()
-            .with_target_partitions(self.config.target_partitions.max(1))
+            .with_target_partitions(partitions.max(1))
             .with_information_schema(true);
         let options = config.options_mut();
         // Row-group and page pruning plus late materialisation: the point of computing near
@@ -171,7 +176,10 @@ impl Engine {
             .with_runtime_env(runtime)
             .with_default_features()
             .build();
-        Ok(crate::url_tables::enable(SessionContext::new_with_state(state), registry))
+        Ok((
+            crate::url_tables::enable(SessionContext::new_with_state(state), registry),
+            files,
+        ))
     }
 }
 

@@ -10,6 +10,7 @@ mod access;
 mod engine;
 mod near_data;
 mod output;
+mod s3select;
 mod spark_parquet;
 mod url_tables;
 mod writer;
@@ -18,3 +19,7 @@ pub use access::{AccessDenied, Caller, is_access_denied, is_storage_fault};
 pub use datafusion;
 pub use engine::{ComputeConfig, Engine, MAX_SQL_BYTES};
 pub use output::OutputFormat;
+pub use s3select::{
+    Compression, CsvInput, CsvOutput, FileHeader, InputFormat, RECORDS_CHUNK, ScanRange, SelectCounters, SelectError,
+    SelectInput, SelectOutput, SelectQuery, SelectRun,
+};

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -47,6 +48,11 @@ pub struct QueryFiles {
     /// ETags of objects as this query listed them: DataFusion plans byte ranges (CSV splits,
     /// Parquet footers) from a listing, so the bytes read later must be that version's.
     listed: Mutex<HashMap<(String, String), String>>,
+    /// Objects this query sees as a byte window of themselves (S3 Select's ScanRange): reads
+    /// and sizes are relative to the window.
+    windows: Mutex<HashMap<(String, String), Range<u64>>>,
+    /// Bytes read from the volume so far (S3 Select's BytesScanned).
+    bytes_read: AtomicU64,
 }
 
 impl QueryFiles {
@@ -60,7 +66,25 @@ impl QueryFiles {
             remotes: Mutex::default(),
             snapshots: Mutex::default(),
             listed: Mutex::default(),
+            windows: Mutex::default(),
+            bytes_read: AtomicU64::new(0),
         })
+    }
+
+    /// From now on this query sees only `window` of `bucket/key`, as if it were the object.
+    pub(crate) fn set_window(&self, bucket: &str, key: &str, window: Range<u64>) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        windows.insert((bucket.to_owned(), key.to_owned()), window);
+    }
+
+    fn window(&self, bucket: &str, key: &str) -> Option<Range<u64>> {
+        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        windows.get(&(bucket.to_owned(), key.to_owned())).cloned()
+    }
+
+    /// Bytes this query has read from the volume.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
     }
 
     fn cached(&self, bucket: &str, key: &str) -> Option<SharedSnapshot> {
@@ -248,20 +272,26 @@ impl ObjectStore for BucketStore {
         }
         let key = location.as_ref();
         let snap = self.files.snapshot(&self.bucket, key).await?;
-        let meta = object_meta(
-            location.clone(),
-            snap.meta.size,
-            &snap.meta.etag,
-            snap.meta.last_modified_nanos,
-        );
+        let window = self.files.window(&self.bucket, key).unwrap_or(0..snap.size());
+        let size = window.end - window.start;
+        let meta = object_meta(location.clone(), size, &snap.meta.etag, snap.meta.last_modified_nanos);
         check_preconditions(&options, &meta)?;
-        let range = resolve_range(options.range.as_ref(), snap.size(), location)?;
-        let returned = range.clone();
+        let returned = resolve_range(options.range.as_ref(), size, location)?;
+        let range = (returned.start + window.start)..(returned.end + window.start);
+        let files = self.files.clone();
+        let count = move |bytes: object_store::Result<Bytes>| {
+            if let Ok(b) = &bytes {
+                files.bytes_read.fetch_add(b.len() as u64, Ordering::Relaxed);
+            }
+            bytes
+        };
         let payload = if options.head || range.is_empty() {
             futures::stream::empty().boxed()
         } else if range.end - range.start <= STREAM_CHUNK * 8 {
             // Parquet's column chunks and footers: one read.
-            futures::stream::once(read_range(snap.clone(), range.clone())).boxed()
+            futures::stream::once(read_range(snap.clone(), range.clone()))
+                .map(count)
+                .boxed()
         } else {
             let chunks = (range.start..range.end)
                 .step_by(STREAM_CHUNK as usize)
@@ -269,6 +299,7 @@ impl ObjectStore for BucketStore {
             let snap = snap.clone();
             futures::stream::iter(chunks)
                 .then(move |r| read_range(snap.clone(), r))
+                .map(count)
                 .boxed()
         };
         Ok(GetResult {

@@ -16,6 +16,8 @@ pub struct Lagoa {
     pub(crate) store: Store,
     pub(crate) region: String,
     pub(crate) identities: Arc<Identities>,
+    /// Who answers SelectObjectContent.
+    pub(crate) select: Arc<dyn crate::select::SelectPort>,
 }
 
 impl Lagoa {
@@ -25,6 +27,7 @@ impl Lagoa {
             store,
             region: region.into(),
             identities,
+            select: Arc::new(crate::select::NoSelect),
         }
     }
 

@@ -45,4 +45,5 @@ route! {
     put_object_tagging => do_put_object_tagging: PutObjectTaggingInput => PutObjectTaggingOutput;
     get_object_tagging => do_get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput;
     delete_object_tagging => do_delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput;
+    select_object_content => do_select_object_content: SelectObjectContentInput => SelectObjectContentOutput;
 }

@@ -1,0 +1,86 @@
+//! SelectObjectContent: s3-api authenticates and authorises the request (the caller may read
+//! the bucket, the object exists) and hands it to the [`SelectPort`] the binary plugs in —
+//! compute in this process or a sidecar. s3-api itself never runs SQL.
+
+use std::sync::Arc;
+
+use s3s::dto::SelectObjectContentEventStream;
+use s3s::dto::{SelectObjectContentInput, SelectObjectContentOutput, SelectObjectContentRequest};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+
+use crate::errors::StoreResultExt;
+use crate::lagoa::Lagoa;
+
+/// An authorised Select: who asks, and for what.
+pub struct SelectCall {
+    /// The caller's access key.
+    pub access_key: String,
+    /// The caller's secret key: a sidecar is called with the caller's own signature.
+    pub secret_key: String,
+    /// Whether the caller is the root user.
+    pub is_root: bool,
+    /// The object's bucket.
+    pub bucket: String,
+    /// The object's key.
+    pub key: String,
+    /// The request as the client sent it.
+    pub request: SelectObjectContentRequest,
+}
+
+/// Runs Selects. Errors returned here are answered as ordinary S3 XML errors; once a stream
+/// is returned, failures travel inside it.
+#[async_trait::async_trait]
+pub trait SelectPort: Send + Sync + 'static {
+    /// Plans and starts `call`.
+    async fn select(&self, call: SelectCall) -> S3Result<SelectObjectContentEventStream>;
+}
+
+/// The port of a server without compute: S3 Select is not implemented.
+pub(crate) struct NoSelect;
+
+#[async_trait::async_trait]
+impl SelectPort for NoSelect {
+    async fn select(&self, _call: SelectCall) -> S3Result<SelectObjectContentEventStream> {
+        Err(s3_error!(
+            NotImplemented,
+            "S3 Select needs compute: this server runs with --no-compute and no --compute-url"
+        ))
+    }
+}
+
+impl Lagoa {
+    /// Answers SelectObjectContent through `port`.
+    pub fn with_select(mut self, port: Arc<dyn SelectPort>) -> Self {
+        self.select = port;
+        self
+    }
+
+    pub(crate) async fn do_select_object_content(
+        &self,
+        req: S3Request<SelectObjectContentInput>,
+    ) -> S3Result<S3Response<SelectObjectContentOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let credentials = req
+            .credentials
+            .as_ref()
+            .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
+        let input = req.input;
+        if input.sse_customer_algorithm.is_some() || input.sse_customer_key.is_some() || input.sse_customer_key_md5.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The encryption parameters are not applicable to this object (Lagoa stores no SSE-C objects)"
+            ));
+        }
+        self.store.object(&input.bucket, &input.key).await.s3()?;
+        let call = SelectCall {
+            access_key: credentials.access_key.clone(),
+            secret_key: credentials.secret_key.expose().to_owned(),
+            is_root: self.identities.is_root(&credentials.access_key),
+            bucket: input.bucket,
+            key: input.key,
+            request: input.request,
+        };
+        let stream = self.select.select(call).await?;
+        Ok(S3Response::new(SelectObjectContentOutput { payload: Some(stream) }))
+    }
+}
