@@ -13,7 +13,8 @@ use lagoa_compute::{
 };
 use lagoa_s3_api::{SelectCall, SelectPort};
 use s3s::dto::{
-    EndEvent, Progress, ProgressEvent, RecordsEvent, SelectObjectContentEvent, SelectObjectContentEventStream, Stats, StatsEvent,
+    ContinuationEvent, EndEvent, Progress, ProgressEvent, RecordsEvent, SelectObjectContentEvent, SelectObjectContentEventStream,
+    Stats, StatsEvent,
 };
 use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 
@@ -22,6 +23,12 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Events buffered between a running query and the client: backpressure, not buffering.
 const EVENT_BUFFER: usize = 2;
+
+/// Longest quiet time in an event stream: then a Cont event is sent.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// Most bytes of a sidecar's error answer read.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Selects run by the compute engine of this process (`lagoa serve` with compute).
 pub struct EmbeddedSelect {
@@ -133,15 +140,25 @@ fn as_i64(n: u64) -> i64 {
 }
 
 /// s3s's event stream must be `Sync`; a query's stream is not. A task drives the events into
-/// a small channel whose receiver is: when the client goes away the receiver is dropped, the
-/// task's next send fails and the query is dropped (cancelled) with it.
+/// a small channel whose receiver is. When the client goes away the receiver is dropped and
+/// the task stops at once — dropping (cancelling) the query even while it scans without
+/// output. While no event is ready, a Cont event every [`KEEP_ALIVE`] keeps the client's read
+/// timeout from firing, as S3 does.
 pub fn event_stream(
     events: impl Stream<Item = S3Result<SelectObjectContentEvent>> + Send + 'static,
 ) -> SelectObjectContentEventStream {
     let (tx, rx) = tokio::sync::mpsc::channel(EVENT_BUFFER);
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
-        while let Some(event) = events.next().await {
+        loop {
+            let event = tokio::select! {
+                () = tx.closed() => break,
+                next = tokio::time::timeout(KEEP_ALIVE, events.next()) => match next {
+                    Ok(Some(event)) => event,
+                    Ok(None) => break,
+                    Err(_) => Ok(SelectObjectContentEvent::Cont(ContinuationEvent {})),
+                },
+            };
             if tx.send(event).await.is_err() {
                 break;
             }
@@ -344,6 +361,15 @@ fn select_error_owned(code: &'static str, message: String) -> S3Error {
     e
 }
 
+/// The HTTP client of [`ForwardedSelect`]: a sidecar that does not answer the connection
+/// within seconds is down (the S3 client gets 503 and retries).
+pub fn sidecar_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_default()
+}
+
 /// Selects forwarded to a sidecar (`lagoa serve --compute-url`): the request goes to the
 /// sidecar's `/v1/select` signed with the caller's own credentials, so the sidecar
 /// authorises it again by the same rules; its answer is relayed event by event.
@@ -380,7 +406,14 @@ impl SelectPort for ForwardedSelect {
         })?;
         if !response.status().is_success() {
             let status = response.status();
-            let text = response.bytes().await.unwrap_or_default();
+            let mut text = Vec::new();
+            let mut body = response.bytes_stream();
+            while let Some(Ok(chunk)) = body.next().await {
+                text.extend_from_slice(&chunk);
+                if text.len() > MAX_ERROR_BODY {
+                    break;
+                }
+            }
             return Err(match serde_json::from_slice::<SelectError>(&text) {
                 Ok(err) => s3_error_of(err),
                 Err(_) => {

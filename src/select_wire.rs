@@ -2,13 +2,13 @@
 //! `POST /v1/select` with the query as JSON (signed by the caller), answered by a stream of
 //! frames — one tag byte, a big-endian u32 length, the payload:
 //! `R` records, `P` progress and `S` stats (three big-endian u64: scanned, processed,
-//! returned), `E` end, `X` an error (JSON [`SelectError`]). A stream that stops without `E` or
+//! returned), `C` keep-alive, `E` end, `X` an error (JSON [`SelectError`]). A stream that stops without `E` or
 //! `X` failed.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use lagoa_compute::{SelectError, SelectQuery};
-use s3s::dto::{EndEvent, Progress, ProgressEvent, RecordsEvent, SelectObjectContentEvent, Stats, StatsEvent};
+use s3s::dto::{ContinuationEvent, EndEvent, Progress, ProgressEvent, RecordsEvent, SelectObjectContentEvent, Stats, StatsEvent};
 use s3s::{S3Error, S3Result};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,7 @@ fn frame(event: S3Result<SelectObjectContentEvent>) -> Option<Bytes> {
             (b'S', numbers(s.bytes_scanned, s.bytes_processed, s.bytes_returned))
         }
         Ok(SelectObjectContentEvent::End(_)) => (b'E', Bytes::new()),
+        Ok(SelectObjectContentEvent::Cont(_)) => (b'C', Bytes::new()),
         Ok(_) => return None,
         Err(e) => (
             b'X',
@@ -140,6 +141,7 @@ fn event(tag: u8, mut payload: Bytes) -> S3Result<SelectObjectContentEvent> {
             })
         }
         b'E' => SelectObjectContentEvent::End(EndEvent {}),
+        b'C' => SelectObjectContentEvent::Cont(ContinuationEvent {}),
         b'X' => {
             let err: SelectError = serde_json::from_slice(&payload).map_err(|_| broken("an unreadable error frame"))?;
             return Err(crate::select::s3_error_of(err));

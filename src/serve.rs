@@ -123,7 +123,7 @@ fn select_port(args: &ServeArgs, engine: &Arc<OnceLock<Engine>>) -> Option<Arc<d
         return Some(Arc::new(crate::select::ForwardedSelect {
             url: url.clone(),
             region: args.region.clone(),
-            client: reqwest::Client::new(),
+            client: crate::select::sidecar_client(),
         }));
     }
     (!args.no_compute)

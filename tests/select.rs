@@ -19,6 +19,8 @@ use common::*;
 #[derive(Debug, Default)]
 struct Selected {
     records: String,
+    /// The largest Records payload.
+    largest_payload: usize,
     stats: Option<(i64, i64, i64)>,
     progress_events: usize,
     ended: bool,
@@ -54,6 +56,7 @@ async fn select(
         match out.payload.recv().await {
             Ok(Some(SelectObjectContentEventStream::Records(r))) => {
                 let bytes = r.payload.map(|b| b.into_inner()).unwrap_or_default();
+                selected.largest_payload = selected.largest_payload.max(bytes.len());
                 selected.records.push_str(&String::from_utf8(bytes).expect("UTF-8 records"));
             }
             Ok(Some(SelectObjectContentEventStream::Stats(s))) => {
@@ -318,6 +321,24 @@ async fn where_operators_and_functions() {
         "2017,2017-11-01,30\n"
     );
     assert!(q("SELECT UTCNOW() FROM S3Object LIMIT 1").await.unwrap().starts_with("20"));
+    // Quotes inside strings stay quotes (and cannot end the string early).
+    assert_eq!(
+        q("SELECT name FROM S3Object WHERE 'it''s' = 'it''s' AND name = 'bob'")
+            .await
+            .unwrap(),
+        "bob\n"
+    );
+    assert_eq!(
+        q("SELECT name FROM S3Object WHERE name = 'a'' OR ''x''=''x'").await.unwrap(),
+        ""
+    );
+    // Without ESCAPE a backslash is an ordinary character in a LIKE pattern.
+    assert_eq!(
+        q("SELECT name FROM S3Object WHERE 'C:\\x' LIKE 'C:\\%' AND name = 'bob'")
+            .await
+            .unwrap(),
+        "bob\n"
+    );
     // Unnamed results are _1.._N, named ones keep their names (JSON output shows them).
     let json = select(
         &c,
@@ -573,6 +594,41 @@ async fn scan_range_takes_the_records_that_start_inside_it() {
     assert_eq!(run(range(Some(6), None)).await, "12\n13\n");
     assert_eq!(run(range(None, Some(6))).await, "12\n13\n");
     assert_eq!(run(range(Some(100), None)).await, "");
+}
+
+#[tokio::test]
+async fn large_results_come_in_bounded_payloads_in_object_order() {
+    let (_s, c) = lake().await;
+    let mut body = String::from("n,pad\n");
+    for i in 0..40_000 {
+        body.push_str(&format!("{i},{}\n", "x".repeat(40)));
+    }
+    put(&c, "lake", "big.csv", body.clone()).await;
+    let out = select(
+        &c,
+        "big.csv",
+        "SELECT * FROM S3Object",
+        csv_in(FileHeaderInfo::Use),
+        csv_out(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.records, body["n,pad\n".len()..]);
+    assert!(out.largest_payload <= 256 * 1024, "{}", out.largest_payload);
+    let out = select(
+        &c,
+        "big.csv",
+        "SELECT n FROM S3Object WHERE n >= 39990 LIMIT 3",
+        csv_in(FileHeaderInfo::Use),
+        csv_out(),
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.records, "39990\n39991\n39992\n");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ orders and the same rows as Parquet (row groups of 1M rows, ids ascending), then
 run and alternating the contenders, a ~1%-selective filter:
 
   - `POST /v1/sql` (CSV out) on the CSV object and on the Parquet object;
+  - S3 Select (boto3 `select_object_content`, CSV out) on both;
   - GetObject of the whole object + pyarrow (`pyarrow.csv.read_csv` / `pyarrow.parquet`) filtering
     on the client — what a notebook does without pushdown.
 
@@ -146,6 +147,19 @@ def main():
             return secs, len(out), out.count(b"\n") - 1
         return run
 
+    select_query = "SELECT s.order_id, s.state, s.zip5, s.amount FROM S3Object s WHERE s.order_id >= {low} AND s.order_id < {high}"
+
+    def select(ext):
+        def run():
+            started = time.perf_counter()
+            inp = {"CSV": {"FileHeaderInfo": "USE"}} if ext == "csv" else {"Parquet": {}}
+            r = s3.select_object_content(Bucket="lake", Key=f"orders.{ext}", ExpressionType="SQL",
+                                         Expression=select_query.format(low=low, high=high),
+                                         InputSerialization=inp, OutputSerialization={"CSV": {}})
+            out = b"".join(e["Records"]["Payload"] for e in r["Payload"] if "Records" in e)
+            return time.perf_counter() - started, len(out), out.count(b"\n")
+        return run
+
     def download(ext):
         def run():
             started = time.perf_counter()
@@ -158,7 +172,7 @@ def main():
 
     results = {}
     for ext in ["csv", "parquet"]:
-        for name, fn in [("sql", pushdown(ext)), ("download+pyarrow", download(ext))]:
+        for name, fn in [("sql", pushdown(ext)), ("s3 select", select(ext)), ("download+pyarrow", download(ext))]:
             results[(ext, name)] = median_run(fn, args.repeat)
     before = rchar(proc.pid)
     secs, out = sql(urls["compute"], query.format(ext="parquet", low=low, high=high))
@@ -170,7 +184,7 @@ def main():
     print("|---|---|---|---|---|---|")
     for ext in ["csv", "parquet"]:
         base = results[(ext, "download+pyarrow")][0]
-        for name in ["sql", "download+pyarrow"]:
+        for name in ["sql", "s3 select", "download+pyarrow"]:
             s, n, r = results[(ext, name)]
             print(f"| {ext} | {name} | {s:.2f} | {n:,} | {r:,} | {base / s:.1f}x |")
     pq_size = s3.head_object(Bucket="lake", Key="orders.parquet")["ContentLength"]

@@ -7,7 +7,10 @@ import tempfile
 
 import requests
 
-from suite import ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, Suite, bucket_name, read_tree, run, write_file, write_tree
+from suite import (
+    ACCESS_KEY, ENDPOINT, REGION, SECRET_KEY, SELECT_QUERY, Suite, bucket_name, check_select, read_tree, run, select_csv,
+    select_parquet, write_file, write_tree,
+)
 
 suite = Suite("awscli")
 B = bucket_name("awscli")
@@ -163,6 +166,21 @@ def _():
     p = aws("s3", "rb", f"s3://{B}", check=False)
     assert p.returncode != 0 and b"BucketNotEmpty" in p.stderr, p.stderr
 
+
+@suite.feature("S3 Select CSV and Parquet (rows equal pyarrow's)")
+def _():
+    for key, data, inp in [
+        ("select/orders.csv", select_csv(), '{"CSV": {"FileHeaderInfo": "USE"}}'),
+        ("select/orders.parquet", select_parquet(), '{"Parquet": {}}'),
+    ]:
+        aws("s3", "cp", local("orders", data), f"s3://{B}/{key}")
+        out = os.path.join(TMP, "selected.csv")
+        api_args = ["select-object-content", "--bucket", B, "--key", key, "--expression", SELECT_QUERY,
+                    "--expression-type", "SQL", "--input-serialization", inp, "--output-serialization", '{"CSV": {}}', out]
+        aws("s3api", *api_args)
+        with open(out, "rb") as f:
+            check_select(f.read(), key)
+        aws("s3", "rm", f"s3://{B}/{key}")
 
 @suite.feature("bucket cleanup + delete")
 def _():

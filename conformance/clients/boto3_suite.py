@@ -7,7 +7,10 @@ import os
 import requests
 from boto3.s3.transfer import TransferConfig
 
-from suite import ACCESS_KEY, ENDPOINT, SECRET_KEY, Suite, boto3_client, bucket_name, expect_error
+from suite import (
+    ACCESS_KEY, ENDPOINT, SECRET_KEY, SELECT_QUERY, Suite, boto3_client, bucket_name, check_select, expect_error,
+    select_csv, select_parquet,
+)
 
 s3 = boto3_client()
 suite = Suite("boto3")
@@ -180,6 +183,29 @@ def _():
     v2.delete_object(Bucket=b, Key="k")
     v2.delete_bucket(Bucket=b)
 
+
+@suite.feature("S3 Select CSV and Parquet (rows equal pyarrow's)")
+def _():
+    s3.put_object(Bucket=B, Key="select/orders.csv", Body=select_csv())
+    s3.put_object(Bucket=B, Key="select/orders.parquet", Body=select_parquet())
+    for key, inp in [
+        ("select/orders.csv", {"CSV": {"FileHeaderInfo": "USE"}}),
+        ("select/orders.parquet", {"Parquet": {}}),
+    ]:
+        r = s3.select_object_content(
+            Bucket=B, Key=key, Expression=SELECT_QUERY, ExpressionType="SQL",
+            InputSerialization=inp, OutputSerialization={"CSV": {}}, RequestProgress={"Enabled": True},
+        )
+        records, stats, ended = b"", None, False
+        for event in r["Payload"]:
+            records += event.get("Records", {}).get("Payload", b"")
+            stats = event.get("Stats", {}).get("Details", stats)
+            ended |= "End" in event
+        check_select(records, key)
+        assert ended and stats["BytesReturned"] == len(records), stats
+    expect_error("ParseUnexpectedToken", s3.select_object_content, Bucket=B, Key="select/orders.csv",
+                 Expression="SELEC x", ExpressionType="SQL", InputSerialization={"CSV": {}}, OutputSerialization={"CSV": {}})
+    s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "select/orders.csv"}, {"Key": "select/orders.parquet"}]})
 
 @suite.feature("bucket cleanup + delete")
 def _():

@@ -11,7 +11,7 @@ from minio.commonconfig import Tags
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 
-from suite import ACCESS_KEY, ENDPOINT, SECRET_KEY, Suite, bucket_name
+from suite import ACCESS_KEY, ENDPOINT, SECRET_KEY, SELECT_QUERY, Suite, bucket_name, check_select, select_csv, select_parquet
 
 url = urlparse(ENDPOINT)
 mc = Minio(url.netloc, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False, region="us-east-1")
@@ -126,6 +126,22 @@ def _():
     mc.put_object(B, "keep", io.BytesIO(b"x"), 1)
     expect_code("BucketNotEmpty", mc.remove_bucket, B)
 
+
+@suite.feature("S3 Select CSV and Parquet (rows equal pyarrow's)")
+def _():
+    from minio.select import CSVInputSerialization, CSVOutputSerialization, ParquetInputSerialization, SelectRequest
+
+    for key, data, inp in [
+        ("select/orders.csv", select_csv(), CSVInputSerialization(file_header_info="USE")),
+        ("select/orders.parquet", select_parquet(), ParquetInputSerialization()),
+    ]:
+        mc.put_object(B, key, io.BytesIO(data), len(data))
+        with mc.select_object_content(B, key, SelectRequest(SELECT_QUERY, inp, CSVOutputSerialization(), request_progress=True)) as result:
+            records = b"".join(result.stream())
+            stats = result.stats()
+        check_select(records, key)
+        assert stats.bytes_returned == len(records), vars(stats)
+        mc.remove_object(B, key)
 
 @suite.feature("bucket cleanup + delete")
 def _():

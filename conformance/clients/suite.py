@@ -119,3 +119,83 @@ def write_file(directory, name, data):
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+# --- S3 Select: one dataset, its answers computed independently by pyarrow ---------------------
+
+SELECT_STATES = ["SP", "RJ", "MG", "BA", "PR"]
+SELECT_CITIES = ["são paulo", "Rio de Janeiro", "Belo Horizonte, MG", "salvador", 'the "big" city']
+
+
+def select_csv() -> bytes:
+    """500 orders as CSV (a header; a city with a comma, one with quotes; amounts with
+    decimals; some amounts that are not numbers)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["id", "state", "city", "amount"])
+    for i in range(500):
+        amount = "n/a" if i % 37 == 0 else f"{(i * 7919) % 1000 / 10:.1f}"
+        w.writerow([i, SELECT_STATES[i % 5], SELECT_CITIES[(i * 3 + i // 5) % 5], amount])
+    return out.getvalue().encode()
+
+
+def select_parquet() -> bytes:
+    """The same orders as Parquet, typed (amount a nullable double)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    table = select_table()
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+def select_table():
+    """The orders as pyarrow reads the CSV, with amount parsed where it is a number."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    text = pcsv.read_csv(
+        io.BytesIO(select_csv()),
+        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in ["id", "state", "city", "amount"]}),
+    )
+    amount = pc.cast(pc.if_else(pc.equal(text["amount"], "n/a"), None, text["amount"]), pa.float64())
+    return pa.table({"id": pc.cast(text["id"], pa.int64()), "state": text["state"], "city": text["city"], "amount": amount})
+
+
+# The query every client runs, and pyarrow's answer to it.
+SELECT_QUERY = "SELECT s.id, s.city FROM S3Object s WHERE s.state = 'SP' AND CAST(s.amount AS FLOAT) > 50"
+
+
+def select_expected():
+    """[(id, city)] as strings, in file order."""
+    import pyarrow.compute as pc
+
+    t = select_table()
+    mask = pc.and_(pc.equal(t["state"], "SP"), pc.greater(t["amount"], 50.0))
+    rows = t.filter(pc.fill_null(mask, False))
+    return [(str(i), c) for i, c in zip(rows["id"].to_pylist(), rows["city"].to_pylist())]
+
+
+def select_rows(records: bytes):
+    """Rows of S3 Select's CSV output."""
+    import csv
+    import io
+
+    return [tuple(r) for r in csv.reader(io.StringIO(records.decode()))]
+
+
+def check_select(records: bytes, what: str):
+    got = select_rows(records)
+    want = select_expected()
+    assert len(want) > 10, "the query selects something"
+    assert got == want, f"{what}: {len(got)} rows, pyarrow has {len(want)}; first differing: " + str(
+        next(((g, w) for g, w in zip(got, want) if g != w), None)
+    )

@@ -75,6 +75,9 @@ pub(crate) fn rewrite(expression: &str, table: &Table) -> Result<Statement, Sele
                 ));
             }
         };
+        if select.into.is_some() {
+            return Err(unsupported("SELECT … INTO is not part of S3 Select"));
+        }
         name_unnamed_results(&mut select.projection);
         qualifier
     };
@@ -153,9 +156,22 @@ fn missing_as_null(expression: &str) -> Result<String, SelectError> {
             }
             _ => {}
         }
-        out.push_str(&token.to_string());
+        out.push_str(&render(token));
     }
     Ok(out)
+}
+
+/// A token as SQL text again. sqlparser's own rendering does not re-escape what the tokenizer
+/// unescaped (`'O''Brien'` would come back as `'O'Brien'`): quotes are doubled here.
+fn render(token: &Token) -> String {
+    match token {
+        Token::SingleQuotedString(s) => format!("'{}'", s.replace('\'', "''")),
+        Token::Word(w) => match w.quote_style {
+            Some(q) => format!("{q}{}{q}", w.value.replace(q, &format!("{q}{q}"))),
+            None => w.value.clone(),
+        },
+        other => other.to_string(),
+    }
 }
 
 /// Names results that are not plain columns `_N` (their position), and nested paths by their
@@ -186,6 +202,11 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     fn rewrite(&self, expr: &mut Expr) -> Result<(), SelectError> {
         match expr {
+            // S3 Select reads one object once: no subqueries (they could join the object with
+            // itself without bound, or name other tables).
+            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => {
+                return Err(unsupported("subqueries are not part of S3 Select"));
+            }
             Expr::Identifier(id) => {
                 if let Some(column) = self.column(id) {
                     *id = column;
@@ -234,8 +255,11 @@ impl Resolver<'_> {
             | Expr::ILike {
                 pattern, escape_char, ..
             } => {
-                if let Some(escape) = escape_char.take() {
-                    **pattern = backslash_escapes(pattern, &escape.value)?;
+                // DataFusion escapes with a backslash by default; S3 Select has no escape
+                // unless ESCAPE names one.
+                let escape = escape_char.take().map(|e| e.value);
+                if escape.is_some() || matches!(&**pattern, Expr::Value(_)) {
+                    **pattern = backslash_escapes(pattern, escape.as_ref())?;
                 }
             }
             Expr::Between {
@@ -390,14 +414,18 @@ fn is_arithmetic(op: &BinaryOperator) -> bool {
 }
 
 /// A LIKE pattern with its own ESCAPE character rewritten to DataFusion's backslash escapes.
-fn backslash_escapes(pattern: &Expr, escape: &Value) -> Result<Expr, SelectError> {
+fn backslash_escapes(pattern: &Expr, escape: Option<&Value>) -> Result<Expr, SelectError> {
     let invalid = |m: &str| SelectError::bad_request("InvalidArgument", m);
-    let Value::SingleQuotedString(escape) = escape else {
-        return Err(invalid("ESCAPE takes a one-character string"));
-    };
-    let mut chars = escape.chars();
-    let (Some(escape), None) = (chars.next(), chars.next()) else {
-        return Err(invalid("ESCAPE takes a one-character string"));
+    let escape = match escape {
+        None => None,
+        Some(Value::SingleQuotedString(escape)) => {
+            let mut chars = escape.chars();
+            let (Some(escape), None) = (chars.next(), chars.next()) else {
+                return Err(invalid("ESCAPE takes a one-character string"));
+            };
+            Some(escape)
+        }
+        Some(_) => return Err(invalid("ESCAPE takes a one-character string")),
     };
     let Expr::Value(v) = pattern else {
         return Err(SelectError::bad_request(
@@ -411,7 +439,7 @@ fn backslash_escapes(pattern: &Expr, escape: &Value) -> Result<Expr, SelectError
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        if c == escape {
+        if Some(c) == escape {
             match chars.next() {
                 Some(next) => {
                     out.push('\\');
@@ -529,9 +557,11 @@ fn chrono_pattern(arg: &str) -> Result<String, SelectError> {
             ('m', _) => "%M".into(),
             ('s', 1) => "%-S".into(),
             ('s', _) => "%S".into(),
-            ('S', n) => format!("%{}f", n.min(9)),
+            // chrono writes 3, 6 or 9 fraction digits.
+            ('S', n) if n <= 3 => "%3f".into(),
+            ('S', n) if n <= 6 => "%6f".into(),
+            ('S', _) => "%9f".into(),
             ('a', _) => "%p".into(),
-            ('X' | 'x', _) => "%:z".into(),
             ('\'', _) => {
                 let end = chars[i + 1..]
                     .iter()

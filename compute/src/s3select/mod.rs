@@ -167,6 +167,9 @@ pub struct SelectRun {
     pub counters: Arc<SelectCounters>,
 }
 
+/// How long a Select waits for its first records before its answer starts.
+const FIRST_RECORDS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Most bytes one Records payload carries.
 pub const RECORDS_CHUNK: usize = 256 * 1024;
 
@@ -195,7 +198,10 @@ impl Engine {
         only_the_object(&plan)?;
         let frame = ctx.execute_logical_plan(plan).await.map_err(SelectError::from_datafusion)?;
         let schema = frame.schema().inner().clone();
-        counters.planning.store(files.bytes_read(), Ordering::Relaxed);
+        // A JSON document is read whole while registering it: that is its scan.
+        if !matches!(query.input.format, InputFormat::Json { document: true }) {
+            counters.planning.store(files.bytes_read(), Ordering::Relaxed);
+        }
         let batches = frame.execute_stream().await.map_err(SelectError::from_datafusion)?;
         let encoder = records::Encoder::new(&query.output, schema);
         let returned = counters.clone();
@@ -205,11 +211,14 @@ impl Engine {
                 chunk
             })
             .boxed();
-        let first = records.next().await;
-        let records = match first {
-            Some(Err(e)) => return Err(e),
-            Some(Ok(chunk)) => futures::stream::once(async { Ok(chunk) }).chain(records).boxed(),
-            None => futures::stream::empty().boxed(),
+        // Errors of the scan's start answer as errors; a query whose first records take long
+        // (a selective scan) starts its stream anyway, so the client is not left waiting
+        // without an answer. Dropping `next()` on timeout leaves the stream where it was.
+        let records = match tokio::time::timeout(FIRST_RECORDS_WAIT, records.next()).await {
+            Ok(Some(Err(e))) => return Err(e),
+            Ok(Some(Ok(chunk))) => futures::stream::once(async { Ok(chunk) }).chain(records).boxed(),
+            Ok(None) => futures::stream::empty().boxed(),
+            Err(_) => records,
         };
         Ok(SelectRun { records, counters })
     }

@@ -10,8 +10,12 @@ use futures::{Stream, StreamExt};
 
 use super::{CsvOutput, RECORDS_CHUNK, SelectError, SelectOutput};
 
-/// Rows per slice of a batch: keeps one payload near [`RECORDS_CHUNK`] for ordinary rows.
-const ROWS_PER_SLICE: usize = 1024;
+/// Cells encoded at once: a slice of a batch has at most this many rows × columns, so that a
+/// wide projection does not build a huge buffer before it is cut.
+const CELLS_PER_SLICE: usize = 64 * 1024;
+
+/// Largest record S3 Select returns (AWS's documented limit: 1 MiB).
+const MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// Serialises batches in the requested output format.
 pub(crate) struct Encoder {
@@ -50,28 +54,54 @@ pub(crate) fn encode(
 }
 
 impl Encoder {
+    /// The payloads of one batch, each at most about [`RECORDS_CHUNK`] bytes (a slice that
+    /// encodes larger is split again, down to single records).
     fn payloads(&self, batch: &RecordBatch) -> Vec<Result<Bytes, SelectError>> {
+        let rows_per_slice = (CELLS_PER_SLICE / batch.num_columns().max(1)).clamp(1, 1024);
         let mut payloads = Vec::new();
         let mut pending = Vec::new();
         let mut offset = 0;
         while offset < batch.num_rows() {
-            let len = ROWS_PER_SLICE.min(batch.num_rows() - offset);
-            match self.encode(&batch.slice(offset, len)) {
-                Ok(bytes) => pending.extend_from_slice(&bytes),
-                Err(e) => {
-                    payloads.push(Err(e));
-                    return payloads;
-                }
+            let len = rows_per_slice.min(batch.num_rows() - offset);
+            if let Err(e) = self.encode_bounded(&batch.slice(offset, len), &mut pending, &mut payloads) {
+                payloads.push(Err(e));
+                return payloads;
             }
             offset += len;
-            if pending.len() >= RECORDS_CHUNK {
-                payloads.push(Ok(Bytes::from(std::mem::take(&mut pending))));
-            }
         }
         if !pending.is_empty() {
             payloads.push(Ok(Bytes::from(pending)));
         }
         payloads
+    }
+
+    /// Appends `slice`'s records to `pending`, moving full payloads to `payloads`.
+    fn encode_bounded(
+        &self,
+        slice: &RecordBatch,
+        pending: &mut Vec<u8>,
+        payloads: &mut Vec<Result<Bytes, SelectError>>,
+    ) -> Result<(), SelectError> {
+        let bytes = self.encode(slice)?;
+        if bytes.len() > RECORDS_CHUNK && slice.num_rows() > 1 {
+            let half = slice.num_rows() / 2;
+            self.encode_bounded(&slice.slice(0, half), pending, payloads)?;
+            return self.encode_bounded(&slice.slice(half, slice.num_rows() - half), pending, payloads);
+        }
+        if slice.num_rows() == 1 && bytes.len() > MAX_RECORD_BYTES {
+            return Err(SelectError::bad_request(
+                "OverMaxRecordSize",
+                format!(
+                    "a result record is {} bytes; the most S3 Select returns is 1 MiB",
+                    bytes.len()
+                ),
+            ));
+        }
+        if !pending.is_empty() && pending.len() + bytes.len() > RECORDS_CHUNK {
+            payloads.push(Ok(Bytes::from(std::mem::take(pending))));
+        }
+        pending.extend_from_slice(&bytes);
+        Ok(())
     }
 }
 

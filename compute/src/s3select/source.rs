@@ -31,7 +31,7 @@ pub(crate) const TABLE: &str = "s3object";
 pub(crate) const RAW_CSV_TABLE: &str = "s3object_fields";
 
 /// Largest JSON DOCUMENT object read (after decompression): documents are parsed whole.
-const MAX_DOCUMENT_BYTES: usize = 256 << 20;
+const MAX_DOCUMENT_BYTES: usize = 64 << 20;
 
 /// What the dialect needs to know of the table.
 pub(crate) struct Table {
@@ -95,10 +95,7 @@ pub(crate) async fn register(ctx: &SessionContext, files: &QueryFiles, query: &S
         }
         InputFormat::Json { document: false } => {
             let format = JsonFormat::default().with_file_compression_type(compression);
-            let schema = format
-                .infer_schema(&state, &store, std::slice::from_ref(&meta))
-                .await
-                .map_err(df)?;
+            let schema = json_lines_schema(&*store, &meta, compression).await?;
             if let Some(range) = query.scan_range {
                 let window = record_window(&*store, &meta, range, b'\n').await?;
                 files.set_window(&query.bucket, &query.key, window);
@@ -159,6 +156,14 @@ pub(crate) async fn register(ctx: &SessionContext, files: &QueryFiles, query: &S
 /// `s3://bucket/key` for exactly this key: segments percent-encoded, no glob expansion.
 fn object_url(bucket: &str, key: &str) -> Result<ListingTableUrl, SelectError> {
     let invalid = |m: String| SelectError::bad_request("InvalidRequest", m);
+    // Only keys that are object_store paths as written (no empty, `.` or `..` segments, no
+    // trailing `/`): any other would name a different object or a prefix.
+    let exact = datafusion::object_store::path::Path::parse(key).is_ok_and(|p| p.as_ref() == key);
+    if !exact || key.ends_with('/') {
+        return Err(invalid(format!(
+            "S3 Select cannot read the key {key:?}: keys with empty, '.' or '..' segments or a trailing '/' are not supported"
+        )));
+    }
     let mut url = url::Url::parse(&format!("s3://{bucket}/")).map_err(|e| invalid(format!("bucket {bucket}: {e}")))?;
     url.path_segments_mut()
         .map_err(|()| invalid(format!("bucket {bucket} is not a URL host")))?
@@ -176,7 +181,8 @@ fn csv_format(csv: &CsvInput, compression: FileCompressionType, has_header: bool
         terminator: csv.record_delimiter,
         comment: csv.comments,
         newlines_in_values: Some(csv.allow_quoted_record_delimiter),
-        // Rows shorter than the header read their missing columns as NULL (MISSING).
+        // Rows shorter than the header are read (their missing columns become '' like empty
+        // fields: see `TABLE`'s view).
         truncated_rows: Some(true),
         ..CsvOptions::default()
     };
@@ -186,18 +192,17 @@ fn csv_format(csv: &CsvInput, compression: FileCompressionType, has_header: bool
         .with_file_compression_type(compression)
 }
 
-/// Most bytes read (after decompression) to find the first record of a CSV object.
+/// Most bytes read (after decompression) to find the first record of a CSV object, or to infer
+/// the schema of JSON lines.
 const MAX_HEADER_BYTES: usize = 1 << 20;
 
-/// The fields of the CSV object's first record (the header, or a row counting the columns),
-/// read with the request's delimiters — DataFusion's own inference ignores the record
-/// delimiter.
-async fn first_record_fields(
+/// The first (up to) [`MAX_HEADER_BYTES`] of an object, decompressed. DataFusion's own
+/// inference would read a whole JSON object into memory first.
+async fn head_bytes(
     store: &dyn ObjectStore,
     meta: &ObjectMeta,
-    csv: &CsvInput,
     compression: FileCompressionType,
-) -> Result<Schema, SelectError> {
+) -> Result<Vec<u8>, SelectError> {
     let df = SelectError::from_datafusion;
     let raw = store
         .get_range(&meta.location, 0..meta.size.min(MAX_HEADER_BYTES as u64))
@@ -219,6 +224,38 @@ async fn first_record_fields(
             break;
         }
     }
+    Ok(head)
+}
+
+/// The schema of JSON lines, from the whole lines of the object's head. Fields that first
+/// appear later in the object are not columns (README).
+async fn json_lines_schema(
+    store: &dyn ObjectStore,
+    meta: &ObjectMeta,
+    compression: FileCompressionType,
+) -> Result<SchemaRef, SelectError> {
+    let mut head = head_bytes(store, meta, compression).await?;
+    if head.len() >= MAX_HEADER_BYTES
+        && let Some(end) = head.iter().rposition(|b| *b == b'\n')
+    {
+        head.truncate(end + 1);
+    }
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&head);
+    let (schema, _) = datafusion::arrow::json::reader::infer_json_schema(std::io::Cursor::new(head), None)
+        .map_err(|e| SelectError::bad_request("JSONParsingError", e.to_string()))?;
+    Ok(Arc::new(schema))
+}
+
+/// The fields of the CSV object's first record (the header, or a row counting the columns),
+/// read with the request's delimiters — DataFusion's own inference ignores the record
+/// delimiter.
+async fn first_record_fields(
+    store: &dyn ObjectStore,
+    meta: &ObjectMeta,
+    csv: &CsvInput,
+    compression: FileCompressionType,
+) -> Result<Schema, SelectError> {
+    let head = head_bytes(store, meta, compression).await?;
     let mut format = datafusion::arrow::csv::reader::Format::default()
         .with_header(false)
         .with_delimiter(csv.field_delimiter)

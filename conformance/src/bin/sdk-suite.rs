@@ -436,6 +436,73 @@ async fn main() {
     })
     .await;
 
+    s.feature("S3 Select (SelectObjectContent event stream)", async {
+        use aws_sdk_s3::types::{
+            CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, OutputSerialization,
+            SelectObjectContentEventStream,
+        };
+        // Expected rows computed here from the same generated text.
+        let mut csv = String::from("id,state,amount\n");
+        let mut want = String::new();
+        for i in 0..300u32 {
+            let state = ["SP", "RJ", "MG"][(i % 3) as usize];
+            let amount = if i % 31 == 0 {
+                "n/a".to_owned()
+            } else {
+                format!("{}.5", (i * 7919) % 100)
+            };
+            csv.push_str(&format!("{i},{state},{amount}\n"));
+            if state == "MG" && amount.parse::<f64>().is_ok_and(|a| a >= 40.0) {
+                want.push_str(&format!("{i},{amount}\n"));
+            }
+        }
+        c.put_object()
+            .bucket(b)
+            .key("select.csv")
+            .body(ByteStream::from(csv.into_bytes()))
+            .send()
+            .await
+            .map_err(fail("PutObject"))?;
+        let mut out = c
+            .select_object_content()
+            .bucket(b)
+            .key("select.csv")
+            .expression("SELECT s.id, s.amount FROM S3Object s WHERE s.state = 'MG' AND s.amount >= 40")
+            .expression_type(ExpressionType::Sql)
+            .input_serialization(
+                InputSerialization::builder()
+                    .csv(CsvInput::builder().file_header_info(FileHeaderInfo::Use).build())
+                    .build(),
+            )
+            .output_serialization(OutputSerialization::builder().csv(CsvOutput::builder().build()).build())
+            .send()
+            .await
+            .map_err(fail("SelectObjectContent"))?;
+        let (mut got, mut returned, mut ended) = (Vec::new(), None, false);
+        while let Some(event) = out.payload.recv().await.map_err(|e| format!("event stream: {e:?}"))? {
+            match event {
+                SelectObjectContentEventStream::Records(r) => got.extend(r.payload.map(|p| p.into_inner()).unwrap_or_default()),
+                SelectObjectContentEventStream::Stats(st) => returned = st.details.and_then(|d| d.bytes_returned),
+                SelectObjectContentEventStream::End(_) => ended = true,
+                _ => {}
+            }
+        }
+        ensure(!want.is_empty() && got == want.as_bytes(), || {
+            format!("got {} bytes, expected {}", got.len(), want.len())
+        })?;
+        ensure(ended && returned == Some(got.len() as i64), || {
+            format!("Stats {returned:?}, End {ended}")
+        })?;
+        c.delete_object()
+            .bucket(b)
+            .key("select.csv")
+            .send()
+            .await
+            .map_err(fail("DeleteObject"))
+            .map(|_| ())
+    })
+    .await;
+
     s.feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty", async {
         expect_code(c.get_object().bucket(b).key("nope").send().await, "NoSuchKey")?;
         expect_code(
