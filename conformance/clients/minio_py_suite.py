@@ -140,7 +140,7 @@ def _():
             records = b"".join(result.stream())
             stats = result.stats()
         check_select(records, key)
-        assert stats.bytes_returned == len(records), vars(stats)
+        assert int(stats.bytes_returned) == len(records), vars(stats)
         mc.remove_object(B, key)
 
 @suite.feature("bucket cleanup + delete")
