@@ -53,7 +53,7 @@ pub struct Engine {
     pool: Arc<dyn MemoryPool>,
     /// Spill files of all queries, under one size cap.
     disk: Arc<DiskManager>,
-    config: ComputeConfig,
+    pub(crate) config: ComputeConfig,
 }
 
 impl Engine {
