@@ -165,11 +165,12 @@ impl Engine {
         // the data is reading less of it.
         options.execution.parquet.pushdown_filters = true;
         options.execution.parquet.reorder_filters = true;
-        // Each sorting partition reserves memory for merging its spills (10 MiB by default):
-        // with a small limit that reservation alone would exhaust it, so it takes a share.
+        // Each sorting partition reserves memory up front for sorting and merging what it
+        // buffered before that is spilled; the merge needs about as much as was buffered, so
+        // the reservation is half of the partition's share of the pool (DataFusion's 10 MiB
+        // default fails at small limits, either way round).
         if let Some(limit) = self.config.memory_limit {
-            let share = limit / (4 * self.config.target_partitions.max(1));
-            options.execution.sort_spill_reservation_bytes = options.execution.sort_spill_reservation_bytes.min(share);
+            options.execution.sort_spill_reservation_bytes = limit / (2 * partitions.max(1));
         }
         let state = SessionStateBuilder::new()
             .with_config(config)
