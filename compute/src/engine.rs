@@ -53,7 +53,7 @@ pub struct Engine {
     pool: Arc<dyn MemoryPool>,
     /// Spill files of all queries, under one size cap.
     disk: Arc<DiskManager>,
-    pub(crate) config: ComputeConfig,
+    config: ComputeConfig,
 }
 
 impl Engine {

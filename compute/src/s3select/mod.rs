@@ -18,8 +18,6 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use datafusion::sql::sqlparser::ast::Statement;
-
 use crate::access::Caller;
 use crate::engine::Engine;
 use crate::near_data::QueryFiles;
@@ -179,7 +177,9 @@ impl Engine {
     /// Plans `query` as `caller` and computes its first records before returning, so that
     /// planning and early read errors answer as errors, not inside an event stream.
     pub async fn select(&self, caller: &Caller, query: SelectQuery) -> Result<SelectRun, SelectError> {
-        // Registered and planned with one partition; see `parallel_in_order` for more.
+        // One partition: S3 Select returns records in the object's order, and LIMIT takes the
+        // first ones. (A scan split into parallel byte ranges was tried: DataFusion does not
+        // keep its partitions in range order reliably.)
         let (ctx, files) = self
             .session_with_files(caller, 1)
             .await
@@ -191,7 +191,6 @@ impl Engine {
         });
         let table = source::register(&ctx, &files, &query).await?;
         let statement = dialect::rewrite(&query.expression, &table)?;
-        self.parallel_in_order(&ctx, &statement);
         let plan = ctx
             .state()
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
@@ -204,9 +203,7 @@ impl Engine {
         if !matches!(query.input.format, InputFormat::Json { document: true }) {
             counters.planning.store(files.bytes_read(), Ordering::Relaxed);
         }
-        let task = frame.task_ctx();
-        let physical = frame.create_physical_plan().await.map_err(SelectError::from_datafusion)?;
-        let batches = in_object_order(physical, Arc::new(task)).map_err(SelectError::from_datafusion)?;
+        let batches = frame.execute_stream().await.map_err(SelectError::from_datafusion)?;
         let encoder = records::Encoder::new(&query.output, schema);
         let returned = counters.clone();
         let mut records = records::encode(batches, encoder)
@@ -226,66 +223,6 @@ impl Engine {
         };
         Ok(SelectRun { records, counters })
     }
-}
-
-impl Engine {
-    /// S3 Select returns records in the object's order. A scan split into byte ranges keeps
-    /// that order within each range, so the ranges may be scanned in parallel when their
-    /// outputs are concatenated in range order ([`in_object_order`]) and nothing redistributes
-    /// rows between them (round-robin repartitioning is off). A LIMIT must take the first
-    /// records, which DataFusion's parallel limit does not promise: such queries keep one
-    /// partition. Aggregates merge partitions, and their result does not depend on order.
-    fn parallel_in_order(&self, ctx: &datafusion::prelude::SessionContext, statement: &Statement) {
-        let limited = matches!(statement, Statement::Query(q) if q.limit_clause.is_some() || q.fetch.is_some());
-        if limited || self.config.target_partitions <= 1 {
-            return;
-        }
-        let state = ctx.state_ref();
-        let mut state = state.write();
-        let options = state.config_mut().options_mut();
-        options.execution.target_partitions = self.config.target_partitions;
-        options.optimizer.enable_round_robin_repartition = false;
-    }
-}
-
-/// Batches per partition scanned ahead of the one being returned.
-const PARTITION_BUFFER: usize = 2;
-
-/// Runs `plan`'s partitions at once and returns their batches partition after partition
-/// (each partition's rows are a contiguous, ordered part of the object). A partition that
-/// runs ahead waits on a small buffer; when the caller drops the stream, all of them stop.
-fn in_object_order(
-    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
-    task: Arc<datafusion::execution::TaskContext>,
-) -> datafusion::error::Result<datafusion::physical_plan::SendableRecordBatchStream> {
-    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-    let schema = plan.schema();
-    let partitions = plan.properties().output_partitioning().partition_count();
-    tracing::debug!(partitions, "S3 Select plan");
-    if partitions <= 1 {
-        return datafusion::physical_plan::execute_stream(plan, task);
-    }
-    let mut receivers = Vec::with_capacity(partitions);
-    for partition in 0..partitions {
-        let mut stream = plan.execute(partition, task.clone())?;
-        let (tx, rx) = tokio::sync::mpsc::channel(PARTITION_BUFFER);
-        tokio::spawn(async move {
-            loop {
-                let batch = tokio::select! {
-                    () = tx.closed() => break,
-                    batch = stream.next() => batch,
-                };
-                let Some(batch) = batch else { break };
-                let failed = batch.is_err();
-                if tx.send(batch).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        receivers.push(rx);
-    }
-    let ordered = futures::stream::iter(receivers).flat_map(|mut rx| futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    Ok(Box::pin(RecordBatchStreamAdapter::new(schema, ordered)))
 }
 
 /// A Select reads its object and nothing else (no subquery over another table or URL).
