@@ -8,7 +8,6 @@ mod common;
 use std::process::Command;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     CompressionType, CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, JsonInput, JsonOutput, JsonType,
     OutputSerialization, ParquetInput, QuoteFields, RequestProgress, ScanRange, SelectObjectContentEventStream,
@@ -106,23 +105,13 @@ async fn csv(c: &Client, key: &str, expression: &str) -> Result<String, String> 
         .map_err(|(code, _)| code)
 }
 
-async fn put(c: &Client, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
-    c.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body.into()))
-        .send()
-        .await
-        .unwrap();
-}
-
 /// A server with a bucket `lake` holding `people.csv` (a BOM, a mixed-case header, a quoted
 /// field, a value that is not a number and an empty one).
 async fn lake() -> (TestServer, Client) {
     let s = server();
     let c = s.client();
     c.create_bucket().bucket("lake").send().await.unwrap();
-    put(&c, "lake", "people.csv", PEOPLE).await;
+    put(&c, "lake", "people.csv", PEOPLE.as_bytes()).await;
     (s, c)
 }
 
@@ -361,7 +350,7 @@ async fn csv_input_and_output_options() {
         &c,
         "lake",
         "odd.csv",
-        "# a comment\nk;v\n'a;1';'say ''hi'''\n'multi\nline';2\n",
+        "# a comment\nk;v\n'a;1';'say ''hi'''\n'multi\nline';2\n".as_bytes(),
     )
     .await;
     let input = InputSerialization::builder()
@@ -396,7 +385,7 @@ async fn csv_input_and_output_options() {
         .unwrap();
     assert_eq!(out.records, "{\"v\":\"say 'hi'\"};{\"v\":\"2\"};");
     // A record delimiter other than a newline.
-    put(&c, "lake", "semi.csv", "a,b;x,2;y,3;").await;
+    put(&c, "lake", "semi.csv", "a,b;x,2;y,3;".as_bytes()).await;
     let input = InputSerialization::builder()
         .csv(
             CsvInput::builder()
@@ -435,7 +424,7 @@ async fn csv_input_and_output_options() {
 #[tokio::test]
 async fn json_lines_and_documents_with_paths() {
     let (_s, c) = lake().await;
-    put(&c, "lake", "events.json", "{\"id\":1,\"user\":{\"name\":\"ana\",\"tags\":[\"a\",\"b\"]},\"n\":5}\n{\"id\":2,\"user\":{\"name\":\"rui\",\"tags\":[\"c\"]}}\n").await;
+    put(&c, "lake", "events.json", "{\"id\":1,\"user\":{\"name\":\"ana\",\"tags\":[\"a\",\"b\"]},\"n\":5}\n{\"id\":2,\"user\":{\"name\":\"rui\",\"tags\":[\"c\"]}}\n".as_bytes()).await;
     let lines = json_in(JsonType::Lines);
     let out = select(
         &c,
@@ -478,8 +467,14 @@ async fn json_lines_and_documents_with_paths() {
         "{\"id\":1,\"n\":5,\"user\":{\"name\":\"ana\",\"tags\":[\"a\",\"b\"]}}\n"
     );
     // DOCUMENT: a top-level array, or documents one after another (pretty-printed).
-    put(&c, "lake", "array.json", "\u{feff}[{\"x\": 1}, {\"x\": 2, \"y\": \"z\"}]").await;
-    put(&c, "lake", "docs.json", "{\n  \"x\": 3\n}\n{\n  \"x\": 4\n}\n").await;
+    put(
+        &c,
+        "lake",
+        "array.json",
+        "\u{feff}[{\"x\": 1}, {\"x\": 2, \"y\": \"z\"}]".as_bytes(),
+    )
+    .await;
+    put(&c, "lake", "docs.json", "{\n  \"x\": 3\n}\n{\n  \"x\": 4\n}\n".as_bytes()).await;
     let doc = json_in(JsonType::Document);
     let out = select(
         &c,
@@ -570,7 +565,7 @@ async fn parquet_and_compressed_objects() {
 async fn scan_range_takes_the_records_that_start_inside_it() {
     let (_s, c) = lake().await;
     // Offsets: "n\n" 0-1, "10\n" 2-4, "11\n" 5-7, "12\n" 8-10, "13\n" 11-13.
-    put(&c, "lake", "n.csv", "n\n10\n11\n12\n13\n").await;
+    put(&c, "lake", "n.csv", "n\n10\n11\n12\n13\n".as_bytes()).await;
     let range = |start: Option<i64>, end: Option<i64>| Some(ScanRange::builder().set_start(start).set_end(end).build());
     let run = |scan| {
         let c = c.clone();
@@ -605,7 +600,7 @@ async fn large_results_come_in_bounded_payloads_in_object_order() {
     for i in 0..260_000 {
         body.push_str(&format!("{i},{}\n", "x".repeat(40)));
     }
-    put(&c, "lake", "big.csv", body.clone()).await;
+    put(&c, "lake", "big.csv", body.as_bytes()).await;
     let out = select(
         &c,
         "big.csv",
@@ -658,9 +653,9 @@ async fn stats_and_progress_events() {
 #[tokio::test]
 async fn bad_input_is_a_clear_4xx_and_the_server_keeps_serving() {
     let (_s, c) = lake().await;
-    put(&c, "lake", "bad.json", "{\"a\": 1}\n{\"a\": \n").await;
-    put(&c, "lake", "bad.csv", "a,b\n1,2\n1,2,3\n").await;
-    put(&c, "lake", "plain.csv", "a\n1\n").await;
+    put(&c, "lake", "bad.json", "{\"a\": 1}\n{\"a\": \n".as_bytes()).await;
+    put(&c, "lake", "bad.csv", "a,b\n1,2\n1,2,3\n".as_bytes()).await;
+    put(&c, "lake", "plain.csv", "a\n1\n".as_bytes()).await;
     let err = |r: Result<Selected, (String, u16)>| r.map(|s| s.records).unwrap_err().0;
     assert_eq!(
         csv(&c, "people.csv", "SELEKT * FROM S3Object").await.unwrap_err(),
@@ -769,7 +764,7 @@ async fn without_compute_select_is_not_implemented() {
     let s = server_with(&["--no-compute"]);
     let c = s.client();
     c.create_bucket().bucket("lake").send().await.unwrap();
-    put(&c, "lake", "people.csv", PEOPLE).await;
+    put(&c, "lake", "people.csv", PEOPLE.as_bytes()).await;
     let (code, status) = select(
         &c,
         "people.csv",
@@ -800,7 +795,7 @@ async fn serve_forwards_to_a_sidecar_on_the_same_volume_while_puts_continue() {
     let s = server_with(&["--no-compute", "--compute-url", &url]);
     let c = s.client();
     c.create_bucket().bucket("lake").send().await.unwrap();
-    put(&c, "lake", "people.csv", PEOPLE).await;
+    put(&c, "lake", "people.csv", PEOPLE.as_bytes()).await;
     let users = s.data_dir().with_extension("users.toml");
     let mut sidecar = Command::new(binary())
         .args([
@@ -824,7 +819,7 @@ async fn serve_forwards_to_a_sidecar_on_the_same_volume_while_puts_continue() {
         let c = c.clone();
         tokio::spawn(async move {
             for i in 0..200 {
-                put(&c, "lake", &format!("live/{i}.csv"), format!("n\n{i}\n")).await;
+                put(&c, "lake", &format!("live/{i}.csv"), format!("n\n{i}\n").as_bytes()).await;
             }
         })
     };
