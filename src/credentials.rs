@@ -34,6 +34,23 @@ pub fn root_credentials(warn: bool) -> (String, String) {
     }
 }
 
+/// Credentials of a client command (`lagoa sql`, `olist load`, `geocode`): `LAGOA_ACCESS_KEY` /
+/// `LAGOA_SECRET_KEY`, then the AWS SDKs' `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, then
+/// the root user's.
+pub fn client_credentials() -> (String, String) {
+    for (key, secret) in [
+        ("LAGOA_ACCESS_KEY", "LAGOA_SECRET_KEY"),
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+    ] {
+        if let (Ok(key), Ok(secret)) = (std::env::var(key), std::env::var(secret))
+            && !key.is_empty()
+        {
+            return (key, secret);
+        }
+    }
+    root_credentials(false)
+}
+
 /// The root user plus the users of `users_file`, for a server.
 pub fn identities(users_file: Option<&Path>) -> anyhow::Result<Identities> {
     let (user, password) = root_credentials(true);

@@ -4,11 +4,14 @@
 //!
 //! - `lagoa serve` runs the S3 server on a data directory, with compute embedded;
 //! - `lagoa compute` runs compute alone beside a server, on the same volume;
-//! - `lagoa sql` runs a query on a compute endpoint and prints the result.
+//! - `lagoa sql` runs a query on a compute endpoint and prints the result;
+//! - `lagoa olist` generates the Olist dataset and loads it into a bucket.
 
 mod compute_cmd;
 mod credentials;
+mod geocode_cmd;
 mod http;
+mod olist_cmd;
 mod select;
 mod select_wire;
 mod serve;
@@ -35,6 +38,13 @@ enum Command {
     Compute(compute_cmd::ComputeArgs),
     /// Run SQL on a compute endpoint and print the result.
     Sql(sql_cmd::SqlArgs),
+    /// Geocode the Olist customers and sellers and measure order distances, in compute.
+    Geocode(geocode_cmd::GeocodeArgs),
+    /// Generate the Olist dataset, or load it into a bucket.
+    Olist {
+        #[command(subcommand)]
+        command: olist_cmd::OlistCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,15 +61,20 @@ fn main() -> anyhow::Result<()> {
             server_runtime()?.block_on(compute_cmd::run(args, shutdown_signal()))?;
             tracing::info!("stopped");
         }
-        Command::Sql(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            runtime.block_on(sql_cmd::run(args))?;
-        }
+        Command::Sql(args) => client_runtime()?.block_on(sql_cmd::run(args))?,
+        Command::Geocode(args) => client_runtime()?.block_on(geocode_cmd::run(args))?,
+        Command::Olist { command } => client_runtime()?.block_on(olist_cmd::run(command))?,
     }
     Ok(())
+}
+
+/// The runtime of a client command.
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 /// The runtime of a server process.

@@ -42,34 +42,12 @@ pub struct SqlArgs {
 
 /// Runs `lagoa sql`: exit status 0 with rows printed, or an error with the server's message.
 pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
-    let (access_key, secret_key) = match (std::env::var("LAGOA_ACCESS_KEY"), std::env::var("LAGOA_SECRET_KEY")) {
-        (Ok(a), Ok(s)) if !a.is_empty() => (a, s),
-        _ => crate::credentials::root_credentials(false),
-    };
-    let url = format!("{}{}", args.endpoint.trim_end_matches('/'), crate::sql_route::SQL_PATH);
     let accept = match args.format {
         PrintFormat::Table => "application/vnd.apache.arrow.stream",
         PrintFormat::Csv => "text/csv",
         PrintFormat::Json => "application/x-ndjson",
     };
-    let mut request = http::Request::builder()
-        .method("POST")
-        .uri(&url)
-        .header("accept", accept)
-        .header("content-type", "application/sql")
-        .body(args.sql.clone().into_bytes())
-        .context("building the request")?;
-    sign_request(&mut request, &access_key, &secret_key, &args.region)?;
-    let request = reqwest::Request::try_from(request.map(reqwest::Body::from)).context("building the request")?;
-    let response = reqwest::Client::new()
-        .execute(request)
-        .await
-        .with_context(|| format!("cannot reach {url} (is `lagoa serve` or `lagoa compute` running there?)"))?;
-    let status = response.status();
-    if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        bail!("{}", error_message(status, &text));
-    }
+    let response = post_sql(&args.endpoint, &args.region, &args.sql, accept).await?;
     match args.format {
         PrintFormat::Table => {
             let bytes = response.bytes().await.context("reading the result")?;
@@ -105,6 +83,33 @@ fn error_message(status: http::StatusCode, text: &str) -> String {
     format!("{message} (HTTP {status})")
 }
 
+/// Sends `sql` to the compute endpoint at `endpoint`, signed with the caller's credentials
+/// ([`crate::credentials::client_credentials`]), asking for `accept`; a non-2xx answer is an
+/// error carrying the server's message.
+pub(crate) async fn post_sql(endpoint: &str, region: &str, sql: &str, accept: &str) -> anyhow::Result<reqwest::Response> {
+    let (access_key, secret_key) = crate::credentials::client_credentials();
+    let url = format!("{}{}", endpoint.trim_end_matches('/'), crate::sql_route::SQL_PATH);
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .header("accept", accept)
+        .header("content-type", "application/sql")
+        .body(sql.as_bytes().to_vec())
+        .context("building the request")?;
+    sign_request(&mut request, &access_key, &secret_key, region)?;
+    let request = reqwest::Request::try_from(request.map(reqwest::Body::from)).context("building the request")?;
+    let response = reqwest::Client::new()
+        .execute(request)
+        .await
+        .with_context(|| format!("cannot reach {url} (is `lagoa serve` or `lagoa compute` running there?)"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        bail!("{}", error_message(status, &text));
+    }
+    Ok(response)
+}
+
 /// Signs `request` with SigV4 (service `s3`, payload hash in `x-amz-content-sha256`).
 pub(crate) fn sign_request(
     request: &mut http::Request<Vec<u8>>,
@@ -130,7 +135,8 @@ pub(crate) fn sign_request(
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
         .collect();
-    let signable = SignableRequest::new("POST", &uri, headers.into_iter(), SignableBody::Bytes(request.body()))
+    let method = request.method().as_str().to_owned();
+    let signable = SignableRequest::new(&method, &uri, headers.into_iter(), SignableBody::Bytes(request.body()))
         .context("preparing the signature")?;
     let (instructions, _) = sign(signable, &params).context("signing the request")?.into_parts();
     instructions.apply_to_request_http1x(request);

@@ -177,10 +177,9 @@ impl Engine {
             .with_runtime_env(runtime)
             .with_default_features()
             .build();
-        Ok((
-            crate::url_tables::enable(SessionContext::new_with_state(state), registry),
-            files,
-        ))
+        let ctx = crate::url_tables::enable(SessionContext::new_with_state(state), registry);
+        crate::geo::register(&ctx);
+        Ok((ctx, files))
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod access;
 mod engine;
+mod geo;
 mod near_data;
 mod output;
 mod s3select;
