@@ -33,7 +33,7 @@ SELECT zip5,
        median(lng) AS lng,
        count(*) AS points,
        6371.0088 * radians(1) * sqrt(var_pop(lat) + var_pop(lng) * power(cos(radians(avg(lat))), 2)) AS spread_km,
-       array_agg(DISTINCT state) AS states
+       array_sort(array_agg(DISTINCT state)) AS states
 FROM (SELECT zip5(geolocation_zip_code_prefix) AS zip5, geolocation_lat AS lat, geolocation_lng AS lng,
              upper(trim(geolocation_state)) AS state
       FROM geolocation
@@ -80,6 +80,7 @@ LEFT JOIN located_places l
   ON zip5(s.seller_zip_code_prefix) = l.zip5 AND upper(trim(s.seller_state)) = l.state;
 
 -- The outputs: one Parquet file per dataset.
+COPY (SELECT * FROM centroids ORDER BY zip5) TO '{output}zip_centroids/part-00000.parquet' STORED AS PARQUET;
 COPY (SELECT * FROM customers_geo) TO '{output}customers_geo/part-00000.parquet' STORED AS PARQUET;
 COPY (SELECT * FROM sellers_geo) TO '{output}sellers_geo/part-00000.parquet' STORED AS PARQUET;
 COPY (SELECT i.order_id, i.order_item_id, i.seller_id, o.customer_id,

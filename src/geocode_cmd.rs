@@ -24,7 +24,8 @@ pub struct GeocodeArgs {
     /// Key prefix of the input CSVs (their Kaggle names follow it).
     #[arg(long, default_value = "olist/")]
     prefix: String,
-    /// Key prefix of the outputs: customers_geo/, sellers_geo/, order_distances/, summary/.
+    /// Key prefix of the outputs: customers_geo/, sellers_geo/, order_distances/, zip_centroids/,
+    /// summary/.
     #[arg(long, default_value = "enriched/")]
     out: String,
     /// The compute endpoint (as for `lagoa sql`).
@@ -130,7 +131,7 @@ pub async fn run(args: GeocodeArgs) -> anyhow::Result<()> {
     spinner.finish_and_clear();
     println!("{}", arrow::util::pretty::pretty_format_batches(&summary)?);
     eprintln!(
-        "geocoded s3://{0}/{1} into s3://{0}/{2}{{customers_geo,sellers_geo,order_distances,summary}}/ in {3:.2} s",
+        "geocoded s3://{0}/{1} into s3://{0}/{2}{{customers_geo,sellers_geo,order_distances,zip_centroids,summary}}/ in {3:.2} s",
         args.bucket,
         args.prefix,
         args.out,
@@ -253,5 +254,14 @@ fn table_of(file: &str) -> &'static str {
         "olist_sellers_dataset.csv" => "sellers",
         "olist_orders_dataset.csv" => "orders",
         _ => "order_items",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_shows_the_sql_lagoa_geocode_runs() {
+        let readme = include_str!("../README.md");
+        assert!(readme.contains(&super::geocode_sql("datalake", "olist/", "enriched/")));
     }
 }

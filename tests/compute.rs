@@ -536,3 +536,83 @@ fn walk_files(dir: &std::path::Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// A request's writes appear together when it succeeds: a later statement that fails — in
+/// planning, or while its rows stream — leaves none of the objects the earlier ones wrote,
+/// whether compute writes into the store (embedded) or through the S3 server (sidecar).
+#[tokio::test]
+async fn a_request_that_fails_writes_nothing_and_one_that_succeeds_writes_everything() {
+    let s = server_with(&["--no-compute"]);
+    s.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&s, "lake", "in/n.csv", "n,t\n1,a\n2,b\n3,x\n").await;
+    let embedded = server();
+    embedded.client().create_bucket().bucket("lake").send().await.unwrap();
+    put(&embedded, "lake", "in/n.csv", "n,t\n1,a\n2,b\n3,x\n").await;
+    let sidecar = Sidecar::start(s.data_dir(), &s.endpoint);
+    // Over 20 MB of random text: more than DataFusion buffers (10 MiB), so a multipart upload.
+    let big = "COPY (SELECT n, uuid() AS a, uuid() AS b FROM 's3://lake/in/n.csv', \
+               (SELECT * FROM unnest(range(0, 200000)))) TO 's3://lake/out/big.parquet' STORED AS PARQUET";
+    for (server, endpoint) in [(&embedded, compute(&embedded)), (&s, sidecar.endpoint.clone())] {
+        let failing = [
+            // The last statement cannot be planned.
+            format!(
+                "COPY (SELECT n FROM 's3://lake/in/n.csv') TO 's3://lake/out/a.csv' STORED AS CSV; {big}; \
+                 SELECT * FROM 's3://lake/in/missing.csv'"
+            ),
+            // The last statement fails while its rows stream (a cast of 'x').
+            format!(
+                "COPY (SELECT n FROM 's3://lake/in/n.csv') TO 's3://lake/out/a.csv' STORED AS CSV; {big}; \
+                 SELECT CAST(t AS INT) FROM 's3://lake/in/n.csv'"
+            ),
+        ];
+        for sql in &failing {
+            let (status, body) = curl_sql(&endpoint, root(), "text/csv", sql);
+            assert!(status != 200 || !body.ends_with("\n"), "the request failed: {status} {body}");
+            let listed = server
+                .client()
+                .list_objects_v2()
+                .bucket("lake")
+                .prefix("out/")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(listed.key_count(), Some(0), "{endpoint}: {sql}: {:?}", listed.contents());
+        }
+        let (status, body) = curl_sql(
+            &endpoint,
+            root(),
+            "text/csv",
+            &format!(
+                "COPY (SELECT n FROM 's3://lake/in/n.csv') TO 's3://lake/out/a.csv' STORED AS CSV; {big}; \
+                 SELECT count(*) AS n FROM 's3://lake/in/n.csv'"
+            ),
+        );
+        assert_eq!((status, body.as_str()), (200, "n\n3\n"), "{endpoint}");
+        let listed = server
+            .client()
+            .list_objects_v2()
+            .bucket("lake")
+            .prefix("out/")
+            .send()
+            .await
+            .unwrap();
+        let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+        assert_eq!(keys, ["out/a.csv", "out/big.parquet"], "{endpoint}");
+        let (_, body) = curl_sql(
+            &endpoint,
+            root(),
+            "text/csv",
+            "SELECT count(*) FROM 's3://lake/out/big.parquet'",
+        );
+        assert_eq!(body.lines().nth(1), Some("600000"), "{endpoint}");
+        let size = listed
+            .contents()
+            .iter()
+            .find(|o| o.key() == Some("out/big.parquet"))
+            .and_then(|o| o.size());
+        assert!(size.unwrap_or_default() > 16 << 20, "{size:?}");
+        for key in keys {
+            server.client().delete_object().bucket("lake").key(key).send().await.unwrap();
+        }
+    }
+}

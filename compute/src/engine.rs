@@ -103,12 +103,14 @@ impl Engine {
 
     /// Runs `sql` (one or more statements separated by `;`) as `caller`; the last statement's
     /// rows stream back. Statements before it run to completion first (`CREATE EXTERNAL TABLE
-    /// …; SELECT …`). Session-changing statements (`SET`, transactions) are refused.
+    /// …; SELECT …`). Session-changing statements (`SET`, transactions) are refused. The
+    /// objects the statements write appear together once the last row has streamed out; a
+    /// request that fails or is dropped writes nothing (see `pending`).
     pub async fn run(&self, caller: &Caller, sql: &str) -> Result<SendableRecordBatchStream> {
         if sql.len() > MAX_SQL_BYTES {
             return Err(DataFusionError::Plan(format!("the SQL text is over {MAX_SQL_BYTES} bytes")));
         }
-        let (ctx, _) = self.session_with_files(caller, self.config.target_partitions).await?;
+        let (ctx, files) = self.session_with_files(caller, self.config.target_partitions).await?;
         let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
         if statements.is_empty() {
             return Err(DataFusionError::Plan("no SQL statement given".into()));
@@ -128,7 +130,7 @@ impl Engine {
             let frame = ctx.execute_logical_plan(plan).await?;
             let stream = frame.execute_stream().await?;
             if statements.is_empty() {
-                return Ok(stream);
+                return Ok(commit_when_done(stream, files));
             }
             drain(stream).await?;
         }
@@ -165,6 +167,10 @@ impl Engine {
         // the data is reading less of it.
         options.execution.parquet.pushdown_filters = true;
         options.execution.parquet.reorder_filters = true;
+        // Declared VARCHAR columns are plain Utf8: Parquet written from them then carries the
+        // string type every Arrow reader knows (older pyarrow cannot read string_view), and
+        // Spark sees the same physical strings either way.
+        options.sql_parser.map_string_types_to_utf8view = false;
         // Each sorting partition reserves memory up front for sorting and merging what it
         // buffered before that is spilled; the merge needs about as much as was buffered, so
         // the reservation is half of the partition's share of the pool (DataFusion's 10 MiB
@@ -181,6 +187,35 @@ impl Engine {
         crate::geo::register(&ctx);
         Ok((ctx, files))
     }
+}
+
+/// The last statement's rows, then the request's staged writes committed. An error in the rows
+/// (or a stream dropped before its end) commits nothing.
+fn commit_when_done(stream: SendableRecordBatchStream, files: Arc<QueryFiles>) -> SendableRecordBatchStream {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let schema = stream.schema();
+    let failed = Arc::new(AtomicBool::new(false));
+    let seen = failed.clone();
+    let rows = stream.inspect(move |item| {
+        if item.is_err() {
+            seen.store(true, Ordering::Relaxed);
+        }
+    });
+    let commit = futures::stream::once(async move {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        files
+            .commit()
+            .await
+            .err()
+            .map(|e| Err(DataFusionError::External(Box::new(e))))
+    })
+    .filter_map(futures::future::ready);
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+        schema,
+        rows.chain(commit),
+    ))
 }
 
 /// Tables created and files written must be `s3://` locations: refused at planning, before

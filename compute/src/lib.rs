@@ -11,6 +11,7 @@ mod engine;
 mod geo;
 mod near_data;
 mod output;
+mod pending;
 mod s3select;
 mod spark_parquet;
 mod url_tables;

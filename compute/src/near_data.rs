@@ -23,6 +23,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use lagoa_store::{ListEntry, SharedSnapshot, StoreError, StoreReader};
 
+use crate::pending::{DeferredUpload, PendingWrites};
 use crate::writer::{ObjectWriter, Writer};
 
 /// The store name object_store errors report.
@@ -53,6 +54,8 @@ pub struct QueryFiles {
     windows: Mutex<HashMap<(String, String), Range<u64>>>,
     /// Bytes read from the volume so far (S3 Select's BytesScanned).
     bytes_read: AtomicU64,
+    /// Writes staged by this query, committed when it succeeds.
+    pending: PendingWrites,
 }
 
 impl QueryFiles {
@@ -68,6 +71,7 @@ impl QueryFiles {
             listed: Mutex::default(),
             windows: Mutex::default(),
             bytes_read: AtomicU64::new(0),
+            pending: PendingWrites::default(),
         })
     }
 
@@ -106,6 +110,20 @@ impl QueryFiles {
         let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         // Two tasks may race to open it: the first one's snapshot wins, so all reads agree.
         Ok(snapshots.entry((bucket.to_owned(), key.to_owned())).or_insert(snap).clone())
+    }
+
+    /// The writes this query has staged.
+    pub(crate) fn pending(&self) -> &PendingWrites {
+        &self.pending
+    }
+
+    /// Commits the writes this query staged (see `pending`): call once its last statement
+    /// has succeeded.
+    pub async fn commit(&self) -> object_store::Result<()> {
+        for (bucket, key) in self.pending.commit().await? {
+            self.forget(&bucket, &key);
+        }
+        Ok(())
     }
 
     /// Forgets a snapshot after this query wrote or deleted the key, so that it reads what it
@@ -233,9 +251,14 @@ impl ObjectStore for BucketStore {
     async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
         refuse_put_options(location, &opts.mode, &opts.tags, &opts.attributes)?;
         if let Some(remote) = self.files.remote(&self.bucket)? {
-            let result = remote.put_opts(location, payload, opts).await;
-            self.files.forget(&self.bucket, location.as_ref());
-            return result;
+            // One part, completed with the request (a single PUT could not be held back).
+            let mut upload = remote.put_multipart_opts(location, PutMultipartOptions::default()).await?;
+            upload.put_part(payload).await?;
+            self.files.pending().stage_upload(&self.bucket, location.as_ref(), upload);
+            return Ok(PutResult {
+                e_tag: None,
+                version: None,
+            });
         }
         let mut writer = self.begin_write(location)?;
         for chunk in payload {
@@ -251,8 +274,13 @@ impl ObjectStore for BucketStore {
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         refuse_put_options(location, &object_store::PutMode::Overwrite, &opts.tags, &opts.attributes)?;
         if let Some(remote) = self.files.remote(&self.bucket)? {
-            self.files.forget(&self.bucket, location.as_ref());
-            return remote.put_multipart_opts(location, opts).await;
+            let upload = remote.put_multipart_opts(location, opts).await?;
+            return Ok(Box::new(DeferredUpload::new(
+                upload,
+                self.bucket.clone(),
+                location.to_string(),
+                self.files.clone(),
+            )));
         }
         let writer = self.begin_write(location)?;
         Ok(Box::new(crate::writer::SequentialUpload::start(
@@ -421,8 +449,9 @@ impl BucketStore {
     }
 
     async fn finish_write(&self, location: &Path, writer: ObjectWriter) -> object_store::Result<PutResult> {
-        let etag = writer.finish(&self.bucket, location.as_ref(), &self.files.owner).await?;
-        self.files.forget(&self.bucket, location.as_ref());
+        let etag = writer
+            .stage(&self.files.pending, &self.bucket, location.as_ref(), &self.files.owner)
+            .await?;
         Ok(PutResult {
             e_tag: Some(format!("\"{etag}\"")),
             version: None,
@@ -431,11 +460,9 @@ impl BucketStore {
 }
 
 impl QueryFiles {
-    /// Completes a multipart write started by [`BucketStore::put_multipart_opts`].
+    /// Stages a multipart write started by [`BucketStore::put_multipart_opts`].
     pub(crate) async fn finish_upload(&self, bucket: &str, key: &str, writer: ObjectWriter) -> object_store::Result<String> {
-        let etag = writer.finish(bucket, key, &self.owner).await?;
-        self.forget(bucket, key);
-        Ok(etag)
+        writer.stage(&self.pending, bucket, key, &self.owner).await
     }
 }
 

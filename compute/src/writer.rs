@@ -1,8 +1,8 @@
 //! Where a query's writes (`COPY … TO 's3://…'`, `INSERT INTO` an external table) go: into the
 //! store as ordinary objects when compute runs inside `lagoa serve`; through the S3 server
 //! beside it, as the caller, when compute is the sidecar (which must never write the volume
-//! itself). Either way a write is one object committed at the end, atomically, like a PUT:
-//! readers see the old object or the new one.
+//! itself). Either way a write is one object committed atomically, like a PUT — readers see the
+//! old object or the new one — and only once the whole request has succeeded (`pending`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::object_store::{self, MultipartUpload, PutPayload, PutResult, UploadPart};
-use lagoa_store::{BodyWriter, DeleteCondition, NewObject, Store};
+use lagoa_store::{BodyWriter, DeleteCondition, Store};
 use tokio::sync::watch;
 
 use crate::near_data::QueryFiles;
@@ -102,15 +102,17 @@ impl ObjectWriter {
         self.body.write(chunk).await.map_err(store_failure)
     }
 
-    /// Commits the object (owned by `owner`); returns its ETag.
-    pub(crate) async fn finish(self, bucket: &str, key: &str, owner: &str) -> object_store::Result<String> {
+    /// Stages the object (owned by `owner`) in `pending`, to be committed when the request
+    /// succeeds; returns its ETag.
+    pub(crate) async fn stage(
+        self,
+        pending: &crate::pending::PendingWrites,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+    ) -> object_store::Result<String> {
         let body = self.body.finish().await.map_err(store_failure)?;
-        let new = NewObject {
-            owner: owner.to_owned(),
-            ..NewObject::default()
-        };
-        let meta = self.store.put_object(bucket, key, body, new).await.map_err(store_failure)?;
-        Ok(meta.etag)
+        Ok(pending.stage_body(self.store, bucket, key, owner, body))
     }
 }
 
