@@ -1,6 +1,6 @@
--- Lagoa's Olist geocode join, run by `lagoa geocode` (which fills in {input} = s3://BUCKET/PREFIX
--- and {output} = s3://BUCKET/OUT). It is plain DataFusion SQL plus Lagoa's zip5, in_brazil and
--- haversine_km: paste it into `lagoa sql` to run it by hand.
+-- Lagoa's Olist geocode join, as `lagoa geocode` runs it once it has put in the input location
+-- (s3://BUCKET/PREFIX) and the output location (s3://BUCKET/OUT). Plain DataFusion SQL plus
+-- Lagoa's zip5, in_brazil and haversine_km: run it by hand with `lagoa sql --file geocode.sql`.
 
 -- The inputs, by their Kaggle names, every column as the file writes it.
 CREATE EXTERNAL TABLE geolocation (
@@ -43,27 +43,37 @@ GROUP BY zip5;
 
 -- Every (prefix, state) a customer or seller names, with its coordinates: the prefix's own
 -- centroid ('exact'), else the numerically nearest prefix of the same state that has one
--- ('approximate'; CEPs are numbered along the map, ties go to the lower prefix).
+-- ('approximate'; CEPs are numbered along the map, ties go to the lower prefix). The nearest
+-- prefixes below and above come from one sort per state, not from pairing every unlocated
+-- place with every prefix.
 CREATE TABLE places AS
 SELECT DISTINCT zip5(customer_zip_code_prefix) AS zip5, upper(trim(customer_state)) AS state FROM customers
 UNION
 SELECT DISTINCT zip5(seller_zip_code_prefix), upper(trim(seller_state)) FROM sellers;
 
-CREATE TABLE unlocated_places AS
-SELECT zip5, state FROM places
-WHERE zip5 IS NOT NULL AND zip5 NOT IN (SELECT zip5 FROM centroids);
+CREATE TABLE nearest_prefixes AS
+SELECT zip5, state,
+       CASE WHEN below IS NULL THEN above
+            WHEN above IS NULL THEN below
+            WHEN CAST(zip5 AS BIGINT) - CAST(below AS BIGINT) <= CAST(above AS BIGINT) - CAST(zip5 AS BIGINT) THEN below
+            ELSE above END AS nearest
+FROM (SELECT zip5, state, known,
+             last_value(known) IGNORE NULLS OVER (PARTITION BY state ORDER BY zip5
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS below,
+             first_value(known) IGNORE NULLS OVER (PARTITION BY state ORDER BY zip5
+                 ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS above
+      FROM (SELECT zip5, unnest(states) AS state, zip5 AS known FROM centroids
+            UNION ALL
+            SELECT zip5, state, CAST(NULL AS VARCHAR) FROM places
+            WHERE zip5 IS NOT NULL AND zip5 NOT IN (SELECT zip5 FROM centroids)))
+WHERE known IS NULL;
 
 CREATE TABLE located_places AS
 SELECT p.zip5, p.state, c.lat, c.lng, 'exact' AS match
 FROM places p JOIN centroids c ON p.zip5 = c.zip5
 UNION ALL
-SELECT zip5, state, lat, lng, 'approximate' AS match
-FROM (SELECT p.zip5, p.state, c.lat, c.lng,
-             row_number() OVER (PARTITION BY p.zip5, p.state
-                                ORDER BY abs(CAST(p.zip5 AS BIGINT) - CAST(c.zip5 AS BIGINT)), c.zip5) AS nearness
-      FROM unlocated_places p
-      JOIN (SELECT zip5, lat, lng, unnest(states) AS state FROM centroids) c ON p.state = c.state)
-WHERE nearness = 1;
+SELECT n.zip5, n.state, c.lat, c.lng, 'approximate' AS match
+FROM nearest_prefixes n JOIN centroids c ON n.nearest = c.zip5;
 
 CREATE VIEW customers_geo AS
 SELECT c.customer_id, c.customer_unique_id, c.customer_zip_code_prefix, c.customer_city, c.customer_state,

@@ -51,6 +51,10 @@ pub struct LoadArgs {
     /// Region requests are signed for.
     #[arg(long, env = "LAGOA_REGION", default_value = "us-east-1")]
     region: String,
+    /// Files up to this size go up in one PUT, bigger ones as multipart uploads of parts this
+    /// size (MiB, 5 to 5120: S3's part limits).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(5..=5120))]
+    part_size_mib: u16,
 }
 
 /// Runs `lagoa olist …`.
@@ -99,8 +103,6 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Files up to this size go up in one PUT; bigger ones as a multipart upload of parts this size.
-const PART_SIZE: usize = 16 << 20;
 /// Parts in flight per upload.
 const PARTS_IN_FLIGHT: usize = 4;
 
@@ -134,7 +136,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
     for (name, path, size) in &files {
         bar.set_message(*name);
         let key = object_store::path::Path::from(format!("{}{name}", args.prefix));
-        upload(&store, &key, path, *size, &bar)
+        upload(&store, &key, path, *size, usize::from(args.part_size_mib) << 20, &bar)
             .await
             .with_context(|| format!("uploading {} to s3://{}/{key}", path.display(), args.bucket))?;
     }
@@ -155,10 +157,11 @@ async fn upload(
     key: &object_store::path::Path,
     path: &Path,
     size: u64,
+    part_size: usize,
     bar: &ProgressBar,
 ) -> anyhow::Result<()> {
     let mut file = tokio::fs::File::open(path).await.context("opening the file")?;
-    if size <= PART_SIZE as u64 {
+    if size <= part_size as u64 {
         let mut body = Vec::with_capacity(size as usize);
         file.read_to_end(&mut body).await.context("reading the file")?;
         store.put(key, body.into()).await?;
@@ -166,7 +169,7 @@ async fn upload(
         return Ok(());
     }
     let upload = store.put_multipart(key).await?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;

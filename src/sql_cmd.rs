@@ -28,7 +28,12 @@ pub enum PrintFormat {
 #[derive(Args)]
 pub struct SqlArgs {
     /// The SQL to run (several statements separated by `;`: the last one's rows are printed).
-    sql: String,
+    /// It may start with a `--` comment.
+    #[arg(allow_hyphen_values = true, required_unless_present = "file", conflicts_with = "file")]
+    sql: Option<String>,
+    /// Read the SQL from this file instead (`-`: standard input).
+    #[arg(long, short = 'f')]
+    file: Option<std::path::PathBuf>,
     /// The compute endpoint.
     #[arg(long, env = "LAGOA_SQL_ENDPOINT", default_value = "http://127.0.0.1:9100")]
     endpoint: String,
@@ -47,7 +52,17 @@ pub async fn run(args: SqlArgs) -> anyhow::Result<()> {
         PrintFormat::Csv => "text/csv",
         PrintFormat::Json => "application/x-ndjson",
     };
-    let response = post_sql(&args.endpoint, &args.region, &args.sql, accept).await?;
+    let sql = match (&args.sql, &args.file) {
+        (Some(sql), _) => sql.clone(),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            std::io::read_to_string(std::io::stdin()).context("reading the SQL from standard input")?
+        }
+        (None, Some(path)) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading the SQL from {}", path.display()))?
+        }
+        (None, None) => bail!("give the SQL as an argument or with --file"),
+    };
+    let response = post_sql(&args.endpoint, &args.region, &sql, accept).await?;
     match args.format {
         PrintFormat::Table => {
             let bytes = response.bytes().await.context("reading the result")?;

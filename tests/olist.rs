@@ -68,20 +68,37 @@ async fn keys(s: &TestServer, bucket: &str, prefix: &str) -> Vec<String> {
 async fn generate_load_and_geocode_match_an_independent_pandas_join() {
     let s = server();
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), "0.05", "11");
-    let out = lagoa(&["olist", "load", &dir.path().to_string_lossy(), "--endpoint", &s.endpoint]);
+    generate(dir.path(), "0.1", "11");
+    // 5 MiB parts: the geolocation file (~6 MB) goes up as a multipart upload.
+    let out = lagoa(&[
+        "olist",
+        "load",
+        &dir.path().to_string_lossy(),
+        "--endpoint",
+        &s.endpoint,
+        "--part-size-mib",
+        "5",
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let mut loaded = keys(&s, "datalake", "olist/").await;
     loaded.sort();
     let mut files: Vec<String> = lagoa_olist::FILES.iter().map(|f| format!("olist/{f}")).collect();
     files.sort();
     assert_eq!(loaded, files);
-    // The bytes arrived intact (one of them is over the multipart threshold at larger scales;
-    // here every file is compared).
+    // The bytes arrived intact; the big file as a multipart object (its ETag says so).
     for file in lagoa_olist::FILES {
         let body = common::get(&s.client(), "datalake", &format!("olist/{file}")).await;
         assert_eq!(body, std::fs::read(dir.path().join(file)).unwrap(), "{file}");
     }
+    let head = s
+        .client()
+        .head_object()
+        .bucket("datalake")
+        .key("olist/olist_geolocation_dataset.csv")
+        .send()
+        .await
+        .unwrap();
+    assert!(head.e_tag().unwrap_or_default().ends_with("-2\""), "{:?}", head.e_tag());
 
     let out = geocode(&s, "datalake");
     assert!(out.status.success(), "{}", text(&out));
@@ -209,7 +226,7 @@ async fn the_geocoding_functions_answer_in_sql() {
         &compute(&s),
         "--format",
         "csv",
-        "SELECT zip5(1037) AS a, zip5('01037-000') AS b, zip5('x1') AS c, unaccent('Sa\u{0303}o PAULO') AS d, \
+        "-- a comment first, as in geocode.sql\nSELECT zip5(1037) AS a, zip5('01037-000') AS b, zip5('x1') AS c, unaccent('Sa\u{0303}o PAULO') AS d, \
          in_brazil(-3.85, -32.42) AS e, in_brazil(38.72, -9.14) AS f, \
          round(haversine_km(-23.5503, -46.6340, -22.9111, -43.1758), 1) AS g",
     ]);
