@@ -46,57 +46,28 @@ struct Input {
 
 const INPUTS: [Input; 5] = [
     Input {
-        file: "olist_geolocation_dataset.csv",
-        columns: &[
-            "geolocation_zip_code_prefix",
-            "geolocation_lat",
-            "geolocation_lng",
-            "geolocation_city",
-            "geolocation_state",
-        ],
+        file: lagoa_olist::FILES[1],
+        columns: lagoa_olist::HEADERS[1],
         zip_column: Some("geolocation_zip_code_prefix"),
     },
     Input {
-        file: "olist_customers_dataset.csv",
-        columns: &[
-            "customer_id",
-            "customer_unique_id",
-            "customer_zip_code_prefix",
-            "customer_city",
-            "customer_state",
-        ],
+        file: lagoa_olist::FILES[2],
+        columns: lagoa_olist::HEADERS[2],
         zip_column: Some("customer_zip_code_prefix"),
     },
     Input {
-        file: "olist_sellers_dataset.csv",
-        columns: &["seller_id", "seller_zip_code_prefix", "seller_city", "seller_state"],
+        file: lagoa_olist::FILES[3],
+        columns: lagoa_olist::HEADERS[3],
         zip_column: Some("seller_zip_code_prefix"),
     },
     Input {
-        file: "olist_orders_dataset.csv",
-        columns: &[
-            "order_id",
-            "customer_id",
-            "order_status",
-            "order_purchase_timestamp",
-            "order_approved_at",
-            "order_delivered_carrier_date",
-            "order_delivered_customer_date",
-            "order_estimated_delivery_date",
-        ],
+        file: lagoa_olist::FILES[5],
+        columns: lagoa_olist::HEADERS[5],
         zip_column: None,
     },
     Input {
-        file: "olist_order_items_dataset.csv",
-        columns: &[
-            "order_id",
-            "order_item_id",
-            "product_id",
-            "seller_id",
-            "shipping_limit_date",
-            "price",
-            "freight_value",
-        ],
+        file: lagoa_olist::FILES[6],
+        columns: lagoa_olist::HEADERS[6],
         zip_column: None,
     },
 ];

@@ -95,12 +95,7 @@ pub fn generate(options: &Options, progress: &mut dyn FnMut(&str, u64)) -> Resul
 
 fn write_translation(dir: &Path, progress: &mut dyn FnMut(&str, u64)) -> Result<(), GenerateError> {
     let name = crate::FILES[0];
-    let mut csv = CsvFile::create(
-        dir,
-        name,
-        Style::Translation,
-        &["product_category_name", "product_category_name_english"],
-    )?;
+    let mut csv = CsvFile::create(dir, name, Style::Translation, crate::HEADERS[0])?;
     for (pt, en) in TRANSLATED_CATEGORIES {
         csv.row(&[Field::Text(pt), Field::Text(en)])?;
     }
@@ -256,18 +251,7 @@ fn write_geolocation(
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<(), GenerateError> {
     let name = crate::FILES[1];
-    let mut csv = CsvFile::create(
-        dir,
-        name,
-        Style::Kaggle,
-        &[
-            "geolocation_zip_code_prefix",
-            "geolocation_lat",
-            "geolocation_lng",
-            "geolocation_city",
-            "geolocation_state",
-        ],
-    )?;
+    let mut csv = CsvFile::create(dir, name, Style::Kaggle, crate::HEADERS[1])?;
     let abroad_rows = ((29.0 * sizes.geolocation_rows as f64 / 1_000_163.0).round() as usize).max(1);
     let abroad: HashSet<usize> = rand::seq::index::sample(rng, sizes.geolocation_rows, abroad_rows)
         .into_iter()
@@ -414,18 +398,7 @@ fn write_customers(
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<Vec<String>, GenerateError> {
     let name = crate::FILES[2];
-    let mut csv = CsvFile::create(
-        dir,
-        name,
-        Style::Kaggle,
-        &[
-            "customer_id",
-            "customer_unique_id",
-            "customer_zip_code_prefix",
-            "customer_city",
-            "customer_state",
-        ],
-    )?;
+    let mut csv = CsvFile::create(dir, name, Style::Kaggle, crate::HEADERS[2])?;
     let unique = sizes.unique_customers.min(customers.len());
     let mut unique_ids: Vec<String> = Vec::with_capacity(unique);
     let mut ids = Vec::with_capacity(customers.len());
@@ -513,12 +486,7 @@ fn junk_city(kind: u8, city: &str, state: &str, prefix: u32) -> String {
 
 fn write_sellers(dir: &Path, sellers: &[Seller], progress: &mut dyn FnMut(&str, u64)) -> Result<(), GenerateError> {
     let name = crate::FILES[3];
-    let mut csv = CsvFile::create(
-        dir,
-        name,
-        Style::Kaggle,
-        &["seller_id", "seller_zip_code_prefix", "seller_city", "seller_state"],
-    )?;
+    let mut csv = CsvFile::create(dir, name, Style::Kaggle, crate::HEADERS[3])?;
     for seller in sellers {
         let state = &STATES[seller.state];
         let city = plain(state.cities[city_of(state, seller.prefix)].name);
@@ -546,22 +514,7 @@ fn write_products(
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<Vec<Product>, GenerateError> {
     let name = crate::FILES[4];
-    let mut csv = CsvFile::create(
-        dir,
-        name,
-        Style::Kaggle,
-        &[
-            "product_id",
-            "product_category_name",
-            "product_name_lenght",
-            "product_description_lenght",
-            "product_photos_qty",
-            "product_weight_g",
-            "product_length_cm",
-            "product_height_cm",
-            "product_width_cm",
-        ],
-    )?;
+    let mut csv = CsvFile::create(dir, name, Style::Kaggle, crate::HEADERS[4])?;
     let categories: Vec<&str> = TRANSLATED_CATEGORIES
         .iter()
         .map(|(pt, _)| *pt)
@@ -683,53 +636,10 @@ fn write_orders(
     progress: &mut dyn FnMut(&str, u64),
 ) -> Result<(), GenerateError> {
     let kaggle = |name: &str, header: &[&str]| CsvFile::create(dir, name, Style::Kaggle, header);
-    let mut orders = kaggle(
-        crate::FILES[5],
-        &[
-            "order_id",
-            "customer_id",
-            "order_status",
-            "order_purchase_timestamp",
-            "order_approved_at",
-            "order_delivered_carrier_date",
-            "order_delivered_customer_date",
-            "order_estimated_delivery_date",
-        ],
-    )?;
-    let mut items = kaggle(
-        crate::FILES[6],
-        &[
-            "order_id",
-            "order_item_id",
-            "product_id",
-            "seller_id",
-            "shipping_limit_date",
-            "price",
-            "freight_value",
-        ],
-    )?;
-    let mut payments = kaggle(
-        crate::FILES[7],
-        &[
-            "order_id",
-            "payment_sequential",
-            "payment_type",
-            "payment_installments",
-            "payment_value",
-        ],
-    )?;
-    let mut reviews = kaggle(
-        crate::FILES[8],
-        &[
-            "review_id",
-            "order_id",
-            "review_score",
-            "review_comment_title",
-            "review_comment_message",
-            "review_creation_date",
-            "review_answer_timestamp",
-        ],
-    )?;
+    let mut orders = kaggle(crate::FILES[5], crate::HEADERS[5])?;
+    let mut items = kaggle(crate::FILES[6], crate::HEADERS[6])?;
+    let mut payments = kaggle(crate::FILES[7], crate::HEADERS[7])?;
+    let mut reviews = kaggle(crate::FILES[8], crate::HEADERS[8])?;
     let n = customer_ids.len();
     let status_pick = WeightedIndex::new(ORDER_STATUSES.iter().map(|s| s.1)).ok();
     let statuses: Vec<usize> = (0..n).map(|_| status_pick.as_ref().map_or(0, |p| p.sample(rng))).collect();

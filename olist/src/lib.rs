@@ -28,6 +28,73 @@ pub const FILES: [&str; 9] = [
     "olist_order_reviews_dataset.csv",
 ];
 
+/// The header of each of [`FILES`], in the same order: Kaggle's column names and order (typos
+/// included). `lagoa geocode` checks its inputs against them.
+pub const HEADERS: [&[&str]; 9] = [
+    &["product_category_name", "product_category_name_english"],
+    &[
+        "geolocation_zip_code_prefix",
+        "geolocation_lat",
+        "geolocation_lng",
+        "geolocation_city",
+        "geolocation_state",
+    ],
+    &[
+        "customer_id",
+        "customer_unique_id",
+        "customer_zip_code_prefix",
+        "customer_city",
+        "customer_state",
+    ],
+    &["seller_id", "seller_zip_code_prefix", "seller_city", "seller_state"],
+    &[
+        "product_id",
+        "product_category_name",
+        "product_name_lenght",
+        "product_description_lenght",
+        "product_photos_qty",
+        "product_weight_g",
+        "product_length_cm",
+        "product_height_cm",
+        "product_width_cm",
+    ],
+    &[
+        "order_id",
+        "customer_id",
+        "order_status",
+        "order_purchase_timestamp",
+        "order_approved_at",
+        "order_delivered_carrier_date",
+        "order_delivered_customer_date",
+        "order_estimated_delivery_date",
+    ],
+    &[
+        "order_id",
+        "order_item_id",
+        "product_id",
+        "seller_id",
+        "shipping_limit_date",
+        "price",
+        "freight_value",
+    ],
+    &[
+        "order_id",
+        "payment_sequential",
+        "payment_type",
+        "payment_installments",
+        "payment_value",
+    ],
+    &[
+        "review_id",
+        "order_id",
+        "review_score",
+        "review_comment_title",
+        "review_comment_message",
+        "review_creation_date",
+        "review_answer_timestamp",
+    ],
+];
+
 /// Why generation stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
