@@ -5,12 +5,14 @@
 //! - `lagoa serve` runs the S3 server on a data directory, with compute embedded;
 //! - `lagoa compute` runs compute alone beside a server, on the same volume;
 //! - `lagoa sql` runs a query on a compute endpoint and prints the result;
-//! - `lagoa olist` generates the Olist dataset and loads it into a bucket.
+//! - `lagoa olist` generates the Olist dataset and loads it into a bucket;
+//! - `lagoa k8s render` prints the Kubernetes manifests.
 
 mod compute_cmd;
 mod credentials;
 mod geocode_cmd;
 mod http;
+mod k8s_cmd;
 mod olist_cmd;
 mod select;
 mod select_wire;
@@ -33,8 +35,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the S3 server on a data directory (with compute embedded on --compute-address).
+    #[command(after_help = SERVER_ENVIRONMENT)]
     Serve(serve::ServeArgs),
     /// Run the compute service (POST /v1/sql) beside a server, on the same data directory.
+    #[command(after_help = SERVER_ENVIRONMENT)]
     Compute(compute_cmd::ComputeArgs),
     /// Run SQL on a compute endpoint and print the result.
     Sql(sql_cmd::SqlArgs),
@@ -45,7 +49,24 @@ enum Command {
         #[command(subcommand)]
         command: olist_cmd::OlistCommand,
     },
+    /// Kubernetes: render the StatefulSet with its compute sidecar, Services and Spark wiring.
+    K8s {
+        #[command(subcommand)]
+        command: k8s_cmd::K8sCommand,
+    },
 }
+
+/// The environment a server reads besides its flags' own variables (the Kubernetes manifests
+/// set these; a test checks every name they use appears in `--help`).
+const SERVER_ENVIRONMENT: &str = "\
+Environment:
+  LAGOA_ROOT_USER, LAGOA_ROOT_PASSWORD
+          The root user's access and secret key (MINIO_ROOT_USER and MINIO_ROOT_PASSWORD are read
+          when these are unset; without either, minioadmin/minioadmin with a warning)
+  LAGOA_LOG
+          Log filter (default `info`), e.g. `debug` or `info,lagoa=debug`
+  LAGOA_LOG_FORMAT
+          `text` (default) or `json`, one object per line for log shippers";
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -64,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sql(args) => client_runtime()?.block_on(sql_cmd::run(args))?,
         Command::Geocode(args) => client_runtime()?.block_on(geocode_cmd::run(args))?,
         Command::Olist { command } => client_runtime()?.block_on(olist_cmd::run(command))?,
+        Command::K8s { command } => k8s_cmd::run(command)?,
     }
     Ok(())
 }

@@ -14,6 +14,38 @@ const CHUNK: usize = 128 * 1024;
 const DIR_CONTENT_TYPE: &str = "application/x-directory";
 const USER_AGENT: &str = "Hadoop 3.3.4, aws-sdk-java/1.12.262 Linux/6.1 OpenJDK_64-Bit_Server_VM/17.0.15 java/17.0.15";
 
+/// What this replay does, as the hadoop-aws settings that make a real s3a do it: path-style
+/// URLs over plain HTTP, If-Match on reads and copies (change detection by ETag on the server),
+/// parent directory markers deleted after each write. `conformance/s3a.conf` must say the same.
+const EMULATED_SETTINGS: &[(&str, &str)] = &[
+    ("spark.hadoop.fs.s3a.impl", "org.apache.hadoop.fs.s3a.S3AFileSystem"),
+    ("spark.hadoop.fs.s3a.path.style.access", "true"),
+    ("spark.hadoop.fs.s3a.connection.ssl.enabled", "false"),
+    ("spark.hadoop.fs.s3a.change.detection.mode", "server"),
+    ("spark.hadoop.fs.s3a.change.detection.source", "etag"),
+    ("spark.hadoop.fs.s3a.directory.marker.retention", "delete"),
+];
+
+/// The settings `conformance/s3a.conf` declares, checked against [`EMULATED_SETTINGS`].
+fn check_declared_settings() -> Result<(), String> {
+    let declared: Vec<(String, String)> = include_str!("../../s3a.conf")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
+            (k.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let emulated: Vec<(String, String)> = EMULATED_SETTINGS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    ensure(declared == emulated, || {
+        format!("conformance/s3a.conf declares {declared:?} but s3a-replay emulates {emulated:?}")
+    })
+}
+
 type Check = Result<(), String>;
 
 fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Check {
@@ -282,6 +314,10 @@ fn main() {
     let mut all_ok = true;
     let mut run = |name: &str, f: &mut dyn FnMut() -> Check| all_ok &= report(name, f());
 
+    if let Err(err) = check_declared_settings() {
+        eprintln!("{err}");
+        std::process::exit(2);
+    }
     run("bucket create/head/list", &mut || {
         s3a.expect(s3a.call("PUT", "", &[], &[], Payload::Empty), 200, "CreateBucket")?;
         s3a.expect(s3a.call("HEAD", "", &[], &[], Payload::Empty), 200, "HeadBucket")?;
