@@ -1,5 +1,9 @@
 """Customers per state from `lagoa geocode`'s output: how many, how many located, and where.
 
+`customers` counts distinct customer_unique_id per state (one person may appear in several
+states, as in the real Olist data, so the column does not add up to the overall total);
+`located` counts rows with a position (exact or approximate match), `exact` exact matches only.
+
 The SparkApplication in statefulset/manifests/spark-application.yaml runs this from Lagoa
 (`mc cp statefulset/spark/geocoded_report.py lagoa/datalake/jobs/`), as does the README's
 spark-submit example.
@@ -20,12 +24,14 @@ def main(enriched, output):
         customers.groupBy("customer_state")
         .agg(
             F.countDistinct("customer_unique_id").alias("customers"),
-            F.count(F.col("lat")).alias("located_rows"),
+            F.count(F.col("lat")).alias("located"),
+            F.sum(F.when(F.col("match") == "exact", 1).otherwise(0)).alias("exact"),
             F.count("*").alias("rows"),
             F.avg("lat").alias("mean_lat"),
             F.avg("lng").alias("mean_lng"),
         )
         .orderBy(F.desc("customers"), "customer_state")
+        .cache()
     )
     report.write.mode("overwrite").parquet(output)
     report.show(30, truncate=False)

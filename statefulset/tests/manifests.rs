@@ -162,3 +162,42 @@ fn bad_options_render_nothing() {
     let err = render(&options).unwrap_err().to_string();
     assert!(err.contains("--replicas") && err.contains("not a cluster"), "{err}");
 }
+
+#[test]
+fn the_crate_stays_a_leaf() {
+    // What `cargo build -p lagoa-statefulset` compiles: never the store's RocksDB or DataFusion.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "tree",
+            "--locked",
+            "--offline",
+            "-p",
+            "lagoa-statefulset",
+            "-e",
+            "normal,build",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .current_dir(crate_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    let tree = String::from_utf8(out.stdout).unwrap();
+    assert!(tree.contains("k8s-openapi"), "{tree}");
+    for heavy in [
+        "rocksdb",
+        "datafusion",
+        "arrow",
+        "lagoa-store",
+        "lagoa-s3-api",
+        "lagoa-compute",
+        "s3s",
+    ] {
+        assert!(
+            !tree
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(heavy) || l.starts_with(&format!("{heavy}-"))),
+            "lagoa-statefulset depends on {heavy}"
+        );
+    }
+}
