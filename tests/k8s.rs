@@ -13,6 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,9 +116,26 @@ impl Drop for Running {
 /// Starts `container`: its command (the image's binary is this build's), args and env exactly
 /// as written, env from `secret`, volume mounts at temp dirs. The working directory is an empty
 /// dir and TMPDIR/HOME point nowhere writable, standing in for the read-only root filesystem.
-fn start(container: &Container, secret: &Secret, volumes: &BTreeMap<String, PathBuf>, scratch: &Path) -> Running {
+fn start(
+    container: &Container,
+    secret: &Secret,
+    volumes: &BTreeMap<String, PathBuf>,
+    scratch: &Path,
+    user: Option<(u32, u32)>,
+) -> Running {
     let command = container.command.clone().expect("the container names its command");
     assert_eq!(command, [lagoa_statefulset::BINARY], "{}: command", container.name);
+    // The kubelet probes the pod's IP and Services route to it: a listener on loopback only
+    // would never be ready.
+    for arg in container.args.iter().flatten() {
+        if let Some(address) = arg.strip_prefix("--address=") {
+            assert!(
+                address.starts_with("0.0.0.0:") || address.starts_with("[::]:"),
+                "{}: listens on {address}",
+                container.name
+            );
+        }
+    }
     let mounts: Vec<(String, PathBuf)> = container
         .volume_mounts
         .iter()
@@ -139,8 +157,12 @@ fn start(container: &Container, secret: &Secret, volumes: &BTreeMap<String, Path
     };
     let secrets = secret_values(secret);
     let secret_name = secret.metadata.name.clone().unwrap_or_default();
-    let mut cmd = Command::new(common::binary());
+    let mut cmd = Command::new(scratch.join("bin/lagoa"));
     cmd.args(container.args.iter().flatten().map(|a| at_volume(a)));
+    if let Some((uid, gid)) = user {
+        use std::os::unix::process::CommandExt;
+        cmd.uid(uid).gid(gid);
+    }
     cmd.env_clear();
     cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd.env("TMPDIR", scratch.join("no-tmp-on-a-read-only-root"));
@@ -160,8 +182,10 @@ fn start(container: &Container, secret: &Secret, volumes: &BTreeMap<String, Path
         };
         cmd.env(&var.name, value);
     }
+    // Owned by whoever runs the test: read-only for the pod's user when that is another one.
     let workdir = scratch.join(format!("{}-root", container.name));
     std::fs::create_dir_all(&workdir).unwrap();
+    std::fs::set_permissions(&workdir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let log = scratch.join(format!("{}.log", container.name));
     let file = std::fs::File::create(&log).unwrap();
     cmd.current_dir(&workdir)
@@ -231,8 +255,22 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
     let pod = spec.template.spec.clone().unwrap();
     assert_eq!(containers.len(), 2, "a server and its compute sidecar");
 
-    // Every volume mount is a claim template of the StatefulSet; all containers share it.
+    // The image: the binary at a path the pod's user can reach. As root (CI), the containers run
+    // as the pod's runAsUser/runAsGroup, as a kubelet would start them.
     let scratch = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(scratch.path().join("bin")).unwrap();
+    std::fs::copy(common::binary(), scratch.path().join("bin/lagoa")).unwrap();
+    std::fs::set_permissions(scratch.path().join("bin/lagoa"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let security = pod.security_context.clone().unwrap_or_default();
+    assert_eq!(security.run_as_non_root, Some(true));
+    // SAFETY: geteuid has no preconditions.
+    let run_as = (unsafe { libc::geteuid() } == 0).then(|| {
+        let uid = security.run_as_user.expect("runAsUser") as u32;
+        (uid, security.run_as_group.map_or(uid, |g| g as u32))
+    });
+    // Every volume mount is a claim template of the StatefulSet; all containers share it. Its
+    // directory is made as microk8s-hostpath makes it: mode 0777.
     let volumes: BTreeMap<String, PathBuf> = spec
         .volume_claim_templates
         .iter()
@@ -241,13 +279,14 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
             let name = claim.metadata.name.clone().unwrap();
             let dir = scratch.path().join(format!("pv-{name}"));
             std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
             (name, dir)
         })
         .collect();
     let started = Instant::now();
     let mut running: Vec<Running> = containers
         .iter()
-        .map(|c| start(c, &secret, &volumes, scratch.path()))
+        .map(|c| start(c, &secret, &volumes, scratch.path(), run_as))
         .collect();
 
     let http = reqwest::Client::new();
@@ -354,32 +393,75 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
         volumes["data"].join("compute").is_dir(),
         "the sidecar keeps its scratch on the volume"
     );
-
-    // SIGTERM both, as the kubelet does at pod deletion: both exit cleanly within the grace.
-    let grace = Duration::from_secs(pod.termination_grace_period_seconds.unwrap_or(30) as u64);
-    for r in &running {
-        // SAFETY: kill(2) with a pid of our own child and a valid signal number.
-        let rc = unsafe { libc::kill(r.child.id() as i32, libc::SIGTERM) };
-        assert_eq!(rc, 0, "signalling {}", r.name);
+    if let Some((uid, _)) = run_as {
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(volumes["data"].join("compute")).unwrap().uid();
+        assert_eq!(owner, uid, "the containers did not run as the pod's user");
     }
-    let stopping = Instant::now();
-    for r in &mut running {
-        let status = loop {
-            if let Some(status) = r.child.try_wait().unwrap() {
-                break status;
-            }
-            if stopping.elapsed() > grace {
-                let _ = r.child.kill();
-                panic!(
-                    "{} did not exit within terminationGracePeriodSeconds ({grace:?}):\n{}",
-                    r.name,
-                    r.log()
+
+    // Pod deletion, as the kubelet does it: each container's preStop hook (a sleep here), then
+    // SIGTERM; all must exit cleanly within terminationGracePeriodSeconds, counted from the
+    // start. While the server waits out its hook it still serves (the sidecar's last
+    // write-backs go through it).
+    let grace = Duration::from_secs(pod.termination_grace_period_seconds.unwrap_or(30) as u64);
+    let pre_stop: Vec<Duration> = containers
+        .iter()
+        .map(|c| {
+            let hook = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref());
+            if let Some(hook) = hook {
+                assert!(
+                    hook.exec.is_none() && hook.http_get.is_none(),
+                    "only sleep hooks are simulated"
                 );
             }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+            Duration::from_secs(hook.and_then(|h| h.sleep.as_ref()).map_or(0, |s| s.seconds) as u64)
+        })
+        .collect();
+    assert!(pre_stop.iter().all(|d| *d < grace), "a preStop hook as long as the grace");
+    let deleting = Instant::now();
+    let mut signalled = vec![false; running.len()];
+    let mut exited: Vec<Option<std::process::ExitStatus>> = vec![None; running.len()];
+    let mut served_while_waiting = false;
+    while exited.iter().any(Option::is_none) {
+        for (i, r) in running.iter_mut().enumerate() {
+            if !signalled[i] && deleting.elapsed() >= pre_stop[i] {
+                // SAFETY: kill(2) with a pid of our own child and a valid signal number.
+                let rc = unsafe { libc::kill(r.child.id() as i32, libc::SIGTERM) };
+                assert_eq!(rc, 0, "signalling {}", r.name);
+                signalled[i] = true;
+            }
+            if exited[i].is_none() {
+                exited[i] = r.child.try_wait().unwrap();
+            }
+            assert!(
+                exited[i].is_some() || deleting.elapsed() < grace,
+                "{} did not exit within terminationGracePeriodSeconds ({grace:?}):\n{}",
+                r.name,
+                r.log()
+            );
+        }
+        let sidecar_gone = containers
+            .iter()
+            .zip(&exited)
+            .any(|(c, e)| c.name == "compute" && e.is_some());
+        if sidecar_gone && !served_while_waiting && exited.iter().any(Option::is_none) {
+            client
+                .put_object()
+                .bucket("k8s")
+                .key("during-pre-stop")
+                .body(ByteStream::from_static(b"still serving"))
+                .send()
+                .await
+                .expect("the server serves while its preStop hook waits");
+            served_while_waiting = true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (r, status) in running.iter().zip(&exited) {
+        let status = status.unwrap();
         assert!(status.success(), "{} exited with {status}:\n{}", r.name, r.log());
     }
+    assert!(served_while_waiting, "the server stopped with its sidecar");
 }
 
 /// `lagoa <sub> --help` (clap's long help lists each flag and its `[env: …]`).

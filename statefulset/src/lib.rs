@@ -37,17 +37,22 @@ pub const ROOT_SECRET: &str = "lagoa-root";
 pub const ROOT_USER_KEY: &str = "rootUser";
 /// See [`ROOT_SECRET`].
 pub const ROOT_PASSWORD_KEY: &str = "rootPassword";
-/// Seconds each container gives in-flight requests after SIGTERM (`--shutdown-grace-secs`).
+/// Seconds the S3 server gives in-flight requests after SIGTERM (`--shutdown-grace-secs`).
 pub const SHUTDOWN_GRACE_SECS: i64 = 30;
+/// Seconds the compute sidecar gives in-flight queries after SIGTERM. The server's preStop
+/// hook sleeps this long first, so queries finishing during the sidecar's drain can still
+/// write their results back through it.
+pub const SIDECAR_GRACE_SECS: i64 = 25;
 /// Time after the drain for the server to close its store (flush and sync) before the kubelet
-/// would SIGKILL: `terminationGracePeriodSeconds` is the drain plus this.
+/// would SIGKILL.
 pub const CLOSE_MARGIN_SECS: i64 = 10;
+/// `terminationGracePeriodSeconds`: the server's preStop wait, its drain and its close.
+pub const TERMINATION_GRACE_SECS: i64 = SIDECAR_GRACE_SECS + SHUTDOWN_GRACE_SECS + CLOSE_MARGIN_SECS;
 
 /// Renders every manifest for `options`: the files of `statefulset/manifests/`.
 pub fn render(options: &RenderOptions) -> Result<Manifests, RenderError> {
     options.validate()?;
     let mut lagoa = vec![
-        yaml::document(&access::namespace(options))?,
         yaml::document(&access::lagoa_service_account(options))?,
         yaml::document(&network::headless_service(options))?,
         yaml::document(&network::client_service(options))?,
@@ -66,6 +71,11 @@ pub fn render(options: &RenderOptions) -> Result<Manifests, RenderError> {
     let application = vec![yaml::document(&spark::geocoded_report_application(options))?];
     Ok(Manifests {
         files: vec![
+            ManifestFile::new(
+                "namespace.yaml",
+                "The namespace (kubectl create namespace does the same; outside the kustomization, so deleting that never deletes the namespace and, with it, the data volume's claim)",
+                vec![yaml::document(&access::namespace(options))?],
+            ),
             ManifestFile::new(
                 "lagoa.yaml",
                 "Lagoa: the StatefulSet, its Services and disruption budget",

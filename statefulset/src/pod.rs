@@ -8,9 +8,9 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, VolumeMount, VolumeResourceRequirements,
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Lifecycle, LifecycleHandler,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecurityContext, SleepAction, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -18,8 +18,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::network::{HEADLESS_SERVICE, S3_PORT_NAME, SQL_PORT_NAME};
 use crate::{
-    BINARY, CLOSE_MARGIN_SECS, DATA_MOUNT, ROOT_PASSWORD_KEY, ROOT_SECRET, ROOT_USER_KEY, RUN_AS, RenderOptions, S3_PORT,
-    SHUTDOWN_GRACE_SECS, SQL_PORT, lagoa_labels, meta, parse_quantity,
+    BINARY, DATA_MOUNT, ROOT_PASSWORD_KEY, ROOT_SECRET, ROOT_USER_KEY, RUN_AS, RenderOptions, S3_PORT, SHUTDOWN_GRACE_SECS,
+    SIDECAR_GRACE_SECS, SQL_PORT, TERMINATION_GRACE_SECS, lagoa_labels, meta, parse_quantity,
 };
 
 /// The volume claim template's name; pod `lagoa-0` gets claim `data-lagoa-0`.
@@ -70,17 +70,22 @@ pub fn stateful_set(options: &RenderOptions) -> StatefulSet {
     }
 }
 
-/// The pod: non-root (the image's `nonroot` user), `fsGroup` so the volume is writable,
-/// the runtime's default seccomp profile, no API token (Lagoa calls no Kubernetes API), no
-/// Service environment variables (a Service named `lagoa` would inject `LAGOA_PORT=tcp://…`
-/// and friends into Lagoa's own `LAGOA_*` namespace), and a termination grace covering the
-/// drain plus the store's close.
+/// The pod: non-root (the image's `nonroot` user), the runtime's default seccomp profile, no
+/// API token (Lagoa calls no Kubernetes API), no Service environment variables (a Service named
+/// `lagoa` would inject `LAGOA_PORT=tcp://…` and friends into Lagoa's own `LAGOA_*` namespace),
+/// and a termination grace covering the server's preStop wait, its drain and the store's close.
+///
+/// The volume must be writable by that user. microk8s-hostpath creates its directories with
+/// mode 0777, so it is; the kubelet ignores `fsGroup` on hostPath volumes, and `fsGroup` here
+/// serves storage classes that support ownership management (most CSI drivers). A class that
+/// makes root-owned 0755 directories and ignores `fsGroup` would leave the server unable to
+/// open its store (README).
 fn pod_spec(options: &RenderOptions) -> PodSpec {
     PodSpec {
         service_account_name: Some("lagoa".into()),
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
-        termination_grace_period_seconds: Some(SHUTDOWN_GRACE_SECS + CLOSE_MARGIN_SECS),
+        termination_grace_period_seconds: Some(TERMINATION_GRACE_SECS),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
             run_as_user: Some(RUN_AS),
@@ -98,7 +103,10 @@ fn pod_spec(options: &RenderOptions) -> PodSpec {
     }
 }
 
-/// `lagoa serve` without embedded compute: S3 Select goes to the sidecar on loopback.
+/// `lagoa serve` without embedded compute: S3 Select goes to the sidecar on loopback. At pod
+/// deletion both containers are told to stop at once; the server first waits out the
+/// sidecar's drain (preStop sleep, no shell needed) so queries finishing in it can still write
+/// their results back through the server.
 fn s3_container(options: &RenderOptions) -> Container {
     let args = vec![
         "serve".to_owned(),
@@ -108,13 +116,23 @@ fn s3_container(options: &RenderOptions) -> Container {
         format!("--compute-url=http://127.0.0.1:{SQL_PORT}"),
         format!("--shutdown-grace-secs={SHUTDOWN_GRACE_SECS}"),
     ];
-    container(
+    let mut container = container(
         options,
         "s3",
         args,
         (S3_PORT_NAME, S3_PORT),
         resources("500m", "512Mi", "2", "2Gi"),
-    )
+    );
+    container.lifecycle = Some(Lifecycle {
+        pre_stop: Some(LifecycleHandler {
+            sleep: Some(SleepAction {
+                seconds: SIDECAR_GRACE_SECS,
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    container
 }
 
 /// `lagoa compute` beside it: its query pool (`--memory-limit`) is the container's memory limit
@@ -129,7 +147,7 @@ fn compute_container(options: &RenderOptions) -> Container {
         format!("--s3-url=http://127.0.0.1:{S3_PORT}"),
         format!("--memory-limit={}MiB", options.compute_pool_mib()),
         format!("--spill-limit={}GiB", spill_gib.max(1)),
-        format!("--shutdown-grace-secs={SHUTDOWN_GRACE_SECS}"),
+        format!("--shutdown-grace-secs={SIDECAR_GRACE_SECS}"),
     ];
     let resources = resources("500m", "1Gi", "2", &options.compute_memory);
     container(options, "compute", args, (SQL_PORT_NAME, SQL_PORT), resources)

@@ -12,13 +12,16 @@ pub(crate) fn document<T: serde::Serialize>(object: &T) -> Result<String, Render
 }
 
 /// The kustomization of `statefulset/manifests/`: Lagoa and the Spark wiring. Left out: the
-/// example Secret (re-applying the kustomization must never put placeholders over the real
+/// Namespace (`kubectl delete -k` would delete it, its claims with it, and microk8s-hostpath
+/// deletes a released volume's files), the example Secret (re-applying the kustomization must never put placeholders over the real
 /// credentials, which `kubectl create secret` makes) and the SparkApplication (its kind exists
 /// only where the spark-operator is installed; it is applied on its own).
 pub const KUSTOMIZATION: &str = "\
 # kubectl apply -k statefulset/manifests — Lagoa and the Spark wiring (rendered by `lagoa k8s render`).
-# Not listed: root-secret.yaml (an example; create the Secret with `kubectl create secret`, README)
-# and spark-application.yaml (applied on its own once the spark-operator is installed).
+# Not listed: namespace.yaml (create the namespace first; `kubectl delete -k` must never delete it
+# and, with it, the data volume), root-secret.yaml (an example; create the Secret with
+# `kubectl create secret`, README) and spark-application.yaml (applied on its own once the
+# spark-operator is installed).
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:

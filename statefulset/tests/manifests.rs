@@ -201,3 +201,48 @@ fn the_crate_stays_a_leaf() {
         );
     }
 }
+
+#[test]
+fn selectors_find_the_pods() {
+    let all = objects(&RenderOptions::default());
+    let sts = find(&all, "StatefulSet", "lagoa");
+    let pod_labels = sts["spec"]["template"]["metadata"]["labels"].as_object().unwrap();
+    let selects = |selector: &Value, what: &str| {
+        let selector = selector.as_object().unwrap_or_else(|| panic!("{what} has no selector"));
+        assert!(!selector.is_empty(), "{what} selects everything");
+        for (k, v) in selector {
+            assert_eq!(pod_labels.get(k), Some(v), "{what} selects {k}={v}, which the pods lack");
+        }
+    };
+    selects(&sts["spec"]["selector"]["matchLabels"], "the StatefulSet");
+    selects(
+        &find(&all, "PodDisruptionBudget", "lagoa")["spec"]["selector"]["matchLabels"],
+        "the budget",
+    );
+    for service in ["lagoa", "lagoa-headless"] {
+        let svc = find(&all, "Service", service);
+        selects(&svc["spec"]["selector"], service);
+        // Every port targets a port a container declares.
+        let containers = sts["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+        for port in svc["spec"]["ports"].as_array().unwrap() {
+            let target = &port["targetPort"];
+            assert!(
+                containers
+                    .iter()
+                    .flat_map(|c| c["ports"].as_array().unwrap())
+                    .any(|p| p["name"] == *target || p["containerPort"] == *target),
+                "{service} targets {target}, which no container declares"
+            );
+        }
+    }
+    // The governing Service is headless.
+    let governing = sts["spec"]["serviceName"].as_str().unwrap();
+    assert_eq!(find(&all, "Service", governing)["spec"]["clusterIP"], "None");
+    // The Spark RoleBinding binds the Role to the account drivers run as.
+    let binding = find(&all, "RoleBinding", "spark-driver");
+    find(&all, "Role", binding["roleRef"]["name"].as_str().unwrap());
+    let account = binding["subjects"][0]["name"].as_str().unwrap();
+    find(&all, "ServiceAccount", account);
+    let app = find(&all, "SparkApplication", "olist-geocoded-report");
+    assert_eq!(app["spec"]["driver"]["serviceAccount"], account);
+}

@@ -7,8 +7,8 @@ For each folder:
     (unknown fields fail); SparkApplication documents against the spark-operator CRD schema
     (sparkapplication.py, strict as well);
   * kustomization.yaml's shape: a Kustomization of kustomize.config.k8s.io/v1beta1 with only
-    known fields, resources that exist, and every manifest listed except the example Secret
-    and the SparkApplication;
+    known fields, resources that exist, and every manifest listed except the Namespace, the example
+    Secret and the SparkApplication;
   * `kubectl kustomize` of the folder when kubectl is installed: the same objects as the files.
 
 Usage: validate_manifests.py DIR [DIR ...]   (exit 1 on any error, each one printed)
@@ -32,7 +32,7 @@ KUSTOMIZATION_FIELDS = {
     "commonLabels", "commonAnnotations", "images", "patches", "replicas", "secretGenerator",
     "configMapGenerator", "generatorOptions", "components",
 }
-OUTSIDE_KUSTOMIZATION = {"root-secret.yaml", "spark-application.yaml"}
+OUTSIDE_KUSTOMIZATION = {"namespace.yaml", "root-secret.yaml", "spark-application.yaml"}
 
 
 def documents(path):
