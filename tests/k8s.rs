@@ -22,6 +22,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, OutputSerialization, SelectObjectContentEventStream,
 };
+use lagoa_conformance::s3a_settings::{parse_properties, proven_s3a_settings};
 use lagoa_statefulset::k8s_openapi::api::apps::v1::StatefulSet;
 use lagoa_statefulset::k8s_openapi::api::core::v1::{ConfigMap, Container, Probe, Secret, Service};
 use lagoa_statefulset::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -547,27 +548,14 @@ fn bad_render_options_are_refused() {
     }
 }
 
-/// `key value` lines of a Spark properties file.
-fn properties(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            (k.to_owned(), v.trim().to_owned())
-        })
-        .collect()
-}
-
 #[test]
 fn spark_s3a_settings_are_the_ones_the_matrix_proves() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let proven = properties(&std::fs::read_to_string(repo.join("conformance/s3a.conf")).unwrap());
+    let proven = proven_s3a_settings();
     assert!(proven.len() >= 5, "conformance/s3a.conf lists {proven:?}");
     for namespace in ["ml-data-engg", "lake"] {
         let docs = render(&["--namespace", namespace]);
         let config: ConfigMap = object(&docs, "ConfigMap", "spark-defaults");
-        let conf = properties(&config.data.unwrap()["spark-defaults.conf"]);
+        let conf = parse_properties(&config.data.unwrap()["spark-defaults.conf"]);
         let get = |key: &str| conf.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
         for (key, value) in &proven {
             assert_eq!(get(key), Some(value.as_str()), "{key} in spark-defaults.conf");

@@ -3,6 +3,7 @@
 //! real clients (aws-sdk-s3) configured for it. Nobody else re-implements server start-up.
 
 pub mod raw_http;
+pub mod s3a_settings;
 pub mod sdk;
 pub mod sigv4;
 

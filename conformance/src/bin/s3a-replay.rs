@@ -28,15 +28,7 @@ const EMULATED_SETTINGS: &[(&str, &str)] = &[
 
 /// The settings `conformance/s3a.conf` declares, checked against [`EMULATED_SETTINGS`].
 fn check_declared_settings() -> Result<(), String> {
-    let declared: Vec<(String, String)> = include_str!("../../s3a.conf")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (k, v) = l.split_once(char::is_whitespace).unwrap_or((l, ""));
-            (k.to_owned(), v.trim().to_owned())
-        })
-        .collect();
+    let declared = lagoa_conformance::s3a_settings::proven_s3a_settings();
     let emulated: Vec<(String, String)> = EMULATED_SETTINGS
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
