@@ -19,9 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, OutputSerialization, SelectObjectContentEventStream,
-};
+use aws_sdk_s3::types::FileHeaderInfo;
 use lagoa_conformance::s3a_settings::{parse_properties, proven_s3a_settings};
 use lagoa_statefulset::k8s_openapi::api::apps::v1::StatefulSet;
 use lagoa_statefulset::k8s_openapi::api::core::v1::{ConfigMap, Container, Probe, Secret, Service};
@@ -326,11 +324,11 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
         &values[lagoa_statefulset::ROOT_PASSWORD_KEY],
     );
     let client = lagoa_conformance::client_for(&s3, user, password);
-    client.create_bucket().bucket("k8s").send().await.expect("CreateBucket");
+    client.create_bucket().bucket("lake").send().await.expect("CreateBucket");
     let csv = "city,state,customers\nsao paulo,SP,15540\nrio de janeiro,RJ,6882\nbelo horizonte,MG,2773\n";
     client
         .put_object()
-        .bucket("k8s")
+        .bucket("lake")
         .key("cities.csv")
         .body(ByteStream::from_static(csv.as_bytes()))
         .send()
@@ -338,7 +336,7 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
         .expect("PutObject");
     let got = client
         .get_object()
-        .bucket("k8s")
+        .bucket("lake")
         .key("cities.csv")
         .send()
         .await
@@ -348,7 +346,7 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
     // SQL on the compute port (the sidecar, reading the server's volume).
     let out = Command::new(common::binary())
         .args(["sql", "--endpoint", &sql, "--format", "csv"])
-        .arg("SELECT state FROM 's3://k8s/cities.csv' WHERE customers > 5000 ORDER BY customers")
+        .arg("SELECT state FROM 's3://lake/cities.csv' WHERE customers > 5000 ORDER BY customers")
         .env("LAGOA_ACCESS_KEY", user)
         .env("LAGOA_SECRET_KEY", password)
         .output()
@@ -357,27 +355,18 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "state\nRJ\nSP\n");
 
     // S3 Select on the S3 port: `serve --no-compute` forwards it to the sidecar.
-    let mut selected = client
-        .select_object_content()
-        .bucket("k8s")
-        .key("cities.csv")
-        .expression("SELECT s.city FROM S3Object s WHERE s.state = 'MG'")
-        .expression_type(ExpressionType::Sql)
-        .input_serialization(
-            InputSerialization::builder()
-                .csv(CsvInput::builder().file_header_info(FileHeaderInfo::Use).build())
-                .build(),
-        )
-        .output_serialization(OutputSerialization::builder().csv(CsvOutput::builder().build()).build())
-        .send()
-        .await
-        .expect("SelectObjectContent");
-    let mut records = String::new();
-    while let Some(event) = selected.payload.recv().await.expect("the event stream") {
-        if let SelectObjectContentEventStream::Records(r) = event {
-            records.push_str(&String::from_utf8(r.payload.unwrap().into_inner()).unwrap());
-        }
-    }
+    let selected = common::select(
+        &client,
+        "cities.csv",
+        "SELECT s.city FROM S3Object s WHERE s.state = 'MG'",
+        common::csv_in(FileHeaderInfo::Use),
+        common::csv_out(),
+        None,
+        false,
+    )
+    .await
+    .expect("SelectObjectContent");
+    let records = selected.records;
     assert_eq!(records, "belo horizonte\n");
 
     // Both containers wrote only to the volume.
@@ -448,7 +437,7 @@ async fn kubelet_simulation_runs_the_pod_as_written() {
         if sidecar_gone && !served_while_waiting && exited.iter().any(Option::is_none) {
             client
                 .put_object()
-                .bucket("k8s")
+                .bucket("lake")
                 .key("during-pre-stop")
                 .body(ByteStream::from_static(b"still serving"))
                 .send()

@@ -9,83 +9,10 @@ use std::process::Command;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
-    CompressionType, CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, JsonInput, JsonOutput, JsonType,
-    OutputSerialization, ParquetInput, QuoteFields, RequestProgress, ScanRange, SelectObjectContentEventStream,
+    CompressionType, CsvInput, CsvOutput, FileHeaderInfo, InputSerialization, JsonInput, JsonOutput, JsonType,
+    OutputSerialization, ParquetInput, QuoteFields, ScanRange,
 };
 use common::*;
-
-/// What a Select returned: the records' bytes, and the events seen.
-#[derive(Debug, Default)]
-struct Selected {
-    records: String,
-    /// The largest Records payload.
-    largest_payload: usize,
-    stats: Option<(i64, i64, i64)>,
-    progress_events: usize,
-    ended: bool,
-}
-
-/// Runs a Select; Err is (S3 error code, HTTP status) of a failure before the stream, or
-/// ("stream", message) of one inside it.
-/// The object is in bucket `lake`.
-async fn select(
-    c: &Client,
-    key: &str,
-    expression: &str,
-    input: InputSerialization,
-    output: OutputSerialization,
-    scan: Option<ScanRange>,
-    progress: bool,
-) -> Result<Selected, (String, u16)> {
-    let mut request = c
-        .select_object_content()
-        .bucket("lake")
-        .key(key)
-        .expression(expression)
-        .expression_type(ExpressionType::Sql)
-        .input_serialization(input)
-        .output_serialization(output)
-        .set_scan_range(scan);
-    if progress {
-        request = request.request_progress(RequestProgress::builder().enabled(true).build());
-    }
-    let mut out = request.send().await.map_err(|e| (code(&e), status(&e)))?;
-    let mut selected = Selected::default();
-    loop {
-        match out.payload.recv().await {
-            Ok(Some(SelectObjectContentEventStream::Records(r))) => {
-                let bytes = r.payload.map(|b| b.into_inner()).unwrap_or_default();
-                selected.largest_payload = selected.largest_payload.max(bytes.len());
-                selected.records.push_str(&String::from_utf8(bytes).expect("UTF-8 records"));
-            }
-            Ok(Some(SelectObjectContentEventStream::Stats(s))) => {
-                let d = s.details.expect("Stats carry details");
-                selected.stats = Some((
-                    d.bytes_scanned.unwrap_or(-1),
-                    d.bytes_processed.unwrap_or(-1),
-                    d.bytes_returned.unwrap_or(-1),
-                ));
-            }
-            Ok(Some(SelectObjectContentEventStream::Progress(_))) => selected.progress_events += 1,
-            Ok(Some(SelectObjectContentEventStream::End(_))) => selected.ended = true,
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(e) => return Err((format!("stream: {e:?}"), 200)),
-        }
-    }
-    assert!(selected.ended, "the stream ends with End");
-    Ok(selected)
-}
-
-fn csv_in(header: FileHeaderInfo) -> InputSerialization {
-    InputSerialization::builder()
-        .csv(CsvInput::builder().file_header_info(header).build())
-        .build()
-}
-
-fn csv_out() -> OutputSerialization {
-    OutputSerialization::builder().csv(CsvOutput::builder().build()).build()
-}
 
 fn json_out() -> OutputSerialization {
     OutputSerialization::builder().json(JsonOutput::builder().build()).build()

@@ -1,7 +1,12 @@
 //! Shared helpers for the integration tests: every test gets its own real `lagoa serve`.
 #![allow(dead_code)]
 
+use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    CsvInput, CsvOutput, ExpressionType, FileHeaderInfo, InputSerialization, OutputSerialization, RequestProgress, ScanRange,
+    SelectObjectContentEventStream,
+};
 use lagoa_conformance::sigv4::{self, Signer};
 #[allow(unused_imports)]
 pub use lagoa_conformance::{OTHER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TestServer};
@@ -163,4 +168,77 @@ pub async fn send(
         headers: resp.headers().clone(),
         body: resp.text().await.unwrap_or_default(),
     }
+}
+
+/// What a Select returned: the records' bytes, and the events seen.
+#[derive(Debug, Default)]
+pub struct Selected {
+    pub records: String,
+    /// The largest Records payload.
+    pub largest_payload: usize,
+    pub stats: Option<(i64, i64, i64)>,
+    pub progress_events: usize,
+    pub ended: bool,
+}
+
+/// Runs a Select; Err is (S3 error code, HTTP status) of a failure before the stream, or
+/// ("stream", message) of one inside it.
+/// The object is in bucket `lake`.
+pub async fn select(
+    c: &Client,
+    key: &str,
+    expression: &str,
+    input: InputSerialization,
+    output: OutputSerialization,
+    scan: Option<ScanRange>,
+    progress: bool,
+) -> Result<Selected, (String, u16)> {
+    let mut request = c
+        .select_object_content()
+        .bucket("lake")
+        .key(key)
+        .expression(expression)
+        .expression_type(ExpressionType::Sql)
+        .input_serialization(input)
+        .output_serialization(output)
+        .set_scan_range(scan);
+    if progress {
+        request = request.request_progress(RequestProgress::builder().enabled(true).build());
+    }
+    let mut out = request.send().await.map_err(|e| (code(&e), status(&e)))?;
+    let mut selected = Selected::default();
+    loop {
+        match out.payload.recv().await {
+            Ok(Some(SelectObjectContentEventStream::Records(r))) => {
+                let bytes = r.payload.map(|b| b.into_inner()).unwrap_or_default();
+                selected.largest_payload = selected.largest_payload.max(bytes.len());
+                selected.records.push_str(&String::from_utf8(bytes).expect("UTF-8 records"));
+            }
+            Ok(Some(SelectObjectContentEventStream::Stats(s))) => {
+                let d = s.details.expect("Stats carry details");
+                selected.stats = Some((
+                    d.bytes_scanned.unwrap_or(-1),
+                    d.bytes_processed.unwrap_or(-1),
+                    d.bytes_returned.unwrap_or(-1),
+                ));
+            }
+            Ok(Some(SelectObjectContentEventStream::Progress(_))) => selected.progress_events += 1,
+            Ok(Some(SelectObjectContentEventStream::End(_))) => selected.ended = true,
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => return Err((format!("stream: {e:?}"), 200)),
+        }
+    }
+    assert!(selected.ended, "the stream ends with End");
+    Ok(selected)
+}
+
+pub fn csv_in(header: FileHeaderInfo) -> InputSerialization {
+    InputSerialization::builder()
+        .csv(CsvInput::builder().file_header_info(header).build())
+        .build()
+}
+
+pub fn csv_out() -> OutputSerialization {
+    OutputSerialization::builder().csv(CsvOutput::builder().build()).build()
 }
