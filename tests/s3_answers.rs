@@ -17,7 +17,6 @@ use common::*;
 use lagoa_conformance::sigv4::{self, Signer};
 
 const MIB: usize = 1024 * 1024;
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn b64(raw: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(raw)

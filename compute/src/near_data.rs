@@ -354,7 +354,7 @@ impl ObjectStore for BucketStore {
                 let (files, bucket) = (files.clone(), bucket.clone());
                 async move {
                     let path = path?;
-                    files.writer.delete(&bucket, path.as_ref()).await?;
+                    files.writer.delete(&bucket, path.as_ref(), &files.owner).await?;
                     files.forget(&bucket, path.as_ref());
                     Ok(path)
                 }

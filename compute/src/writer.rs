@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::object_store::{self, MultipartUpload, PutPayload, PutResult, UploadPart};
-use lagoa_store::{BodyWriter, DeleteCondition, Store};
+use lagoa_store::{BodyWriter, DeleteRequest, Store};
 use tokio::sync::watch;
 
 use crate::near_data::QueryFiles;
@@ -70,11 +70,19 @@ impl Writer {
         }
     }
 
-    /// Deletes `bucket/key` (missing keys are fine, as in S3).
-    pub(crate) async fn delete(&self, bucket: &str, key: &str) -> object_store::Result<()> {
+    /// Deletes `bucket/key` as `owner` (missing keys are fine, as in S3; a versioned bucket
+    /// gets a delete marker).
+    pub(crate) async fn delete(&self, bucket: &str, key: &str, owner: &str) -> object_store::Result<()> {
         match self {
             Writer::Store(store) => store
-                .delete_object(bucket, key, DeleteCondition::default())
+                .delete_object(
+                    bucket,
+                    DeleteRequest {
+                        key: key.to_owned(),
+                        ..DeleteRequest::default()
+                    },
+                    owner,
+                )
                 .await
                 .map(|_| ())
                 .map_err(|e| object_store::Error::Generic {

@@ -158,6 +158,38 @@ def _():
     assert out["Versions"] and all(v["VersionId"] == "null" for v in out["Versions"])
 
 
+@suite.feature("versioning: versions, delete markers, restore, suspend")
+def _():
+    vb = bucket_name("boto3-ver")
+    s3.create_bucket(Bucket=vb)
+    s3.put_bucket_versioning(Bucket=vb, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=vb)["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket=vb, Key="k", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket=vb, Key="k", Body=b"two")["VersionId"]
+    assert v1 != v2
+    assert s3.get_object(Bucket=vb, Key="k", VersionId=v1)["Body"].read() == b"one"
+    marker = s3.delete_object(Bucket=vb, Key="k")
+    assert marker["DeleteMarker"] is True
+    expect_error("NoSuchKey", s3.get_object, Bucket=vb, Key="k")
+    expect_error("MethodNotAllowed", s3.get_object, Bucket=vb, Key="k", VersionId=marker["VersionId"])
+    expect_error("InvalidArgument", s3.get_object, Bucket=vb, Key="k", VersionId="not-a-version")
+    listed = s3.list_object_versions(Bucket=vb)
+    assert [v["VersionId"] for v in listed["Versions"]] == [v2, v1]
+    assert [(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [(marker["VersionId"], True)]
+    # Restore by copying an old version over the key, then page through every version.
+    copied = s3.copy_object(Bucket=vb, Key="k", CopySource={"Bucket": vb, "Key": "k", "VersionId": v1})
+    assert copied["CopySourceVersionId"] == v1 and s3.get_object(Bucket=vb, Key="k")["Body"].read() == b"one"
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=vb, PaginationConfig={"PageSize": 1})
+    everything = [(e["Key"], e["VersionId"]) for p in pages for e in p.get("Versions", []) + p.get("DeleteMarkers", [])]
+    assert len(everything) == 4, everything
+    s3.put_bucket_versioning(Bucket=vb, VersioningConfiguration={"Status": "Suspended"})
+    assert "VersionId" not in s3.put_object(Bucket=vb, Key="k", Body=b"null one")
+    assert s3.head_object(Bucket=vb, Key="k")["VersionId"] == "null"
+    out = s3.delete_objects(Bucket=vb, Delete={"Objects": [{"Key": k, "VersionId": v} for k, v in everything] + [{"Key": "k", "VersionId": "null"}]})
+    assert len(out["Deleted"]) == 5 and not out.get("Errors"), out
+    s3.delete_bucket(Bucket=vb)
+
+
 @suite.feature("SigV2 header auth (bucket and object requests, clock skew)")
 def _():
     import base64

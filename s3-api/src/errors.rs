@@ -25,6 +25,12 @@ pub fn to_s3(err: StoreError) -> S3Error {
             )
         }
         StoreError::NoSuchKey { .. } => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::NoSuchVersion { .. } => s3_error!(NoSuchVersion, "The specified version does not exist."),
+        StoreError::DeleteMarker {
+            version_id,
+            last_modified_nanos,
+            requested,
+        } => delete_marker_error(&version_id, last_modified_nanos, requested),
         StoreError::NoSuchUpload(_) => s3_error!(
             NoSuchUpload,
             "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
@@ -64,6 +70,30 @@ pub fn to_s3(err: StoreError) -> S3Error {
             e
         }
     }
+}
+
+/// Reading a delete marker: 404 NoSuchKey when it is the key's newest version, 405
+/// MethodNotAllowed when it was named by its version id; both say it is a marker.
+fn delete_marker_error(version_id: &str, last_modified_nanos: i64, requested: bool) -> S3Error {
+    let mut e = if requested {
+        s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.")
+    } else {
+        s3_error!(NoSuchKey, "The specified key does not exist.")
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+    if let Ok(v) = http::HeaderValue::from_str(version_id) {
+        headers.insert("x-amz-version-id", v);
+    }
+    if requested {
+        let date = crate::lagoa::format_http_date(&crate::lagoa::timestamp(last_modified_nanos)).unwrap_or_default();
+        if let Ok(v) = http::HeaderValue::from_str(&date) {
+            headers.insert(http::header::LAST_MODIFIED, v);
+        }
+        headers.insert(http::header::ALLOW, http::HeaderValue::from_static("DELETE"));
+    }
+    e.set_headers(headers);
+    e
 }
 
 /// `?` support: `store_call.await.map_err(to_s3)?` everywhere reads as `.await.s3()?`.

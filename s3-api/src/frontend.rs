@@ -173,7 +173,7 @@ impl S3Frontend {
         Ok(if form_post {
             crate::post_form::policy_condition_as_access_denied(res).await
         } else {
-            res
+            crate::version_order::interleave(res).await
         })
     }
 }

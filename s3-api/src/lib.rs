@@ -23,6 +23,7 @@ mod request_log;
 mod s3_impl;
 mod select;
 mod unsupported;
+mod version_order;
 mod vhost;
 mod wait_deadline;
 

@@ -26,6 +26,7 @@ route! {
     delete_bucket => do_delete_bucket: DeleteBucketInput => DeleteBucketOutput;
     get_bucket_location => do_get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput;
     get_bucket_versioning => do_get_bucket_versioning: GetBucketVersioningInput => GetBucketVersioningOutput;
+    put_bucket_versioning => do_put_bucket_versioning: PutBucketVersioningInput => PutBucketVersioningOutput;
     put_object => do_put_object: PutObjectInput => PutObjectOutput;
     get_object => do_get_object: GetObjectInput => GetObjectOutput;
     head_object => do_head_object: HeadObjectInput => HeadObjectOutput;

@@ -16,6 +16,20 @@ pub enum StoreError {
     BucketNotEmpty(String),
     #[error("object {key:?} does not exist in bucket {bucket:?}")]
     NoSuchKey { bucket: String, key: String },
+    /// A version id that names no version of the key (well-formed ids only; see
+    /// `is_valid_version_id`).
+    #[error("version {version:?} of {key:?} does not exist")]
+    NoSuchVersion { key: String, version: String },
+    /// The version asked for (or the key's newest, when none was named) is a delete marker.
+    /// S3 answers 404 NoSuchKey for the newest and 405 MethodNotAllowed for a named one, both
+    /// with `x-amz-delete-marker: true` and the marker's version id.
+    #[error("the version is a delete marker")]
+    DeleteMarker {
+        version_id: String,
+        last_modified_nanos: i64,
+        /// The marker was named by its version id.
+        requested: bool,
+    },
     #[error("multipart upload {0:?} does not exist")]
     NoSuchUpload(String),
     #[error("precondition failed: {0}")]

@@ -19,9 +19,24 @@ pub mod cf {
     pub const BLOBS: &str = "blobs";
     /// file id → empty: every data file under `objects/` that a record references
     pub const FILES: &str = "files";
+    /// `version_key(bucket, key, seq)` → `VersionRecord`: every version of a key except its
+    /// current object (noncurrent objects and all delete markers), newest first.
+    pub const VERSIONS: &str = "versions";
+    /// `bucket \0 key` → the seq (u64 BE) of the key's `null` version while it is in `versions`.
+    pub const NULL_VERSIONS: &str = "null_versions";
 
     /// All column families, for opening the database.
-    pub const ALL: [&str; 7] = [BUCKETS, OBJECTS, UPLOADS, UPLOAD_INDEX, PARTS, BLOBS, FILES];
+    pub const ALL: [&str; 9] = [
+        BUCKETS,
+        OBJECTS,
+        UPLOADS,
+        UPLOAD_INDEX,
+        PARTS,
+        BLOBS,
+        FILES,
+        VERSIONS,
+        NULL_VERSIONS,
+    ];
 }
 
 /// `bucket \0` — the start of a bucket's key space in `objects` and `upload_index`.
@@ -62,6 +77,56 @@ pub fn part_prefix(upload_id: &str) -> Vec<u8> {
     k
 }
 
+/// Appends `key` escaped so that no escaped key is a prefix of another's terminated form and
+/// byte order is kept: NUL becomes `00 FF` (UTF-8 never contains `FF`), and [`version_key`]
+/// ends the key with `00 01`, which sorts below every continuation. Keys with a NUL therefore
+/// still list in S3 order.
+fn push_escaped(out: &mut Vec<u8>, key: &str) {
+    for b in key.bytes() {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+}
+
+/// `bucket \0 escaped(prefix)`: the start of all versions of keys beginning with `prefix`.
+pub fn version_scan_prefix(bucket: &str, prefix: &str) -> Vec<u8> {
+    let mut k = bucket_prefix(bucket);
+    push_escaped(&mut k, prefix);
+    k
+}
+
+/// `bucket \0 escaped(key) 00 01`: the start of one key's versions.
+pub fn version_key_prefix(bucket: &str, key: &str) -> Vec<u8> {
+    let mut k = version_scan_prefix(bucket, key);
+    k.extend_from_slice(&[0, 1]);
+    k
+}
+
+/// One version's key: the key's prefix, then the seq inverted so that newer versions come first.
+pub fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
+    let mut k = version_key_prefix(bucket, key);
+    k.extend_from_slice(&(!seq).to_be_bytes());
+    k
+}
+
+/// Splits a `versions` key (after the bucket prefix) into the object key and the version's seq.
+pub fn split_version_key(rest: &[u8]) -> Option<(String, u64)> {
+    let (body, seq) = rest.split_at_checked(rest.len().checked_sub(8)?)?;
+    let body = body.strip_suffix(&[0, 1])?;
+    let mut key = Vec::with_capacity(body.len());
+    let mut bytes = body.iter();
+    while let Some(&b) = bytes.next() {
+        key.push(b);
+        if b == 0 && bytes.next() != Some(&0xFF) {
+            return None;
+        }
+    }
+    let seq = !u64::from_be_bytes(seq.try_into().ok()?);
+    Some((String::from_utf8(key).ok()?, seq))
+}
+
 /// A file id as a fixed 16-byte key.
 pub fn file_key(id: FileId) -> [u8; 16] {
     id.0.to_be_bytes()
@@ -95,5 +160,29 @@ mod tests {
             assert!(k < bound);
         }
         assert!(b"dir0".as_slice() > bound.as_slice());
+    }
+
+    #[test]
+    fn versions_sort_by_key_then_newest_first_even_with_nul_in_keys() {
+        let keys = ["a", "a\0", "a\0b", "a\u{1}", "ab", "b"];
+        let mut encoded = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            for seq in [5u64, 9, 1 << 60] {
+                encoded.push((version_key("bkt", key, seq), i, std::cmp::Reverse(seq)));
+            }
+        }
+        let mut by_bytes = encoded.clone();
+        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_model = encoded;
+        by_model.sort_by_key(|e| (e.1, e.2));
+        assert_eq!(by_bytes, by_model);
+        let base = bucket_prefix("bkt").len();
+        for (raw, i, seq) in &by_bytes {
+            assert_eq!(split_version_key(&raw[base..]), Some((keys[*i].to_owned(), seq.0)));
+        }
+        // Every version of a key with a prefix lies below the prefix's seek-past bound.
+        let bound = after_all_with_prefix(&version_scan_prefix("bkt", "a"));
+        assert!(by_bytes.iter().filter(|e| keys[e.1].starts_with('a')).all(|e| e.0 < bound));
+        assert!(version_key("bkt", "b", 1) > bound);
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod keys;
 mod layout;
 mod list;
+mod list_versions;
 mod locks;
 mod md5_lanes;
 mod meta;
@@ -20,18 +21,24 @@ mod snapshot;
 mod space;
 mod store;
 mod unit;
+mod versions;
 mod writer;
 
 pub use error::{StoreError, StoreResult};
 pub use layout::FileId;
 pub use list::{ListEntry, ListPage, ListedObject, UploadListEntry, UploadListPage};
+pub use list_versions::{ListedVersion, VersionListEntry, VersionListPage, VersionListQuery};
 pub use meta::{
-    BucketMeta, Checksums, ContentHeaders, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos,
+    BucketMeta, Checksums, ContentHeaders, DeleteMarker, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta,
+    VersionRecord, Versioning, now_nanos,
 };
 pub use multipart::Completion;
-pub use objects::{DeleteCondition, DeleteOutcome, NewObject, ObjectHandle, WriteCondition, etag_matches};
+pub use objects::{
+    DeleteCondition, DeleteOutcome, DeleteRequest, Deleted, NewObject, ObjectHandle, WriteCondition, etag_matches,
+};
 pub use reader::ByteStream;
 pub use snapshot::{ObjectSnapshot, SharedSnapshot, StoreReader};
 pub use space::{FreeSpaceReserve, parse_size};
 pub use store::{Store, StoreConfig};
+pub use versions::{NULL_VERSION_ID, is_valid_version_id};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

@@ -15,6 +15,18 @@ pub struct BucketMeta {
     pub created_nanos: i64,
     /// The LocationConstraint given at creation (or the server's region).
     pub region: String,
+    /// Versioning, once configured: a bucket never returns to unversioned (`None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<Versioning>,
+}
+
+/// A bucket's versioning state as S3 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    /// Every write creates a new version with its own id.
+    Enabled,
+    /// Writes replace the `null` version; existing versions are kept.
+    Suspended,
 }
 
 /// Standard HTTP headers that S3 stores with an object and returns on GET/HEAD.
@@ -114,6 +126,67 @@ pub struct ObjectMeta {
     /// Each part's checksums (multipart objects), for `partNumber` reads with checksum mode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_checksums: Vec<Checksums>,
+    /// The version id; `None` is the `null` version (unversioned and suspended writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The version's place in its key's history (larger is newer); 0 in records written before
+    /// versioning existed, which then count by their modification time (see [`ObjectMeta::seq`]).
+    #[serde(default)]
+    pub version_seq: u64,
+}
+
+impl ObjectMeta {
+    /// The version's order among its key's versions.
+    pub fn seq(&self) -> u64 {
+        effective_seq(self.version_seq, self.last_modified_nanos)
+    }
+}
+
+/// A version's seq, falling back to its modification time for records from before versioning.
+pub(crate) fn effective_seq(seq: u64, last_modified_nanos: i64) -> u64 {
+    if seq != 0 {
+        seq
+    } else {
+        u64::try_from(last_modified_nanos).unwrap_or(0)
+    }
+}
+
+/// A delete marker: a version that says "the key was deleted here".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteMarker {
+    /// `None` is the `null` version (a delete in a suspended bucket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub version_seq: u64,
+    /// Unix nanoseconds.
+    pub last_modified_nanos: i64,
+    /// Access key of the deleter.
+    pub owner: String,
+}
+
+/// One record of the `versions` family: an earlier object version or a delete marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum VersionRecord {
+    Object(Box<ObjectMeta>),
+    DeleteMarker(DeleteMarker),
+}
+
+impl VersionRecord {
+    /// The version id (`None` = `null`).
+    pub fn version_id(&self) -> Option<&str> {
+        match self {
+            VersionRecord::Object(m) => m.version_id.as_deref(),
+            VersionRecord::DeleteMarker(d) => d.version_id.as_deref(),
+        }
+    }
+
+    /// The version's order among its key's versions.
+    pub fn seq(&self) -> u64 {
+        match self {
+            VersionRecord::Object(m) => m.seq(),
+            VersionRecord::DeleteMarker(d) => d.version_seq,
+        }
+    }
 }
 
 /// An in-progress multipart upload.

@@ -203,6 +203,8 @@ impl Store {
                 upload_id: Some(upload_id.clone()),
                 part_numbers: chosen.iter().map(|p| p.number).collect(),
                 part_checksums: chosen.iter().map(|p| p.checksums.clone()).collect(),
+                version_id: None,
+                version_seq: 0,
             };
             // Parts that were uploaded but not listed are dropped with the upload.
             let mut batch = WriteBatch::default();

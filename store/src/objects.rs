@@ -7,10 +7,11 @@ use rocksdb::WriteBatch;
 use crate::error::{DbContext, IoContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::FileId;
-use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, now_nanos};
+use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, VersionRecord, now_nanos};
 use crate::pins::PinGuard;
 use crate::reader::{self, ByteStream, OpenedExtent};
-use crate::store::{Inner, Store, decode, encode};
+use crate::store::{Inner, Store, decode};
+use crate::versions::{Chain, Located};
 use crate::writer::{StagedBody, StagedData};
 
 /// Conditions a write must meet at commit time, checked under the key's lock so that they hold
@@ -93,15 +94,37 @@ impl DeleteCondition {
     }
 }
 
+/// One key (or one version of it) to delete.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteRequest {
+    pub key: String,
+    /// Delete this version permanently; `None` deletes the key as S3 does for the bucket's
+    /// versioning state (removal, or a delete marker on top).
+    pub version_id: Option<String>,
+    pub condition: DeleteCondition,
+}
+
 /// What a delete did with one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteOutcome {
     /// Deleted, or already absent without conditions (S3 counts both as deleted).
-    Deleted { existed: bool },
+    Deleted(Deleted),
     /// A condition was given and the key does not exist.
     Missing,
     /// The key exists but a condition does not hold; nothing was deleted.
     PreconditionFailed,
+}
+
+/// A successful delete, as S3 reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Something was removed or a marker was written.
+    pub existed: bool,
+    /// In a bucket that has versioning: the id of the marker created, or of the version
+    /// removed (`null` included). `None` in a bucket that never had versioning.
+    pub version_id: Option<String>,
+    /// A marker was created, or the version removed was a marker.
+    pub delete_marker: bool,
 }
 
 impl Store {
@@ -135,6 +158,8 @@ impl Store {
             upload_id: None,
             part_numbers: Vec::new(),
             part_checksums: Vec::new(),
+            version_id: None,
+            version_seq: 0,
         };
         let (md5, size) = (body.md5_hex(), body.size);
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -162,21 +187,33 @@ impl Store {
 
     /// The current record of `bucket/key`.
     pub async fn object(&self, bucket: &str, key: &str) -> StoreResult<ObjectMeta> {
-        self.point_read(|s| s.require_object(bucket, key))
+        self.object_version(bucket, key, None).await
     }
 
-    /// Opens `bucket/key` for reading: its record plus its first extent's data (file handle or
-    /// inline bytes), taken together so that an overwrite or delete racing with the GET cannot
-    /// pull the bytes away between reading the record and opening the data. Single-extent objects
-    /// (every non-multipart object) are therefore read consistently.
+    /// The record of one version of `bucket/key` (`None`: the current one). A delete marker
+    /// answers [`StoreError::DeleteMarker`].
+    pub async fn object_version(&self, bucket: &str, key: &str, version: Option<&str>) -> StoreResult<ObjectMeta> {
+        self.point_read(|s| s.read_version(bucket, key, version))
+    }
+
+    /// Opens the current version of `bucket/key` for reading (see [`Store::open_object_version`]).
     pub async fn open_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectHandle> {
+        self.open_object_version(bucket, key, None).await
+    }
+
+    /// Opens a version of `bucket/key` (`None`: the current one) for reading: its record plus
+    /// its first extent's data (file handle or inline bytes), taken together so that an
+    /// overwrite or delete racing with the GET cannot pull the bytes away between reading the
+    /// record and opening the data. Single-extent objects (every non-multipart object) are
+    /// therefore read consistently.
+    pub async fn open_object_version(&self, bucket: &str, key: &str, version: Option<&str>) -> StoreResult<ObjectHandle> {
         let store = self.clone();
         self.point_read(|s| {
             // A concurrent overwrite can delete the data between the two reads; the new
             // record is then there, so try again (bounded: overwrites do not starve readers forever).
             let mut attempts = 0;
             loop {
-                let meta = s.require_object(bucket, key)?;
+                let meta = s.read_version(bucket, key, version)?;
                 // The later parts are opened as the stream reaches them: pin their files, then
                 // make sure they were not dereferenced before the pin took hold.
                 let later: Vec<FileId> = meta
@@ -189,7 +226,10 @@ impl Store {
                     })
                     .collect();
                 let pin = (!later.is_empty()).then(|| s.pins.pin(later, s.layout.clone()));
-                if pin.is_some() && s.object_record(bucket, key)?.is_none_or(|now| now.extents != meta.extents) {
+                if pin.is_some()
+                    && s.read_version(bucket, key, version)
+                        .map_or(true, |now| now.extents != meta.extents)
+                {
                     attempts += 1;
                     if attempts > 8 {
                         return Err(StoreError::Internal(format!(
@@ -209,48 +249,42 @@ impl Store {
         })
     }
 
-    /// Deletes `bucket/key` if `condition` holds; deleting a missing key without conditions
-    /// succeeds (as in S3).
-    pub async fn delete_object(&self, bucket: &str, key: &str, condition: DeleteCondition) -> StoreResult<DeleteOutcome> {
-        let mut out = self.delete_objects(bucket, vec![(key.to_owned(), condition)]).await?;
+    /// Deletes one key or version (see [`Store::delete_objects`]).
+    pub async fn delete_object(&self, bucket: &str, request: DeleteRequest, owner: &str) -> StoreResult<DeleteOutcome> {
+        let mut out = self.delete_objects(bucket, vec![request], owner).await?;
         out.pop()
             .ok_or_else(|| StoreError::Corrupt("a delete of one key reported no outcome".into()))
     }
 
-    /// Deletes many keys of one bucket, each under its own condition, in one synced batch
-    /// (DeleteObjects). Outcomes come back in the order of `keys_to_delete`.
+    /// Deletes many keys or versions of one bucket, each under its own condition, in as few
+    /// synced batches as possible (one unless a key repeats) (DeleteObjects). `owner` owns the
+    /// delete markers written. Outcomes come back in the order of `requests`.
     pub async fn delete_objects(
         &self,
         bucket: &str,
-        keys_to_delete: Vec<(String, DeleteCondition)>,
+        requests: Vec<DeleteRequest>,
+        owner: &str,
     ) -> StoreResult<Vec<DeleteOutcome>> {
-        let bucket = bucket.to_owned();
+        let (bucket, owner) = (bucket.to_owned(), owner.to_owned());
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
-            s.require_bucket(&bucket)?;
-            let _locks = s.key_locks.lock_many(keys_to_delete.iter().map(|(k, _)| (&bucket, k)));
+            let bucket_meta = s.require_bucket(&bucket)?;
+            let _locks = s.key_locks.lock_many(requests.iter().map(|r| (&bucket, &r.key)));
             let mut batch = WriteBatch::default();
             let mut garbage = Vec::new();
-            let mut outcomes = Vec::with_capacity(keys_to_delete.len());
-            let mut deleted = std::collections::HashSet::new();
-            for (key, condition) in &keys_to_delete {
-                let current = if deleted.contains(key.as_str()) {
-                    None
-                } else {
-                    s.object_record(&bucket, key)?
-                };
-                let outcome = match current {
-                    None if condition.is_set() => DeleteOutcome::Missing,
-                    None => DeleteOutcome::Deleted { existed: false },
-                    Some(old) if !condition.holds(&old) => DeleteOutcome::PreconditionFailed,
-                    Some(old) => {
-                        batch.delete_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, key));
-                        garbage.extend(s.dereference(&mut batch, &old));
-                        deleted.insert(key.as_str());
-                        DeleteOutcome::Deleted { existed: true }
-                    }
-                };
-                outcomes.push(outcome);
+            let mut outcomes = Vec::with_capacity(requests.len());
+            let mut touched = std::collections::HashSet::new();
+            for request in &requests {
+                // A key seen before in this request: commit first, so that this delete
+                // sees what the earlier one did.
+                if !touched.insert(request.key.as_str()) {
+                    s.write_freeing(std::mem::take(&mut batch))?;
+                    s.remove_files(std::mem::take(&mut garbage));
+                    touched.clear();
+                    touched.insert(request.key.as_str());
+                }
+                let chain = Chain::new(s, &bucket, &request.key, &bucket_meta);
+                outcomes.push(s.delete_one(&chain, &mut batch, &mut garbage, request, &owner)?);
             }
             if !batch.is_empty() {
                 s.write_freeing(batch)?;
@@ -261,17 +295,35 @@ impl Store {
         .await
     }
 
-    /// Replaces an object's tags (`None` removes them), keeping everything else.
-    pub async fn set_tags(&self, bucket: &str, key: &str, tags: Vec<(String, String)>) -> StoreResult<()> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+    /// Replaces the tags of a version of an object (`None`: the current one), keeping
+    /// everything else. Returns the version id responses show.
+    pub async fn set_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        tags: Vec<(String, String)>,
+    ) -> StoreResult<Option<String>> {
+        let (bucket, key, version) = (bucket.to_owned(), key.to_owned(), version.map(str::to_owned));
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            let bucket_meta = s.require_bucket(&bucket)?;
             let _k = s.key_locks.lock((&bucket, &key));
-            let mut meta = s.require_object(&bucket, &key)?;
+            let chain = Chain::new(s, &bucket, &key, &bucket_meta);
+            let mut found = s.locate_object(&chain, &bucket, &key, version.as_deref())?;
+            let meta = match &mut found {
+                Located::Current(meta) => &mut **meta,
+                Located::Older(_, VersionRecord::Object(meta)) => &mut **meta,
+                Located::Older(_, VersionRecord::DeleteMarker(_)) => {
+                    return Err(StoreError::Internal("locate_object returned a delete marker".into()));
+                }
+            };
             meta.attributes.tags = tags;
+            let shown = chain.shown_id(meta.version_id.as_deref());
             let mut batch = WriteBatch::default();
-            batch.put_cf(s.cf(cf::OBJECTS), keys::object_key(&bucket, &key), encode(&meta)?);
-            s.write(batch)
+            chain.rewrite(&mut batch, &found)?;
+            s.write(batch)?;
+            Ok(shown)
         })
         .await
     }
@@ -379,16 +431,118 @@ impl Inner {
     }
 
     pub(crate) fn require_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectMeta> {
-        match self.object_record(bucket, key)? {
-            Some(meta) => Ok(meta),
-            None => {
-                self.require_bucket(bucket)?;
-                Err(StoreError::NoSuchKey {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                })
+        self.read_version(bucket, key, None)
+    }
+
+    /// A version's record (`None`: the current object). The current object costs one read;
+    /// a miss or a named version also reads the bucket and the key's versions.
+    pub(crate) fn read_version(&self, bucket: &str, key: &str, version: Option<&str>) -> StoreResult<ObjectMeta> {
+        if version.is_none()
+            && let Some(meta) = self.object_record(bucket, key)?
+        {
+            return Ok(meta);
+        }
+        let bucket_meta = self.require_bucket(bucket)?;
+        let chain = Chain::new(self, bucket, key, &bucket_meta);
+        match self.locate_object(&chain, bucket, key, version)? {
+            Located::Current(meta) | Located::Older(_, VersionRecord::Object(meta)) => Ok(*meta),
+            Located::Older(_, VersionRecord::DeleteMarker(_)) => {
+                Err(StoreError::Internal("locate_object returned a delete marker".into()))
             }
         }
+    }
+
+    /// Finds an object version (`None`: the current object), answering S3's errors for a
+    /// missing key or version and for a delete marker.
+    fn locate_object(&self, chain: &Chain<'_>, bucket: &str, key: &str, version: Option<&str>) -> StoreResult<Located> {
+        let Some(version) = version else {
+            return match chain.current()? {
+                Some(meta) => Ok(Located::Current(Box::new(meta))),
+                None => Err(chain.missing_current()?),
+            };
+        };
+        match chain.locate(version)? {
+            Some(Located::Older(_, VersionRecord::DeleteMarker(marker))) => Err(StoreError::DeleteMarker {
+                version_id: chain.shown_id(marker.version_id.as_deref()).unwrap_or_default(),
+                last_modified_nanos: marker.last_modified_nanos,
+                requested: true,
+            }),
+            Some(found) => Ok(found),
+            None => Err(StoreError::NoSuchVersion {
+                key: format!("{bucket}/{key}"),
+                version: version.to_owned(),
+            }),
+        }
+    }
+
+    /// One key of a delete: conditions against the version it concerns, then the removal or
+    /// the delete marker, added to `batch`.
+    fn delete_one(
+        &self,
+        chain: &Chain<'_>,
+        batch: &mut WriteBatch,
+        garbage: &mut Vec<FileId>,
+        request: &DeleteRequest,
+        owner: &str,
+    ) -> StoreResult<DeleteOutcome> {
+        let condition = &request.condition;
+        let Some(version) = request.version_id.as_deref() else {
+            let current = chain.current()?;
+            match &current {
+                None if condition.is_set() => return Ok(DeleteOutcome::Missing),
+                Some(old) if !condition.holds(old) => return Ok(DeleteOutcome::PreconditionFailed),
+                _ => {}
+            }
+            if chain.versioning.is_none() {
+                let existed = current.is_some();
+                if let Some(old) = current {
+                    garbage.extend(chain.remove_current(batch, &old));
+                }
+                return Ok(DeleteOutcome::Deleted(Deleted {
+                    existed,
+                    ..Deleted::default()
+                }));
+            }
+            let (marker, freed) = chain.write_marker(batch, current, owner)?;
+            garbage.extend(freed);
+            return Ok(DeleteOutcome::Deleted(Deleted {
+                existed: true,
+                version_id: chain.shown_id(marker.version_id.as_deref()),
+                delete_marker: true,
+            }));
+        };
+        let found = chain.locate(version)?;
+        let shown = chain.shown_id(Some(version)).or_else(|| Some(version.to_owned()));
+        let Some(found) = found else {
+            if condition.is_set() {
+                return Ok(DeleteOutcome::Missing);
+            }
+            return Ok(DeleteOutcome::Deleted(Deleted {
+                existed: false,
+                version_id: shown,
+                delete_marker: false,
+            }));
+        };
+        let delete_marker = match &found {
+            Located::Current(meta) | Located::Older(_, VersionRecord::Object(meta)) => {
+                if !condition.holds(meta) {
+                    return Ok(DeleteOutcome::PreconditionFailed);
+                }
+                false
+            }
+            Located::Older(_, VersionRecord::DeleteMarker(_)) => {
+                if condition.is_set() {
+                    return Ok(DeleteOutcome::PreconditionFailed);
+                }
+                true
+            }
+        };
+        garbage.extend(chain.remove_version(batch, found)?);
+        Ok(DeleteOutcome::Deleted(Deleted {
+            existed: true,
+            version_id: shown,
+            delete_marker,
+        }))
     }
 
     /// Adds to `batch` the record that makes staged data referenced: inline bytes go into the
@@ -418,7 +572,8 @@ impl Inner {
 
     /// The commit step shared by PUT, copy and multipart completion: under the bucket and key
     /// locks, check the condition against the current object, write the new record (plus whatever
-    /// `batch` already holds) in one synced batch, then unlink the replaced object's files.
+    /// `batch` already holds) as the key's new version in one synced batch, then unlink what the
+    /// write replaced (nothing in a versioned bucket: the old object stays as a version).
     pub(crate) fn replace_object(
         &self,
         mut batch: WriteBatch,
@@ -428,7 +583,7 @@ impl Inner {
         condition: &WriteCondition,
     ) -> StoreResult<ObjectMeta> {
         let _b = self.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
-        self.require_bucket(bucket)?;
+        let bucket_meta = self.require_bucket(bucket)?;
         let _k = self.key_locks.lock((bucket, key));
         let current = self.object_record(bucket, key)?;
         condition.check(current.as_ref()).map_err(|e| match e {
@@ -439,11 +594,8 @@ impl Inner {
             other => other,
         })?;
         meta.last_modified_nanos = now_nanos();
-        batch.put_cf(self.cf(cf::OBJECTS), keys::object_key(bucket, key), encode(&meta)?);
-        let garbage = current
-            .as_ref()
-            .map(|old| self.dereference(&mut batch, old))
-            .unwrap_or_default();
+        let chain = Chain::new(self, bucket, key, &bucket_meta);
+        let garbage = chain.write_object(&mut batch, current, &mut meta)?;
         self.write(batch)?;
         self.remove_files(garbage);
         Ok(meta)

@@ -10,7 +10,7 @@ use crate::error::{DbContext, IoContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::{FileId, Layout};
 use crate::locks::StripedLocks;
-use crate::meta::{BucketMeta, now_nanos};
+use crate::meta::{BucketMeta, Versioning, now_nanos};
 use crate::pins::FilePins;
 use crate::space::{FreeSpaceReserve, Space};
 use crate::writer::{BodyHasher, BodyWriter};
@@ -63,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) pins: Arc<FilePins>,
     /// The free-space reserve.
     pub(crate) space: Space,
+    /// Orders versions.
+    pub(crate) seq_clock: crate::versions::SeqClock,
 }
 
 impl Store {
@@ -105,6 +107,7 @@ impl Store {
             bucket_lock: RwLock::new(()),
             pins: Arc::default(),
             space,
+            seq_clock: Default::default(),
         };
         Self { inner: Arc::new(inner) }
     }
@@ -204,6 +207,7 @@ impl Store {
                 owner,
                 created_nanos: now_nanos(),
                 region,
+                versioning: None,
             };
             let mut batch = WriteBatch::default();
             batch.put_cf(s.cf(cf::BUCKETS), name.as_bytes(), encode(&meta)?);
@@ -215,6 +219,21 @@ impl Store {
     /// The bucket's record, if it exists.
     pub async fn bucket(&self, name: &str) -> StoreResult<Option<BucketMeta>> {
         self.point_read(|s| s.bucket(name))
+    }
+
+    /// Sets a bucket's versioning (PutBucketVersioning). Taken under the exclusive bucket
+    /// lock, so every write commits entirely under the old state or entirely under the new.
+    pub async fn set_versioning(&self, name: &str, versioning: Versioning) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.blocking(move |s| {
+            let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
+            let mut meta = s.require_bucket(&name)?;
+            meta.versioning = Some(versioning);
+            let mut batch = WriteBatch::default();
+            batch.put_cf(s.cf(cf::BUCKETS), name.as_bytes(), encode(&meta)?);
+            s.write(batch)
+        })
+        .await
     }
 
     /// All buckets in name order.
@@ -238,7 +257,10 @@ impl Store {
             let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
             s.require_bucket(&name)?;
             let prefix = keys::bucket_prefix(&name);
-            if s.first_key_with_prefix(cf::OBJECTS, &prefix)?.is_some() {
+            // Noncurrent versions and delete markers count: S3 deletes only a bucket with no version.
+            if s.first_key_with_prefix(cf::OBJECTS, &prefix)?.is_some()
+                || s.first_key_with_prefix(cf::VERSIONS, &prefix)?.is_some()
+            {
                 return Err(StoreError::BucketNotEmpty(name));
             }
             let mut batch = WriteBatch::default();

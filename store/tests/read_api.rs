@@ -86,7 +86,11 @@ async fn a_snapshot_keeps_reading_the_version_it_opened_after_an_overwrite() {
     put(&store, "b", "k", &old).await;
     let snap = store.reader().snapshot("b", "k").await.unwrap();
     put(&store, "b", "k", &new).await;
-    store.delete_object("b", "k", Default::default()).await.unwrap();
+    let request = lagoa_store::DeleteRequest {
+        key: "k".into(),
+        ..Default::default()
+    };
+    store.delete_object("b", request, "root").await.unwrap();
     assert_eq!(snap.read_at(0, 1 << 20).unwrap(), Bytes::from(old));
     let missing = store.reader().snapshot("b", "k").await;
     assert!(missing.is_err(), "the deleted key must not be found");

@@ -110,6 +110,9 @@ impl Raw {
     }
 }
 
+/// SHA-256 of an empty body, for signed requests without one.
+pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 /// Sends a SigV4-signed request with reqwest. `payload_hash` is what goes in x-amz-content-sha256.
 pub async fn signed(
     s: &TestServer,

@@ -521,6 +521,89 @@ func main() {
 		return client.RemoveObject(ctx, bucket, "select/orders.csv", minio.RemoveObjectOptions{})
 	})
 
+	feature("mc version enable / ls --versions / undo / cp --version-id / version suspend", func() error {
+		vb := bucket + "-ver"
+		if err := client.MakeBucket(ctx, vb, minio.MakeBucketOptions{}); err != nil {
+			return err
+		}
+		if err := client.EnableVersioning(ctx, vb); err != nil {
+			return err
+		}
+		if cfg, err := client.GetBucketVersioning(ctx, vb); err != nil || cfg.Status != "Enabled" {
+			return fmt.Errorf("versioning %+v err=%v", cfg, err)
+		}
+		if _, err := client.PutObject(ctx, vb, "a", strings.NewReader("a"), 1, minio.PutObjectOptions{}); err != nil {
+			return err
+		}
+		var ids []string
+		for _, body := range []string{"one", "two"} {
+			info, err := client.PutObject(ctx, vb, "k", strings.NewReader(body), int64(len(body)), minio.PutObjectOptions{})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, info.VersionID)
+		}
+		if ids[0] == "" || ids[0] == ids[1] {
+			return fmt.Errorf("version ids %q", ids)
+		}
+		if err := client.RemoveObject(ctx, vb, "k", minio.RemoveObjectOptions{}); err != nil {
+			return err
+		}
+		// minio-go reads versions and markers in document order: S3's interleaved order (a's
+		// version comes before k's marker).
+		var listed []minio.ObjectInfo
+		for o := range client.ListObjects(ctx, vb, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+			if o.Err != nil {
+				return o.Err
+			}
+			listed = append(listed, o)
+		}
+		if len(listed) != 4 || listed[0].Key != "a" || listed[0].IsDeleteMarker {
+			return fmt.Errorf("versions listed %+v", listed)
+		}
+		listed = listed[1:]
+		if len(listed) != 3 || !listed[0].IsDeleteMarker || !listed[0].IsLatest ||
+			listed[1].VersionID != ids[1] || listed[2].VersionID != ids[0] || listed[1].IsLatest {
+			return fmt.Errorf("versions listed %+v", listed)
+		}
+		// `mc undo`: remove the newest version (the marker); the last PUT is back.
+		if err := client.RemoveObject(ctx, vb, "k", minio.RemoveObjectOptions{VersionID: listed[0].VersionID}); err != nil {
+			return err
+		}
+		st, err := client.StatObject(ctx, vb, "k", minio.StatObjectOptions{})
+		if err != nil || st.VersionID != ids[1] {
+			return fmt.Errorf("after undo: %+v err=%v", st, err)
+		}
+		old, err := client.GetObject(ctx, vb, "k", minio.GetObjectOptions{VersionID: ids[0]})
+		if err != nil {
+			return err
+		}
+		oldBody, err := io.ReadAll(old)
+		if err != nil || string(oldBody) != "one" {
+			return fmt.Errorf("version %s: %q err=%v", ids[0], oldBody, err)
+		}
+		if err := client.SuspendVersioning(ctx, vb); err != nil {
+			return err
+		}
+		if cfg, err := client.GetBucketVersioning(ctx, vb); err != nil || cfg.Status != "Suspended" {
+			return fmt.Errorf("versioning %+v err=%v", cfg, err)
+		}
+		info, err := client.PutObject(ctx, vb, "k", strings.NewReader("three"), 5, minio.PutObjectOptions{})
+		if err != nil || info.VersionID != "" {
+			return fmt.Errorf("suspended put: %+v err=%v", info, err)
+		}
+		// `mc rm --versions --recursive --force`, then the bucket goes.
+		for o := range client.ListObjects(ctx, vb, minio.ListObjectsOptions{WithVersions: true, Recursive: true}) {
+			if o.Err != nil {
+				return o.Err
+			}
+			if err := client.RemoveObject(ctx, vb, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID}); err != nil {
+				return err
+			}
+		}
+		return client.RemoveBucket(ctx, vb)
+	})
+
 	feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty", func() error {
 		_, err := client.StatObject(ctx, "no-such-bucket-lagoa", "k", minio.StatObjectOptions{})
 		if err := expectCode(err, "NoSuchBucket"); err != nil {

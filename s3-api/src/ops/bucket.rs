@@ -1,4 +1,4 @@
-//! Bucket operations: create, head, list, delete, location, versioning status.
+//! Bucket operations: create, head, list, delete, location.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -112,15 +112,6 @@ impl Lagoa {
         Ok(S3Response::new(GetBucketLocationOutput {
             location_constraint: constraint,
         }))
-    }
-
-    pub(crate) async fn do_get_bucket_versioning(
-        &self,
-        req: S3Request<GetBucketVersioningInput>,
-    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
-        // Versioning was never enabled: S3 answers with an empty configuration.
-        Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 }
 

@@ -9,6 +9,7 @@ use crate::checksum::{self, RequestedChecksums};
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_tagging_header, timestamp};
+use crate::ops::versioning::{shown_version, version_param, written_version};
 
 /// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
 fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
@@ -31,24 +32,46 @@ fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
     Ok((first, last + 1))
 }
 
+/// A resolved copy source.
+struct Source {
+    bucket: String,
+    key: String,
+    /// The request named a version (copying a version onto its own key restores it).
+    named_version: bool,
+    /// `x-amz-copy-source-version-id`.
+    shown_version: Option<String>,
+    handle: ObjectHandle,
+}
+
 impl Lagoa {
     /// Resolves and authorizes a copy source, checking its `x-amz-copy-source-if-*` conditions.
-    async fn copy_source<T>(
-        &self,
-        req: &S3Request<T>,
-        source: &CopySource,
-        conditions: ReadConditions<'_>,
-    ) -> S3Result<(String, String, ObjectHandle)> {
+    async fn copy_source<T>(&self, req: &S3Request<T>, source: &CopySource, conditions: ReadConditions<'_>) -> S3Result<Source> {
         let CopySource::Bucket { bucket, key, version_id } = source else {
             return Err(s3_error!(NotImplemented, "Access point copy sources are not supported"));
         };
-        if let Some(v) = version_id.as_deref().filter(|v| *v != "null") {
-            return Err(s3_error!(NoSuchVersion, "The specified version {v} does not exist."));
-        }
-        self.authorize_bucket(req, bucket).await?;
-        let handle = self.store.open_object(bucket, key).await.s3()?;
+        let version = version_param(version_id.as_deref())?;
+        let bucket_meta = self.authorize_bucket(req, bucket).await?;
+        let handle = self
+            .store
+            .open_object_version(bucket, key, version)
+            .await
+            .map_err(|e| match e {
+                // S3 refuses a delete marker as a copy source with 400 InvalidRequest when it
+                // was named, and as a missing key when it is the newest version.
+                lagoa_store::StoreError::DeleteMarker { requested: true, .. } => s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ),
+                other => crate::errors::to_s3(other),
+            })?;
         conditions.check_copy_source(&handle.meta)?;
-        Ok((bucket.to_string(), key.to_string(), handle))
+        Ok(Source {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            named_version: version.is_some(),
+            shown_version: shown_version(&bucket_meta, handle.meta.version_id.as_deref()),
+            handle,
+        })
     }
 
     pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
@@ -56,7 +79,7 @@ impl Lagoa {
         self.authorize_bucket(&req, &req.input.bucket).await?;
         crate::unsupported::reject_object_write(&req.headers)?;
         let input = &req.input;
-        let (src_bucket, src_key, src_handle) = self
+        let source = self
             .copy_source(
                 &req,
                 &input.copy_source,
@@ -68,6 +91,13 @@ impl Lagoa {
                 },
             )
             .await?;
+        let Source {
+            bucket: src_bucket,
+            key: src_key,
+            named_version,
+            shown_version: source_version,
+            handle: src_handle,
+        } = source;
         let src = src_handle.meta.clone();
         let replace_meta = input
             .metadata_directive
@@ -77,7 +107,7 @@ impl Lagoa {
             .tagging_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-        if src_bucket == input.bucket && src_key == input.key && !replace_meta && !replace_tags {
+        if src_bucket == input.bucket && src_key == input.key && !replace_meta && !replace_tags && !named_version {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -148,6 +178,8 @@ impl Lagoa {
                 checksum_sha256: c.checksum_sha256,
                 ..Default::default()
             }),
+            copy_source_version_id: source_version,
+            version_id: written_version(meta.version_id.as_deref()),
             ..Default::default()
         }))
     }
@@ -161,7 +193,7 @@ impl Lagoa {
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        let (_, _, src_handle) = self
+        let source = self
             .copy_source(
                 &req,
                 &input.copy_source,
@@ -173,6 +205,7 @@ impl Lagoa {
                 },
             )
             .await?;
+        let (source_version, src_handle) = (source.shown_version, source.handle);
         let size = src_handle.meta.size;
         let (start, end) = match input.copy_source_range.as_deref() {
             Some(r) => copy_range(r, size)?,
@@ -198,6 +231,7 @@ impl Lagoa {
                 last_modified: Some(timestamp(part.last_modified_nanos)),
                 ..Default::default()
             }),
+            copy_source_version_id: source_version,
             ..Default::default()
         }))
     }

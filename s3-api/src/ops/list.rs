@@ -1,12 +1,14 @@
-//! ListObjects (V1), ListObjectsV2 and ListObjectVersions (every object as version `null`).
+//! ListObjects (V1), ListObjectsV2 (current objects only) and ListObjectVersions (every version
+//! and delete marker).
 
 use base64::Engine;
-use lagoa_store::{ListEntry, ListPage};
+use lagoa_store::{ListEntry, ListPage, NULL_VERSION_ID, VersionListEntry, VersionListQuery};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, timestamp, url_encode};
+use crate::ops::versioning::version_param;
 
 /// S3's default and maximum page size.
 const MAX_KEYS: i32 = 1000;
@@ -163,58 +165,88 @@ impl Lagoa {
         let max = page_size(input.max_keys)?;
         let prefix = input.prefix.clone().unwrap_or_default();
         let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
-        // With only `null` versions, (key-marker, version-id-marker=null) means "after the key";
-        // a key-marker without a version-id-marker also starts after the key.
-        let page = self
-            .store
-            .list_objects(&input.bucket, &prefix, delimiter.as_deref(), input.key_marker.as_deref(), max)
-            .await
-            .s3()?;
+        let version_id_marker = input.version_id_marker.clone().filter(|v| !v.is_empty());
+        if let Some(marker) = &version_id_marker {
+            if input.key_marker.as_deref().is_none_or(str::is_empty) {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "A version-id marker cannot be specified without a key marker."
+                ));
+            }
+            version_param(Some(marker))?;
+        }
+        let query = VersionListQuery {
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            key_marker: input.key_marker.clone().filter(|k| !k.is_empty()),
+            version_id_marker,
+            max_keys: max,
+        };
+        let page = self.store.list_versions(&input.bucket, query).await.s3()?;
         let mut versions = Vec::new();
+        let mut markers = Vec::new();
         let mut prefixes = Vec::new();
+        let mut order = Vec::with_capacity(page.entries.len());
         for entry in &page.entries {
             match entry {
-                ListEntry::Object { key, meta } => versions.push(ObjectVersion {
-                    key: Some(enc.name(key)),
-                    version_id: Some("null".to_owned()),
-                    is_latest: Some(true),
-                    size: Some(i64::try_from(meta.size).unwrap_or(i64::MAX)),
-                    e_tag: Some(ETag::Strong(meta.etag.clone())),
-                    last_modified: Some(timestamp(meta.last_modified_nanos)),
-                    owner: Some(Self::owner(&meta.owner)),
-                    storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
-                    ..Default::default()
-                }),
-                ListEntry::CommonPrefix(p) => prefixes.push(CommonPrefix {
+                VersionListEntry::Version(v) => {
+                    order.push(v.object.is_none());
+                    let version_id = Some(v.version_id.clone().unwrap_or_else(|| NULL_VERSION_ID.to_owned()));
+                    let owner = Some(Self::owner(&v.owner));
+                    match &v.object {
+                        Some(meta) => versions.push(ObjectVersion {
+                            key: Some(enc.name(&v.key)),
+                            version_id,
+                            is_latest: Some(v.is_latest),
+                            size: Some(i64::try_from(meta.size).unwrap_or(i64::MAX)),
+                            e_tag: Some(ETag::Strong(meta.etag.clone())),
+                            last_modified: Some(timestamp(v.last_modified_nanos)),
+                            owner,
+                            storage_class: Some(ObjectVersionStorageClass::from_static(ObjectVersionStorageClass::STANDARD)),
+                            ..Default::default()
+                        }),
+                        None => markers.push(DeleteMarkerEntry {
+                            key: Some(enc.name(&v.key)),
+                            version_id,
+                            is_latest: Some(v.is_latest),
+                            last_modified: Some(timestamp(v.last_modified_nanos)),
+                            owner,
+                        }),
+                    }
+                }
+                VersionListEntry::CommonPrefix(p) => prefixes.push(CommonPrefix {
                     prefix: Some(enc.name(p)),
                 }),
             }
         }
-        let last = page
-            .truncated
-            .then(|| page.entries.last().map(|e| e.name().to_owned()))
-            .flatten();
-        let next_version = last.as_ref().and_then(|name| {
-            page.entries
-                .last()
-                .and_then(|e| matches!(e, ListEntry::Object { .. }).then(|| "null".to_owned()))
-                .filter(|_| !name.is_empty())
-        });
-        Ok(S3Response::new(ListObjectVersionsOutput {
+        // The next page starts after the last entry: a version (key + id) or a prefix (key only).
+        let (next_key, next_version) = match page.entries.last().filter(|_| page.truncated) {
+            Some(VersionListEntry::Version(v)) => (
+                Some(v.key.clone()),
+                Some(v.version_id.clone().unwrap_or_else(|| NULL_VERSION_ID.to_owned())),
+            ),
+            Some(VersionListEntry::CommonPrefix(p)) => (Some(p.clone()), None),
+            None => (None, None),
+        };
+        let mut res = S3Response::new(ListObjectVersionsOutput {
             name: Some(input.bucket),
             prefix: Some(enc.name(&prefix)),
             key_marker: Some(enc.opt(input.key_marker).unwrap_or_default()),
             version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
             max_keys: Some(input.max_keys.unwrap_or(MAX_KEYS)),
             is_truncated: Some(page.truncated),
-            next_key_marker: enc.opt(last),
+            next_key_marker: enc.opt(next_key),
             next_version_id_marker: next_version,
             versions: Some(versions),
+            delete_markers: Some(markers),
             common_prefixes: Some(prefixes),
             delimiter: enc.opt(delimiter),
             encoding_type: input.encoding_type,
             ..Default::default()
-        }))
+        });
+        // s3s writes markers and versions as two runs; the frontend interleaves them in this order.
+        res.extensions.insert(crate::version_order::VersionOrder(order));
+        Ok(res)
     }
 }
 

@@ -6,3 +6,4 @@ mod list;
 pub(crate) mod multipart;
 pub(crate) mod object;
 mod tagging;
+pub(crate) mod versioning;

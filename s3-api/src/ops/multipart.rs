@@ -315,6 +315,7 @@ impl Lagoa {
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
             checksum_type: meta.checksum_type.map(ChecksumType::from),
+            version_id: crate::ops::versioning::written_version(meta.version_id.as_deref()),
             ..Default::default()
         }))
     }

@@ -1,7 +1,7 @@
 //! Single-object operations: PUT (streamed, verified, conditional), GET/HEAD (ranges, parts,
 //! preconditions, response overrides), DELETE and DeleteObjects.
 
-use lagoa_store::{DeleteCondition, DeleteOutcome, NewObject, ObjectMeta, WriteCondition};
+use lagoa_store::{DeleteCondition, DeleteOutcome, DeleteRequest, Deleted, NewObject, ObjectMeta, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -10,6 +10,7 @@ use crate::checksum;
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp, timestamp_seconds};
+use crate::ops::versioning::{shown_version, version_param, written_version};
 
 /// The byte range a GET/HEAD answers with, and how to describe it.
 struct Selection {
@@ -203,14 +204,20 @@ impl Lagoa {
             checksum_crc64nvme: c.checksum_crc64nvme,
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
+            version_id: written_version(meta.version_id.as_deref()),
             ..Default::default()
         }))
     }
 
     pub(crate) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let handle = self.store.open_object(&input.bucket, &input.key).await.s3()?;
+        let version = version_param(input.version_id.as_deref())?;
+        let handle = self
+            .store
+            .open_object_version(&input.bucket, &input.key, version)
+            .await
+            .s3()?;
         let meta = handle.meta.clone();
         ReadConditions {
             if_match: input.if_match.as_ref(),
@@ -248,15 +255,17 @@ impl Lagoa {
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
             checksum_type,
+            version_id: shown_version(&bucket, meta.version_id.as_deref()),
             ..Default::default()
         };
         Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let meta = self.store.object(&input.bucket, &input.key).await.s3()?;
+        let version = version_param(input.version_id.as_deref())?;
+        let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
         ReadConditions {
             if_match: input.if_match.as_ref(),
             if_none_match: input.if_none_match.as_ref(),
@@ -289,6 +298,7 @@ impl Lagoa {
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
             checksum_type,
+            version_id: shown_version(&bucket, meta.version_id.as_deref()),
             ..Default::default()
         };
         let mut res = S3Response::new(out);
@@ -300,18 +310,25 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        if let Some(v) = input.version_id.as_deref().filter(|v| *v != "null") {
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified: {v}"));
-        }
-        let condition = DeleteCondition {
-            if_match: input.if_match.as_ref().map(condition_text),
-            last_modified_secs: input.if_match_last_modified_time.as_ref().map(timestamp_seconds),
-            size: input.if_match_size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
+        let version_id = version_param(input.version_id.as_deref())?.map(str::to_owned);
+        let request = DeleteRequest {
+            key: input.key,
+            version_id,
+            condition: DeleteCondition {
+                if_match: input.if_match.as_ref().map(condition_text),
+                last_modified_secs: input.if_match_last_modified_time.as_ref().map(timestamp_seconds),
+                size: input.if_match_size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
+            },
         };
-        match self.store.delete_object(&input.bucket, &input.key, condition).await.s3()? {
-            DeleteOutcome::Deleted { .. } => Ok(S3Response::new(DeleteObjectOutput::default())),
+        match self.store.delete_object(&input.bucket, request, &caller).await.s3()? {
+            DeleteOutcome::Deleted(d) => Ok(S3Response::new(DeleteObjectOutput {
+                delete_marker: d.delete_marker.then_some(true),
+                version_id: d.version_id,
+                ..Default::default()
+            })),
             DeleteOutcome::Missing => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
             DeleteOutcome::PreconditionFailed => Err(s3_error!(
                 PreconditionFailed,
@@ -324,6 +341,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let caller = self.caller(&req)?;
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let objects = input.delete.objects;
@@ -336,51 +354,54 @@ impl Lagoa {
         let quiet = input.delete.quiet.unwrap_or(false);
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        let mut to_delete = Vec::new();
+        let mut requests = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for obj in objects {
-            if obj.key.is_empty() || obj.key.len() > 1024 {
+            // As S3: an id this server cannot have issued names no version of the key.
+            let bad = if obj.key.is_empty() || obj.key.len() > 1024 {
+                Some(("InvalidArgument", "Invalid key".to_owned()))
+            } else if version_param(obj.version_id.as_deref()).is_err() {
+                let v = obj.version_id.as_deref().unwrap_or_default();
+                Some(("NoSuchVersion", format!("The specified version {v} does not exist.")))
+            } else {
+                None
+            };
+            if let Some((code, message)) = bad {
                 errors.push(Error {
-                    code: Some("InvalidArgument".into()),
+                    code: Some(code.into()),
                     key: Some(obj.key),
-                    message: Some("Invalid key".into()),
+                    message: Some(message),
                     version_id: obj.version_id,
                 });
-            } else if let Some(v) = obj.version_id.as_deref().filter(|v| *v != "null") {
-                errors.push(Error {
-                    code: Some("NoSuchVersion".into()),
-                    key: Some(obj.key.clone()),
-                    message: Some(format!("The specified version {v} does not exist.")),
-                    version_id: obj.version_id.clone(),
-                });
-            } else {
-                to_delete.push(obj);
+                continue;
             }
+            // The same key and version twice is one delete, reported once (as S3).
+            if !seen.insert((obj.key.clone(), obj.version_id.clone())) {
+                continue;
+            }
+            requests.push(DeleteRequest {
+                key: obj.key,
+                version_id: obj.version_id,
+                condition: DeleteCondition {
+                    if_match: obj.e_tag.as_ref().map(|e| e.value().to_owned()),
+                    last_modified_secs: obj.last_modified_time.as_ref().map(timestamp_seconds),
+                    size: obj.size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
+                },
+            });
         }
-        let requests: Vec<(String, DeleteCondition)> = to_delete
-            .iter()
-            .map(|o| {
-                let condition = DeleteCondition {
-                    if_match: o.e_tag.as_ref().map(|e| e.value().to_owned()),
-                    last_modified_secs: o.last_modified_time.as_ref().map(timestamp_seconds),
-                    size: o.size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
-                };
-                (o.key.clone(), condition)
-            })
-            .collect();
         let outcomes = if requests.is_empty() {
             Vec::new()
         } else {
-            self.store.delete_objects(&input.bucket, requests).await.s3()?
+            self.store
+                .delete_objects(&input.bucket, requests.clone(), &caller)
+                .await
+                .s3()?
         };
-        for (o, outcome) in to_delete.into_iter().zip(outcomes) {
+        for (request, outcome) in requests.into_iter().zip(outcomes) {
             let (code, message) = match outcome {
-                DeleteOutcome::Deleted { .. } => {
+                DeleteOutcome::Deleted(d) => {
                     if !quiet {
-                        deleted.push(DeletedObject {
-                            key: Some(o.key),
-                            version_id: o.version_id,
-                            ..Default::default()
-                        });
+                        deleted.push(deleted_entry(request, d));
                     }
                     continue;
                 }
@@ -392,9 +413,9 @@ impl Lagoa {
             };
             errors.push(Error {
                 code: Some(code.into()),
-                key: Some(o.key),
+                key: Some(request.key),
                 message: Some(message.into()),
-                version_id: o.version_id,
+                version_id: request.version_id,
             });
         }
         Ok(S3Response::new(DeleteObjectsOutput {
@@ -402,5 +423,17 @@ impl Lagoa {
             errors: (!errors.is_empty()).then_some(errors),
             ..Default::default()
         }))
+    }
+}
+
+/// A `<Deleted>` entry as S3 writes it: the version asked for; a marker created is named in
+/// `DeleteMarkerVersionId`; removing a marker by its id sets `DeleteMarker` and names it in both.
+fn deleted_entry(request: DeleteRequest, d: Deleted) -> DeletedObject {
+    let marker_id = d.delete_marker.then(|| d.version_id.clone()).flatten();
+    DeletedObject {
+        key: Some(request.key),
+        version_id: request.version_id,
+        delete_marker: d.delete_marker.then_some(true),
+        delete_marker_version_id: marker_id,
     }
 }

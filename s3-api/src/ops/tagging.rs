@@ -5,6 +5,7 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, validate_tags};
+use crate::ops::versioning::{shown_version, version_param};
 
 impl Lagoa {
     pub(crate) async fn do_put_object_tagging(
@@ -20,22 +21,23 @@ impl Lagoa {
             .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
             .collect();
         validate_tags(&tags)?;
-        self.store.set_tags(&input.bucket, &input.key, tags).await.s3()?;
-        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+        let version = version_param(input.version_id.as_deref())?;
+        let version_id = self.store.set_tags(&input.bucket, &input.key, version, tags).await.s3()?;
+        Ok(S3Response::new(PutObjectTaggingOutput { version_id }))
     }
 
     pub(crate) async fn do_get_object_tagging(
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
-        let mut tags = self
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let version = version_param(req.input.version_id.as_deref())?;
+        let meta = self
             .store
-            .object(&req.input.bucket, &req.input.key)
+            .object_version(&req.input.bucket, &req.input.key, version)
             .await
-            .s3()?
-            .attributes
-            .tags;
+            .s3()?;
+        let mut tags = meta.attributes.tags;
         // S3 returns the tag set sorted by key, whatever order it was given in.
         tags.sort();
         let tag_set = tags
@@ -47,7 +49,7 @@ impl Lagoa {
             .collect();
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set,
-            version_id: None,
+            version_id: shown_version(&bucket, meta.version_id.as_deref()),
         }))
     }
 
@@ -56,10 +58,12 @@ impl Lagoa {
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
-        self.store
-            .set_tags(&req.input.bucket, &req.input.key, Vec::new())
+        let version = version_param(req.input.version_id.as_deref())?;
+        let version_id = self
+            .store
+            .set_tags(&req.input.bucket, &req.input.key, version, Vec::new())
             .await
             .s3()?;
-        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+        Ok(S3Response::new(DeleteObjectTaggingOutput { version_id }))
     }
 }
