@@ -19,7 +19,7 @@ use clap::Parser;
 
 use crate::peers::Target;
 use crate::report::Results;
-use crate::scenarios::{Ctx, Headline, LIST, Scale};
+use crate::scenarios::{Ctx, Headline, LIST, LIST_VERSIONED, LIST_VERSIONS, Scale};
 
 /// Runs the benchmark scenarios against Lagoa and the installed peers.
 #[derive(Parser)]
@@ -164,6 +164,34 @@ async fn main() -> anyhow::Result<()> {
                 let outcome = scenarios::list_round(ctx, *keys).await?;
                 eprintln!("{LIST} [{}] round {}: {}", target.name, round + 1, outcome.summary());
                 results.add(LIST, Headline::P99Ms, &target.name, outcome);
+            }
+        }
+    }
+    if wanted(LIST_VERSIONED) || wanted(LIST_VERSIONS) {
+        // Lagoa only (the peers have no versioning): 3 versions per key, every tenth key under
+        // a delete marker; ListObjectsV2 pages (compare with LIST) and ListObjectVersions pages.
+        for target in targets.iter().filter(|t| !t.writes_only && t.name.starts_with("lagoa")) {
+            let server = target.start(Some(&dir))?;
+            let ctx = Ctx::new(&server, &scale);
+            let t0 = std::time::Instant::now();
+            let keys = scenarios::list_fill_versioned(&ctx).await?;
+            eprintln!(
+                "{LIST_VERSIONED} [{}]: filled {keys} keys × 3 versions in {:.0}s",
+                target.name,
+                t0.elapsed().as_secs_f64()
+            );
+            for round in 0..args.repeat {
+                let outcome = scenarios::list_round_in(&ctx, "vlist", keys, Some(10)).await?;
+                eprintln!(
+                    "{LIST_VERSIONED} [{}] round {}: {}",
+                    target.name,
+                    round + 1,
+                    outcome.summary()
+                );
+                results.add(LIST_VERSIONED, Headline::P99Ms, &target.name, outcome);
+                let outcome = scenarios::list_versions_round(&ctx, keys).await?;
+                eprintln!("{LIST_VERSIONS} [{}] round {}: {}", target.name, round + 1, outcome.summary());
+                results.add(LIST_VERSIONS, Headline::P99Ms, &target.name, outcome);
             }
         }
     }

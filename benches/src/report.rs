@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::driver::Outcome;
 use crate::limits::Limits;
-use crate::scenarios::{self, Headline, LIST};
+use crate::scenarios::{self, Headline, LIST, LIST_VERSIONED, LIST_VERSIONS};
 
 /// Every run, keyed by (scenario, server), in the order they were added.
 #[derive(Default)]
@@ -194,6 +194,38 @@ impl Results {
             r.map(|r| format!("{r:.2}×")),
             r.map(|r| r >= 1.5),
         );
+        // Issue 14: what versioning costs.
+        let r = v("put-4k-c16-versioned", "lagoa").zip(v("put-4k-c16-overwrite", "lagoa"));
+        check(
+            "versioned 4 KiB PUT c16 ≥ 90% of unversioned (overwrites of 2,000 keys)",
+            r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} ops/s)", pct(a / b.max(1e-9)))),
+            r.map(|(a, b)| a / b.max(1e-9) >= 0.9),
+        );
+        let r = v("get-4k-c16-versioned", "lagoa").zip(v("get-4k-c16", "lagoa"));
+        check(
+            "versioned 4 KiB GET c16 ≥ 90% of unversioned (3 versions per key)",
+            r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} ops/s)", pct(a / b.max(1e-9)))),
+            r.map(|(a, b)| a / b.max(1e-9) >= 0.9),
+        );
+        let p99 = v(LIST_VERSIONED, "lagoa");
+        check(
+            "versioned LIST page p99 < 20 ms (1M keys × 3 versions, 10% delete markers)",
+            p99.map(|p| format!("{p:.1} ms")),
+            p99.map(|p| p < 20.0),
+        );
+        let walk = |sc: &str| self.median(sc, "lagoa").and_then(|o| o.secondary);
+        let r = walk(LIST_VERSIONED).zip(walk(LIST));
+        check(
+            "versioned LIST walk within 20% of unversioned keys/s",
+            r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} keys/s)", pct(a / b.max(1e-9)))),
+            r.map(|(a, b)| a / b.max(1e-9) >= 0.8),
+        );
+        let p99 = v(LIST_VERSIONS, "lagoa");
+        check(
+            "ListObjectVersions page p99 (same bucket; no target)",
+            p99.map(|p| format!("{p:.1} ms")),
+            None,
+        );
         let rss = |sc: &str| {
             self.runs
                 .get(&(sc.to_owned(), "lagoa".to_owned()))
@@ -266,5 +298,7 @@ impl Results {
 pub fn scenario_names() -> Vec<&'static str> {
     let mut v: Vec<&str> = scenarios::all().iter().map(|s| s.name).collect();
     v.push(LIST);
+    v.push(LIST_VERSIONED);
+    v.push(LIST_VERSIONS);
     v
 }

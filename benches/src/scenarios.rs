@@ -144,7 +144,12 @@ pub fn all() -> Vec<Scenario> {
     vec![
         scenario!("put-4k-c16", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 16)),
         scenario!("put-4k-c64", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 64)),
+        scenario!("put-4k-c16-overwrite", OpsPerSec, true, |c| put_overwrites(c, false)),
+        scenario!("put-4k-c16-versioned", OpsPerSec, true, true, false, |c| put_overwrites(
+            c, true
+        )),
         scenario!("get-4k-c16", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 16)),
+        scenario!("get-4k-c16-versioned", OpsPerSec, false, true, false, get_versioned),
         scenario!("get-4k-c64", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 64)),
         scenario!("head-4k-c16", OpsPerSec, false, head_objects),
         scenario!("delete-4k-c16", OpsPerSec, true, delete_objects),
@@ -178,6 +183,27 @@ pub fn all() -> Vec<Scenario> {
 
 /// The listing scenario's name in tables.
 pub const LIST: &str = "list-1m-page-1000";
+
+/// The versioned listing scenario (Lagoa only: the peers have no versioning): the same pages in
+/// a bucket where every key has 3 versions and every tenth a delete marker on top.
+pub const LIST_VERSIONED: &str = "list-1m-versioned-page-1000";
+
+/// ListObjectVersions pages of that bucket.
+pub const LIST_VERSIONS: &str = "list-versions-1m-page-1000";
+
+/// Turns versioning on.
+async fn enable_versioning(c: &Client, bucket: &str) -> anyhow::Result<()> {
+    c.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
 
 async fn make_bucket(c: &Client, name: &str) -> anyhow::Result<()> {
     c.create_bucket().bucket(name).send().await?;
@@ -264,6 +290,56 @@ async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
     Ok(drive(ctx.pid, budget, move |i| {
         let (raw, body, bucket) = (raw.clone(), body.clone(), bucket.clone());
         async move { raw.put(&bucket, &key(i % keys), body).await.then_some(size as u64) }
+    })
+    .await)
+}
+
+/// 4 KiB PUTs over 2,000 keys, 16 concurrent: every key is overwritten again and again. In a
+/// versioned bucket each overwrite keeps the old version (it moves to the versions family); in
+/// an unversioned one it replaces it. The pair measures what versioning costs a write.
+async fn put_overwrites(ctx: Ctx, versioned: bool) -> anyhow::Result<Outcome> {
+    let bucket = if versioned { "put-versioned" } else { "put-overwrite" };
+    make_bucket(&ctx.client, bucket).await?;
+    if versioned {
+        enable_versioning(&ctx.client, bucket).await?;
+    }
+    let body = payload(4 * KIB);
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    let raw = ctx.raw.clone();
+    Ok(drive(ctx.pid, budget, move |i| {
+        let (raw, body) = (raw.clone(), body.clone());
+        async move { raw.put(bucket, &key(i % 2_000), body).await.then_some(4 * KIB as u64) }
+    })
+    .await)
+}
+
+/// 4 KiB GETs of the current version in a versioned bucket where every key has 3 versions.
+async fn get_versioned(ctx: Ctx) -> anyhow::Result<Outcome> {
+    let bucket = "get-versioned";
+    make_bucket(&ctx.client, bucket).await?;
+    enable_versioning(&ctx.client, bucket).await?;
+    let count = ctx.scale.small_objects;
+    for _ in 0..3 {
+        fill(&ctx.client, bucket, count, payload(4 * KIB), 16, None).await?;
+    }
+    warm_up(&ctx.raw, bucket, count).await;
+    let raw = ctx.raw.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    Ok(drive(ctx.pid, budget, move |i| {
+        let raw = raw.clone();
+        async move {
+            raw.get(bucket, &key((i * 7919) % count))
+                .await
+                .filter(|n| *n == 4 * KIB as u64)
+        }
     })
     .await)
 }
@@ -498,9 +574,135 @@ pub async fn list_fill(ctx: &Ctx) -> anyhow::Result<usize> {
     fill(&ctx.client, "list", ctx.scale.list_keys, Bytes::new(), 64, Some(deadline)).await
 }
 
+/// Fills the versioned listing bucket `vlist`: each key gets 3 versions (empty bodies), every
+/// tenth then a delete marker; keys are done one at a time by 64 workers until `list_keys` or
+/// three times the unversioned fill budget. Returns how many keys exist (a contiguous prefix).
+pub async fn list_fill_versioned(ctx: &Ctx) -> anyhow::Result<usize> {
+    let c = ctx.client.clone();
+    make_bucket(&c, "vlist").await?;
+    enable_versioning(&c, "vlist").await?;
+    let deadline = Instant::now() + ctx.scale.list_fill_budget * 3;
+    let count = ctx.scale.list_keys;
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (c, next, done) = (c.clone(), next.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if Instant::now() >= deadline {
+                    return anyhow::Ok(());
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return anyhow::Ok(());
+                }
+                for _ in 0..3 {
+                    c.put_object()
+                        .bucket("vlist")
+                        .key(key(i))
+                        .body(ByteStream::from_static(b""))
+                        .send()
+                        .await?;
+                }
+                if i % 10 == 0 {
+                    c.delete_object().bucket("vlist").key(key(i)).send().await?;
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(done.load(Ordering::Relaxed))
+}
+
+/// ListObjectVersions rounds on `vlist`: 1000-entry pages from random key markers (p50/p99),
+/// then a full paged walk (entries/s, the secondary figure).
+pub async fn list_versions_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
+    let c = ctx.client.clone();
+    let budget = Budget {
+        concurrency: 1,
+        duration: Some(ctx.scale.timed * 6),
+        total: Some(ctx.scale.list_samples),
+    };
+    let seed = rand::random::<u32>() as usize;
+    let mut out = drive(ctx.pid, budget, move |i| {
+        let c = c.clone();
+        async move {
+            let start = (seed + i * 104_729) % keys.max(1);
+            let page = c
+                .list_object_versions()
+                .bucket("vlist")
+                .key_marker(key(start))
+                .max_keys(1000)
+                .send()
+                .await
+                .ok()?;
+            let entries = page.versions().len() + page.delete_markers().len();
+            (entries == 1000 || page.is_truncated() != Some(true)).then_some(0)
+        }
+    })
+    .await;
+    let t0 = Instant::now();
+    let walk_budget = ctx.scale.timed * 24;
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    let mut seen = 0usize;
+    loop {
+        let page = ctx
+            .client
+            .list_object_versions()
+            .bucket("vlist")
+            .max_keys(1000)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await?;
+        seen += page.versions().len() + page.delete_markers().len();
+        if page.is_truncated() != Some(true) || t0.elapsed() > walk_budget {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+    }
+    let walk = t0.elapsed().as_secs_f64();
+    let expected = keys * 3 + keys.div_ceil(10);
+    out.secondary = Some(seen as f64 / walk);
+    out.note = format!(
+        "({keys} keys, {expected} versions and markers; walk {}: {seen} in {walk:.1}s = {:.0}/s)",
+        if seen >= expected {
+            "complete"
+        } else {
+            "stopped at its time budget"
+        },
+        seen as f64 / walk
+    );
+    Ok(out)
+}
+
 /// One listing round: 1000-key ListObjectsV2 pages at random start positions (p50/p99), then a
 /// full paged walk of the bucket (keys/s, the secondary figure).
 pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
+    list_round_in(ctx, "list", keys, None).await
+}
+
+/// [`list_round`] on `bucket`, whose `keys` keys (`k/00000000`…) are all listed except, with
+/// `marker_every: Some(n)`, every n-th (hidden under a delete marker).
+pub async fn list_round_in(
+    ctx: &Ctx,
+    bucket: &'static str,
+    keys: usize,
+    marker_every: Option<usize>,
+) -> anyhow::Result<Outcome> {
+    // How many listed keys come after key `start`.
+    let listed_after = move |start: usize| {
+        let after = keys - start - 1;
+        match marker_every {
+            Some(n) => after - ((keys - 1) / n - start / n),
+            None => after,
+        }
+    };
     let c = ctx.client.clone();
     let budget = Budget {
         concurrency: 1,
@@ -514,13 +716,13 @@ pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
             let start = (seed + i * 104_729) % keys.max(1);
             let page = c
                 .list_objects_v2()
-                .bucket("list")
+                .bucket(bucket)
                 .start_after(key(start))
                 .max_keys(1000)
                 .send()
                 .await
                 .ok()?;
-            (page.key_count().unwrap_or(0) as usize == 1000.min(keys - start - 1)).then_some(0)
+            (page.key_count().unwrap_or(0) as usize == 1000.min(listed_after(start))).then_some(0)
         }
     })
     .await;
@@ -532,7 +734,7 @@ pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
         let page = ctx
             .client
             .list_objects_v2()
-            .bucket("list")
+            .bucket(bucket)
             .max_keys(1000)
             .set_continuation_token(token.clone())
             .send()
@@ -544,7 +746,8 @@ pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
         token = page.next_continuation_token().map(str::to_owned);
     }
     let walk = t0.elapsed().as_secs_f64();
-    let complete = seen >= keys;
+    let total = keys.saturating_sub(marker_every.map_or(0, |n| keys.div_ceil(n)));
+    let complete = seen >= total;
     out.secondary = Some(seen as f64 / walk);
     out.note = format!(
         "({keys} keys; walk {}: {seen} keys in {walk:.1}s = {:.0} keys/s)",
