@@ -84,6 +84,8 @@ pub struct ServeArgs {
     compute_url: Option<String>,
     #[command(flatten)]
     compute: ComputeTuning,
+    #[command(flatten)]
+    maintenance: crate::maintenance::MaintenanceArgs,
 }
 
 impl ServeArgs {
@@ -153,9 +155,10 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
         let compute = (!args.no_compute).then(|| args.compute.config(&args.data, "serve"));
         let identities = identities.clone();
         let select = select_port(&args, &engine);
+        let maintenance = args.maintenance.clone();
         tokio::spawn(async move {
             let opened = open_store(data, store_config).await.and_then(|store| {
-                let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities));
+                let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities)).with_lifecycle_clock(maintenance.clock());
                 let lagoa = match select {
                     Some(port) => lagoa.with_select(port),
                     None => lagoa,
@@ -175,6 +178,8 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
                             Err(err) => tracing::error!(%err, "compute is off: it could not start"),
                         }
                     }
+                    // Runs until the process ends; every pass is crash-safe.
+                    drop(maintenance.spawn(store.clone()));
                     let _ = store_cell.set(store);
                     let _ = s3.set(frontend);
                     tracing::info!("store is open; ready");

@@ -190,6 +190,51 @@ def _():
     s3.delete_bucket(Bucket=vb)
 
 
+@suite.feature("object lock: default retention, retention, legal hold")
+def _():
+    import datetime
+
+    lb = bucket_name("boto3-lock")
+    s3.create_bucket(Bucket=lb, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(Bucket=lb, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    assert s3.get_object_lock_configuration(Bucket=lb)["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Days"] == 1
+    v = s3.put_object(Bucket=lb, Key="k", Body=b"worm")["VersionId"]
+    assert s3.head_object(Bucket=lb, Key="k")["ObjectLockMode"] == "GOVERNANCE"
+    expect_error("AccessDenied", s3.delete_object, Bucket=lb, Key="k", VersionId=v)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+    s3.put_object_retention(Bucket=lb, Key="k", VersionId=v, Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later},
+                            BypassGovernanceRetention=True)
+    assert s3.get_object_retention(Bucket=lb, Key="k", VersionId=v)["Retention"]["Mode"] == "COMPLIANCE"
+    expect_error("AccessDenied", s3.delete_object, Bucket=lb, Key="k", VersionId=v, BypassGovernanceRetention=True)
+    v2 = s3.put_object(Bucket=lb, Key="held", Body=b"x", ObjectLockLegalHoldStatus="ON",
+                       ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=later)["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=lb, Key="held")["LegalHold"]["Status"] == "ON"
+    s3.put_object_legal_hold(Bucket=lb, Key="held", VersionId=v2, LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=lb, Key="held", VersionId=v2, BypassGovernanceRetention=True)
+    expect_error("InvalidBucketState", s3.put_bucket_versioning, Bucket=lb, VersioningConfiguration={"Status": "Suspended"})
+
+
+@suite.feature("lifecycle configuration (expiration, noncurrent, abort uploads)")
+def _():
+    rules = [
+        {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}},
+        {"ID": "old", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 5, "NewerNoncurrentVersions": 2},
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3}},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=B, LifecycleConfiguration={"Rules": rules})
+    got = s3.get_bucket_lifecycle_configuration(Bucket=B)["Rules"]
+    assert [r["ID"] for r in got] == ["tmp", "old"] and got[0]["Expiration"] == {"Days": 1}, got
+    out = s3.put_object(Bucket=B, Key="tmp/x", Body=b"x")
+    assert 'rule-id="tmp"' in out["Expiration"], out
+    s3.delete_object(Bucket=B, Key="tmp/x")
+    expect_error("NotImplemented", s3.put_bucket_lifecycle_configuration, Bucket=B, LifecycleConfiguration={"Rules": [
+        {"ID": "t", "Status": "Enabled", "Filter": {}, "Transitions": [{"Days": 30, "StorageClass": "GLACIER"}]}]})
+    s3.delete_bucket_lifecycle(Bucket=B)
+    expect_error("NoSuchLifecycleConfiguration", s3.get_bucket_lifecycle_configuration, Bucket=B)
+
+
 @suite.feature("SigV2 header auth (bucket and object requests, clock skew)")
 def _():
     import base64

@@ -25,6 +25,11 @@ pub fn to_s3(err: StoreError) -> S3Error {
             )
         }
         StoreError::NoSuchKey { .. } => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::ObjectLocked(why) => {
+            s3_error!(AccessDenied, "Access Denied because object protected by object lock ({why}).")
+        }
+        StoreError::InvalidBucketState(why) => s3_error!(InvalidBucketState, "{why}"),
+        StoreError::NoObjectLock(_) => s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"),
         StoreError::NoSuchVersion { .. } => s3_error!(NoSuchVersion, "The specified version does not exist."),
         StoreError::DeleteMarker {
             version_id,

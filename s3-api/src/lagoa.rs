@@ -18,6 +18,8 @@ pub struct Lagoa {
     pub(crate) identities: Arc<Identities>,
     /// Who answers SelectObjectContent.
     pub(crate) select: Arc<dyn crate::select::SelectPort>,
+    /// The length of a lifecycle day, for `x-amz-expiration` (the same the background pass uses).
+    pub(crate) lifecycle_clock: lagoa_store::LifecycleClock,
 }
 
 impl Lagoa {
@@ -28,7 +30,14 @@ impl Lagoa {
             region: region.into(),
             identities,
             select: Arc::new(crate::select::NoSelect),
+            lifecycle_clock: lagoa_store::LifecycleClock::default(),
         }
+    }
+
+    /// Uses `clock` for lifecycle expiry dates (a shortened day, for tests).
+    pub fn with_lifecycle_clock(mut self, clock: lagoa_store::LifecycleClock) -> Self {
+        self.lifecycle_clock = clock;
+        self
     }
 
     /// The access key of the (authenticated) caller. s3s denies anonymous requests before any

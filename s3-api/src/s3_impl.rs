@@ -47,4 +47,13 @@ route! {
     get_object_tagging => do_get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput;
     delete_object_tagging => do_delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput;
     select_object_content => do_select_object_content: SelectObjectContentInput => SelectObjectContentOutput;
+    put_bucket_lifecycle_configuration => do_put_bucket_lifecycle_configuration: PutBucketLifecycleConfigurationInput => PutBucketLifecycleConfigurationOutput;
+    get_bucket_lifecycle_configuration => do_get_bucket_lifecycle_configuration: GetBucketLifecycleConfigurationInput => GetBucketLifecycleConfigurationOutput;
+    delete_bucket_lifecycle => do_delete_bucket_lifecycle: DeleteBucketLifecycleInput => DeleteBucketLifecycleOutput;
+    put_object_lock_configuration => do_put_object_lock_configuration: PutObjectLockConfigurationInput => PutObjectLockConfigurationOutput;
+    get_object_lock_configuration => do_get_object_lock_configuration: GetObjectLockConfigurationInput => GetObjectLockConfigurationOutput;
+    put_object_retention => do_put_object_retention: PutObjectRetentionInput => PutObjectRetentionOutput;
+    get_object_retention => do_get_object_retention: GetObjectRetentionInput => GetObjectRetentionOutput;
+    put_object_legal_hold => do_put_object_legal_hold: PutObjectLegalHoldInput => PutObjectLegalHoldOutput;
+    get_object_legal_hold => do_get_object_legal_hold: GetObjectLegalHoldInput => GetObjectLegalHoldOutput;
 }

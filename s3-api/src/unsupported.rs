@@ -72,40 +72,16 @@ pub fn reject_acl(headers: &HeaderMap, target: AclTarget) -> S3Result<()> {
     Ok(())
 }
 
-/// Object lock headers on a write. No Lagoa bucket has object lock yet, and S3 answers a write
-/// carrying them to such a bucket with 400 InvalidRequest.
-const OBJECT_LOCK_HEADERS: [&str; 3] = [
-    "x-amz-object-lock-mode",
-    "x-amz-object-lock-retain-until-date",
-    "x-amz-object-lock-legal-hold",
-];
-
 /// The checks for a request that creates or replaces an object (PUT, copy, multipart create):
-/// SSE, ACL and object lock headers.
+/// SSE and ACL headers. (Object lock headers are served: see `ops/object_lock.rs`.)
 pub fn reject_object_write(headers: &HeaderMap) -> S3Result<()> {
     reject_sse(headers)?;
-    reject_acl(headers, AclTarget::Object)?;
-    if OBJECT_LOCK_HEADERS.iter().any(|h| headers.contains_key(*h)) {
-        return Err(s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration"));
-    }
-    Ok(())
+    reject_acl(headers, AclTarget::Object)
 }
 
-/// CreateBucket: ACL headers, and object lock (which would turn on versioning and WORM, neither
-/// of which exists yet).
+/// CreateBucket: ACL headers.
 pub fn reject_bucket_create(headers: &HeaderMap) -> S3Result<()> {
-    reject_acl(headers, AclTarget::Bucket)?;
-    let lock = headers
-        .get("x-amz-bucket-object-lock-enabled")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if lock {
-        return Err(s3_error!(
-            NotImplemented,
-            "Object lock is not implemented by this server; the bucket was not created"
-        ));
-    }
-    Ok(())
+    reject_acl(headers, AclTarget::Bucket)
 }
 
 /// A PutObject's own fields, which for a browser POST come from the form rather than headers:

@@ -30,6 +30,15 @@ pub enum StoreError {
         /// The marker was named by its version id.
         requested: bool,
     },
+    /// Object lock forbids it (a delete or a shortened retention): S3's 403 AccessDenied.
+    #[error("object lock: {0}")]
+    ObjectLocked(&'static str),
+    /// The bucket's configuration does not allow it (S3's 409 InvalidBucketState).
+    #[error("{0}")]
+    InvalidBucketState(String),
+    /// An object lock request on a bucket created without object lock (S3's 400 InvalidRequest).
+    #[error("bucket {0:?} has no object lock configuration")]
+    NoObjectLock(String),
     #[error("multipart upload {0:?} does not exist")]
     NoSuchUpload(String),
     #[error("precondition failed: {0}")]

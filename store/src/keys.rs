@@ -24,9 +24,11 @@ pub mod cf {
     pub const VERSIONS: &str = "versions";
     /// `bucket \0 key` → the seq (u64 BE) of the key's `null` version while it is in `versions`.
     pub const NULL_VERSIONS: &str = "null_versions";
+    /// `bucket \0 name` → a bucket configuration too large for the bucket record (lifecycle).
+    pub const CONFIGS: &str = "configs";
 
     /// All column families, for opening the database.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         BUCKETS,
         OBJECTS,
         UPLOADS,
@@ -36,6 +38,7 @@ pub mod cf {
         FILES,
         VERSIONS,
         NULL_VERSIONS,
+        CONFIGS,
     ];
 }
 

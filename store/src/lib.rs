@@ -8,8 +8,10 @@
 mod error;
 mod keys;
 mod layout;
+mod lifecycle;
 mod list;
 mod list_versions;
+mod lock;
 mod locks;
 mod md5_lanes;
 mod meta;
@@ -26,11 +28,15 @@ mod writer;
 
 pub use error::{StoreError, StoreResult};
 pub use layout::FileId;
+pub use lifecycle::{
+    Expiration, LifecycleClock, LifecyclePace, LifecycleReport, LifecycleRule, NoncurrentExpiration, RuleFilter, current_expiry,
+};
 pub use list::{ListEntry, ListPage, ListedObject, UploadListEntry, UploadListPage};
 pub use list_versions::{ListedVersion, VersionListEntry, VersionListPage, VersionListQuery};
+pub use lock::LockSettings;
 pub use meta::{
-    BucketMeta, Checksums, ContentHeaders, DeleteMarker, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta,
-    VersionRecord, Versioning, now_nanos,
+    BucketMeta, Checksums, ContentHeaders, DefaultRetention, DeleteMarker, Extent, Location, ObjectAttributes, ObjectLockConfig,
+    ObjectMeta, PartMeta, Retention, RetentionMode, RetentionPeriod, UploadMeta, VersionRecord, Versioning, now_nanos,
 };
 pub use multipart::Completion;
 pub use objects::{

@@ -18,6 +18,63 @@ pub struct BucketMeta {
     /// Versioning, once configured: a bucket never returns to unversioned (`None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versioning: Option<Versioning>,
+    /// Object lock, enabled at creation only (it needs versioning, which it turns on for good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockConfig>,
+    /// The bucket has lifecycle rules (kept in the configs family: a request reads them only
+    /// when this says there are some).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lifecycle: bool,
+}
+
+/// A bucket's object lock configuration: enabled, with an optional default retention that every
+/// new version without an explicit one receives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectLockConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_retention: Option<DefaultRetention>,
+}
+
+/// The default retention of a lock-enabled bucket: a mode and a period in days or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: RetentionMode,
+    pub period: RetentionPeriod,
+}
+
+/// How long a default retention lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionPeriod {
+    Days(u32),
+    Years(u32),
+}
+
+impl RetentionPeriod {
+    /// The period in nanoseconds: a day is 24 hours, a year 365 days (what S3 and MinIO count).
+    pub fn nanos(self) -> i64 {
+        const DAY: i64 = 86_400 * 1_000_000_000;
+        match self {
+            RetentionPeriod::Days(d) => i64::from(d).saturating_mul(DAY),
+            RetentionPeriod::Years(y) => i64::from(y).saturating_mul(365 * DAY),
+        }
+    }
+}
+
+/// S3's two retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionMode {
+    /// Protects against deletion by anyone but a user who asks to bypass it.
+    Governance,
+    /// Protects against deletion by anyone, root included, until the date passes.
+    Compliance,
+}
+
+/// A version's retention: it may not be deleted (nor the retention shortened) before `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    /// Unix nanoseconds.
+    pub until_nanos: i64,
 }
 
 /// A bucket's versioning state as S3 names it.
@@ -133,6 +190,13 @@ pub struct ObjectMeta {
     /// versioning existed, which then count by their modification time (see [`ObjectMeta::seq`]).
     #[serde(default)]
     pub version_seq: u64,
+    /// Object lock retention of this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// Object lock legal hold of this version: `None` until one was ever set (S3 then answers
+    /// GetObjectLegalHold with NoSuchObjectLockConfiguration), then ON (`true`) or OFF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
 }
 
 impl ObjectMeta {
@@ -204,6 +268,11 @@ pub struct UploadMeta {
     /// Its type, `COMPOSITE` or `FULL_OBJECT`, when an algorithm was announced.
     #[serde(default)]
     pub checksum_type: Option<String>,
+    /// Object lock asked for at creation, applied to the completed object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
 }
 
 /// One uploaded part of a multipart upload.

@@ -7,6 +7,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 use crate::error::{DbContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::FileId;
+use crate::lock::LockSettings;
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos};
 use crate::objects::WriteCondition;
 use crate::store::{Inner, Store, decode, encode};
@@ -21,6 +22,7 @@ impl Store {
         attributes: ObjectAttributes,
         owner: &str,
         checksum: Option<(String, String)>,
+        lock: LockSettings,
     ) -> StoreResult<String> {
         let (checksum_algorithm, checksum_type) = checksum.unzip();
         let upload = UploadMeta {
@@ -31,6 +33,8 @@ impl Store {
             attributes,
             checksum_algorithm,
             checksum_type,
+            retention: lock.retention,
+            legal_hold: lock.legal_hold,
         };
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
@@ -205,6 +209,8 @@ impl Store {
                 part_checksums: chosen.iter().map(|p| p.checksums.clone()).collect(),
                 version_id: None,
                 version_seq: 0,
+                retention: upload.retention,
+                legal_hold: upload.legal_hold,
             };
             // Parts that were uploaded but not listed are dropped with the upload.
             let mut batch = WriteBatch::default();

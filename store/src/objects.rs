@@ -7,6 +7,7 @@ use rocksdb::WriteBatch;
 use crate::error::{DbContext, IoContext, StoreError, StoreResult};
 use crate::keys::{self, cf};
 use crate::layout::FileId;
+use crate::lock::{LockSettings, default_retention, deletion_blocked};
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, VersionRecord, now_nanos};
 use crate::pins::PinGuard;
 use crate::reader::{self, ByteStream, OpenedExtent};
@@ -65,6 +66,8 @@ pub struct NewObject {
     /// Access key of the writer.
     pub owner: String,
     pub condition: WriteCondition,
+    /// Object lock asked for by the request.
+    pub lock: LockSettings,
 }
 
 /// Conditions on a delete (`If-Match`, `x-amz-if-match-last-modified-time`,
@@ -102,6 +105,8 @@ pub struct DeleteRequest {
     /// versioning state (removal, or a delete marker on top).
     pub version_id: Option<String>,
     pub condition: DeleteCondition,
+    /// `x-amz-bypass-governance-retention: true`: a GOVERNANCE retention does not stop the delete.
+    pub bypass_governance: bool,
 }
 
 /// What a delete did with one key.
@@ -113,6 +118,8 @@ pub enum DeleteOutcome {
     Missing,
     /// The key exists but a condition does not hold; nothing was deleted.
     PreconditionFailed,
+    /// Object lock protects the version (S3's AccessDenied); nothing was deleted.
+    Locked(&'static str),
 }
 
 /// A successful delete, as S3 reports it.
@@ -141,6 +148,7 @@ impl Store {
             checksums,
             owner,
             condition,
+            lock,
         } = new;
         let data = body
             .take_data()
@@ -160,6 +168,8 @@ impl Store {
             part_checksums: Vec::new(),
             version_id: None,
             version_seq: 0,
+            retention: lock.retention,
+            legal_hold: lock.legal_hold,
         };
         let (md5, size) = (body.md5_hex(), body.size);
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -311,13 +321,7 @@ impl Store {
             let _k = s.key_locks.lock((&bucket, &key));
             let chain = Chain::new(s, &bucket, &key, &bucket_meta);
             let mut found = s.locate_object(&chain, &bucket, &key, version.as_deref())?;
-            let meta = match &mut found {
-                Located::Current(meta) => &mut **meta,
-                Located::Older(_, VersionRecord::Object(meta)) => &mut **meta,
-                Located::Older(_, VersionRecord::DeleteMarker(_)) => {
-                    return Err(StoreError::Internal("locate_object returned a delete marker".into()));
-                }
-            };
+            let meta = crate::lock::object_of(&mut found)?;
             meta.attributes.tags = tags;
             let shown = chain.shown_id(meta.version_id.as_deref());
             let mut batch = WriteBatch::default();
@@ -454,7 +458,13 @@ impl Inner {
 
     /// Finds an object version (`None`: the current object), answering S3's errors for a
     /// missing key or version and for a delete marker.
-    fn locate_object(&self, chain: &Chain<'_>, bucket: &str, key: &str, version: Option<&str>) -> StoreResult<Located> {
+    pub(crate) fn locate_object(
+        &self,
+        chain: &Chain<'_>,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> StoreResult<Located> {
         let Some(version) = version else {
             return match chain.current()? {
                 Some(meta) => Ok(Located::Current(Box::new(meta))),
@@ -528,6 +538,9 @@ impl Inner {
                 if !condition.holds(meta) {
                     return Ok(DeleteOutcome::PreconditionFailed);
                 }
+                if let Some(why) = deletion_blocked(meta, request.bypass_governance, now_nanos()) {
+                    return Ok(DeleteOutcome::Locked(why));
+                }
                 false
             }
             Located::Older(_, VersionRecord::DeleteMarker(_)) => {
@@ -594,6 +607,12 @@ impl Inner {
             other => other,
         })?;
         meta.last_modified_nanos = now_nanos();
+        if bucket_meta.object_lock.is_none() && (meta.retention.is_some() || meta.legal_hold.is_some()) {
+            return Err(StoreError::NoObjectLock(bucket.to_owned()));
+        }
+        if meta.retention.is_none() {
+            meta.retention = default_retention(&bucket_meta, meta.last_modified_nanos);
+        }
         let chain = Chain::new(self, bucket, key, &bucket_meta);
         let garbage = chain.write_object(&mut batch, current, &mut meta)?;
         self.write(batch)?;

@@ -118,6 +118,51 @@ impl Store {
     pub fn collect_garbage(&self) -> StoreResult<()> {
         self.inner.collect_garbage()
     }
+
+    /// Removes data files that no record references and that are older than `min_age`, while
+    /// the server runs: what a crash left and start-up has not seen yet, or an unlink that
+    /// failed. The age keeps it off files being committed (a file is renamed into `objects/`
+    /// just before its record commits); pinned files are left to their readers. Returns how
+    /// many were removed.
+    pub async fn collect_orphans(&self, min_age: std::time::Duration) -> StoreResult<usize> {
+        self.blocking(move |s| {
+            let objects = s.layout.objects_dir();
+            let mut orphans = Vec::new();
+            for shard in fs::read_dir(&objects).ctx(|| format!("reading {}", objects.display()))? {
+                let shard = shard.ctx(|| format!("reading {}", objects.display()))?.path();
+                if !shard.is_dir() {
+                    continue;
+                }
+                for entry in fs::read_dir(&shard).ctx(|| format!("reading {}", shard.display()))? {
+                    let entry = entry.ctx(|| format!("reading {}", shard.display()))?;
+                    let Some(id) = entry.file_name().to_str().and_then(FileId::parse) else {
+                        continue;
+                    };
+                    let old_enough = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age >= min_age);
+                    if old_enough
+                        && s.db
+                            .get_pinned_cf(s.cf(cf::FILES), keys::file_key(id))
+                            .db_ctx("checking a data file reference")?
+                            .is_none()
+                    {
+                        orphans.push(id);
+                    }
+                }
+            }
+            let count = orphans.len();
+            s.remove_files(orphans);
+            if count > 0 {
+                tracing::info!(count, "removed data files no record references");
+            }
+            Ok(count)
+        })
+        .await
+    }
 }
 
 /// RocksDB options shared by the read-write and the read-only open.
@@ -193,6 +238,11 @@ impl Store {
 
     /// Creates a bucket owned by `owner`.
     pub async fn create_bucket(&self, name: &str, owner: &str, region: &str) -> StoreResult<()> {
+        self.create_bucket_with(name, owner, region, false).await
+    }
+
+    /// Creates a bucket, with object lock (and so versioning) when `object_lock`.
+    pub(crate) async fn create_bucket_with(&self, name: &str, owner: &str, region: &str, object_lock: bool) -> StoreResult<()> {
         let (name, owner, region) = (name.to_owned(), owner.to_owned(), region.to_owned());
         self.blocking(move |s| {
             let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
@@ -207,7 +257,9 @@ impl Store {
                 owner,
                 created_nanos: now_nanos(),
                 region,
-                versioning: None,
+                versioning: object_lock.then_some(Versioning::Enabled),
+                object_lock: object_lock.then(crate::meta::ObjectLockConfig::default),
+                lifecycle: false,
             };
             let mut batch = WriteBatch::default();
             batch.put_cf(s.cf(cf::BUCKETS), name.as_bytes(), encode(&meta)?);
@@ -228,6 +280,7 @@ impl Store {
         self.blocking(move |s| {
             let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
             let mut meta = s.require_bucket(&name)?;
+            s.check_versioning_change(&meta, versioning)?;
             meta.versioning = Some(versioning);
             let mut batch = WriteBatch::default();
             batch.put_cf(s.cf(cf::BUCKETS), name.as_bytes(), encode(&meta)?);
@@ -269,6 +322,7 @@ impl Store {
                 garbage.extend(s.remove_upload_records(&mut batch, &upload_id)?);
             }
             batch.delete_cf(s.cf(cf::BUCKETS), name.as_bytes());
+            batch.delete_range_cf(s.cf(cf::CONFIGS), &prefix, &keys::after_all_with_prefix(&prefix));
             s.write_freeing(batch)?;
             s.remove_files(garbage);
             Ok(())

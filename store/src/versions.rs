@@ -123,6 +123,17 @@ impl<'a> Chain<'a> {
         Ok(out)
     }
 
+    /// All of the key's records in `versions`, newest first.
+    pub(crate) fn all_older(&self) -> StoreResult<Vec<(u64, VersionRecord)>> {
+        self.older(&[], usize::MAX)
+    }
+
+    /// Adds to `batch` the removal of a record from `versions` without promoting anything: for
+    /// noncurrent versions, which never hold the key's newest place. Returns its files.
+    pub(crate) fn remove_older_in_batch(&self, batch: &mut WriteBatch, seq: u64, record: &VersionRecord) -> Vec<FileId> {
+        self.remove_older(batch, seq, record)
+    }
+
     /// The newest record in `versions`.
     pub(crate) fn newest_older(&self) -> StoreResult<Option<(u64, VersionRecord)>> {
         Ok(self.older(&[], 1)?.pop())

@@ -27,6 +27,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/lifecycle"
 	"github.com/minio/minio-go/v7/pkg/tags"
 )
 
@@ -602,6 +603,103 @@ func main() {
 			}
 		}
 		return client.RemoveBucket(ctx, vb)
+	})
+
+	feature("mc mb --with-lock / mc retention set / mc legalhold set", func() error {
+		lb := bucket + "-lock"
+		if err := client.MakeBucket(ctx, lb, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+			return err
+		}
+		mode, validity, unit := minio.Governance, uint(1), minio.Days
+		if err := client.SetObjectLockConfig(ctx, lb, &mode, &validity, &unit); err != nil {
+			return err
+		}
+		enabled, gotMode, gotValidity, gotUnit, err := client.GetObjectLockConfig(ctx, lb)
+		if err != nil || enabled != "Enabled" || *gotMode != minio.Governance || *gotValidity != 1 || *gotUnit != minio.Days {
+			return fmt.Errorf("lock config %v %v %v %v err=%v", enabled, gotMode, gotValidity, gotUnit, err)
+		}
+		info, err := client.PutObject(ctx, lb, "k", strings.NewReader("worm"), 4, minio.PutObjectOptions{})
+		if err != nil {
+			return err
+		}
+		m, until, err := client.GetObjectRetention(ctx, lb, "k", info.VersionID)
+		if err != nil || *m != minio.Governance || time.Until(*until) < 23*time.Hour {
+			return fmt.Errorf("default retention %v %v err=%v", m, until, err)
+		}
+		// `mc retention set --bypass GOVERNANCE 1m`: shortening needs the bypass.
+		short := time.Now().Add(time.Minute)
+		err = client.PutObjectRetention(ctx, lb, "k", minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &short, VersionID: info.VersionID})
+		if err := expectCode(err, "AccessDenied"); err != nil {
+			return err
+		}
+		if err := client.PutObjectRetention(ctx, lb, "k", minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &short, VersionID: info.VersionID, GovernanceBypass: true}); err != nil {
+			return err
+		}
+		on, off := minio.LegalHoldEnabled, minio.LegalHoldDisabled
+		if err := client.PutObjectLegalHold(ctx, lb, "k", minio.PutObjectLegalHoldOptions{VersionID: info.VersionID, Status: &on}); err != nil {
+			return err
+		}
+		if st, err := client.GetObjectLegalHold(ctx, lb, "k", minio.GetObjectLegalHoldOptions{VersionID: info.VersionID}); err != nil || *st != on {
+			return fmt.Errorf("legal hold %v err=%v", st, err)
+		}
+		err = client.RemoveObject(ctx, lb, "k", minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true})
+		if err := expectCode(err, "AccessDenied"); err != nil {
+			return err
+		}
+		if err := client.PutObjectLegalHold(ctx, lb, "k", minio.PutObjectLegalHoldOptions{VersionID: info.VersionID, Status: &off}); err != nil {
+			return err
+		}
+		if err := client.RemoveObject(ctx, lb, "k", minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true}); err != nil {
+			return err
+		}
+		return client.RemoveBucket(ctx, lb)
+	})
+
+	feature("mc ilm rule add / ls / rm (lifecycle)", func() error {
+		cfg := lifecycle.NewConfiguration()
+		cfg.Rules = []lifecycle.Rule{
+			{
+				ID:         "expire-tmp",
+				Status:     "Enabled",
+				RuleFilter: lifecycle.Filter{Prefix: "tmp/"},
+				Expiration: lifecycle.Expiration{Days: 7},
+			},
+			{
+				ID:                             "old-versions",
+				Status:                         "Enabled",
+				NoncurrentVersionExpiration:    lifecycle.NoncurrentVersionExpiration{NoncurrentDays: 30},
+				AbortIncompleteMultipartUpload: lifecycle.AbortIncompleteMultipartUpload{DaysAfterInitiation: 2},
+			},
+		}
+		if err := client.SetBucketLifecycle(ctx, bucket, cfg); err != nil {
+			return err
+		}
+		got, err := client.GetBucketLifecycle(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if len(got.Rules) != 2 || got.Rules[0].ID != "expire-tmp" || got.Rules[0].Expiration.Days != 7 ||
+			got.Rules[0].RuleFilter.Prefix != "tmp/" || got.Rules[1].NoncurrentVersionExpiration.NoncurrentDays != 30 ||
+			got.Rules[1].AbortIncompleteMultipartUpload.DaysAfterInitiation != 2 {
+			return fmt.Errorf("lifecycle read back %+v", got.Rules)
+		}
+		// An object a rule matches says when it expires.
+		if _, err := put("tmp/x", []byte("x"), minio.PutObjectOptions{}); err != nil {
+			return err
+		}
+		st, err := client.StatObject(ctx, bucket, "tmp/x", minio.StatObjectOptions{})
+		if err != nil || st.Expiration.IsZero() || st.ExpirationRuleID != "expire-tmp" {
+			return fmt.Errorf("stat expiration %v %q err=%v", st.Expiration, st.ExpirationRuleID, err)
+		}
+		if err := client.RemoveObject(ctx, bucket, "tmp/x", minio.RemoveObjectOptions{}); err != nil {
+			return err
+		}
+		// `mc ilm rule rm --all`: an empty configuration deletes it.
+		if err := client.SetBucketLifecycle(ctx, bucket, lifecycle.NewConfiguration()); err != nil {
+			return err
+		}
+		_, err = client.GetBucketLifecycle(ctx, bucket)
+		return expectCode(err, "NoSuchLifecycleConfiguration")
 	})
 
 	feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty", func() error {

@@ -27,7 +27,12 @@ impl Lagoa {
                 self.region
             ));
         }
-        self.store.create_bucket(&input.bucket, &caller, &region).await.s3()?;
+        if input.object_lock_enabled_for_bucket == Some(true) {
+            // Object lock turns versioning on for good (as S3).
+            self.store.create_locked_bucket(&input.bucket, &caller, &region).await.s3()?;
+        } else {
+            self.store.create_bucket(&input.bucket, &caller, &region).await.s3()?;
+        }
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{}", input.bucket)),
         }))

@@ -2,8 +2,10 @@
 
 mod bucket;
 mod copy;
+mod lifecycle;
 mod list;
 pub(crate) mod multipart;
 pub(crate) mod object;
+pub(crate) mod object_lock;
 mod tagging;
 pub(crate) mod versioning;

@@ -10,6 +10,7 @@ use crate::checksum;
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp, timestamp_seconds};
+use crate::ops::object_lock::{LockHeaders, lock_settings, lock_view};
 use crate::ops::versioning::{shown_version, version_param, written_version};
 
 /// The byte range a GET/HEAD answers with, and how to describe it.
@@ -134,7 +135,7 @@ pub(crate) fn condition_text(c: &ETagCondition) -> String {
 impl Lagoa {
     pub(crate) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let caller = self.caller(&req)?;
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         // Browser POST uploads arrive here through s3s's default `post_object`, with `${filename}`
         // already substituted (post_filename.rs). It is left only when that was impossible (no
         // file name, or form fields beyond the read-ahead); storing the literal would be wrong.
@@ -146,6 +147,15 @@ impl Lagoa {
         }
         crate::unsupported::reject_object_write(&req.headers)?;
         crate::unsupported::reject_put_fields(&req.input)?;
+        // S3 checks the lock headers (and their integrity header) before reading the body.
+        let lock = lock_settings(
+            &bucket,
+            LockHeaders {
+                mode: req.input.object_lock_mode.as_ref(),
+                until: req.input.object_lock_retain_until_date.as_ref(),
+                legal_hold: req.input.object_lock_legal_hold_status.as_ref(),
+            },
+        )?;
         let input = req.input;
         let condition = WriteCondition {
             if_none_match: input.if_none_match.as_ref().map(condition_text),
@@ -192,10 +202,12 @@ impl Lagoa {
                     checksums,
                     owner: caller,
                     condition,
+                    lock,
                 },
             )
             .await
             .s3()?;
+        let expiration = self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await;
         let c = checksum::from_map(&meta.checksums);
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(ETag::Strong(meta.etag)),
@@ -205,6 +217,7 @@ impl Lagoa {
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
             version_id: written_version(meta.version_id.as_deref()),
+            expiration,
             ..Default::default()
         }))
     }
@@ -231,6 +244,7 @@ impl Lagoa {
         let stream = handle.read(sel.start, sel.end).await.s3()?;
         let len = sel.end - sel.start;
         let h = &meta.attributes.headers;
+        let lock = lock_view(&bucket, &meta);
         let out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some(i64::try_from(len).unwrap_or(i64::MAX)),
@@ -256,6 +270,10 @@ impl Lagoa {
             checksum_sha256: c.checksum_sha256,
             checksum_type,
             version_id: shown_version(&bucket, meta.version_id.as_deref()),
+            object_lock_mode: lock.mode,
+            object_lock_retain_until_date: lock.until,
+            object_lock_legal_hold_status: lock.legal_hold,
+            expiration: self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
             ..Default::default()
         };
         Ok(S3Response::new(out))
@@ -276,6 +294,7 @@ impl Lagoa {
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
         let (c, checksum_type) = read_checksums(&meta, &sel, input.part_number, input.checksum_mode.as_ref());
         let h = &meta.attributes.headers;
+        let lock = lock_view(&bucket, &meta);
         let out = HeadObjectOutput {
             content_length: Some(i64::try_from(sel.end - sel.start).unwrap_or(i64::MAX)),
             content_range: sel.content_range,
@@ -299,6 +318,10 @@ impl Lagoa {
             checksum_sha256: c.checksum_sha256,
             checksum_type,
             version_id: shown_version(&bucket, meta.version_id.as_deref()),
+            object_lock_mode: lock.mode,
+            object_lock_retain_until_date: lock.until,
+            object_lock_legal_hold_status: lock.legal_hold,
+            expiration: self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
             ..Default::default()
         };
         let mut res = S3Response::new(out);
@@ -311,9 +334,10 @@ impl Lagoa {
 
     pub(crate) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
         let caller = self.caller(&req)?;
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let version_id = version_param(input.version_id.as_deref())?.map(str::to_owned);
+        check_bypass(&bucket, input.bypass_governance_retention)?;
         let request = DeleteRequest {
             key: input.key,
             version_id,
@@ -322,6 +346,7 @@ impl Lagoa {
                 last_modified_secs: input.if_match_last_modified_time.as_ref().map(timestamp_seconds),
                 size: input.if_match_size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
             },
+            bypass_governance: input.bypass_governance_retention.unwrap_or(false),
         };
         match self.store.delete_object(&input.bucket, request, &caller).await.s3()? {
             DeleteOutcome::Deleted(d) => Ok(S3Response::new(DeleteObjectOutput {
@@ -334,6 +359,7 @@ impl Lagoa {
                 PreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold"
             )),
+            DeleteOutcome::Locked(why) => Err(crate::errors::to_s3(lagoa_store::StoreError::ObjectLocked(why))),
         }
     }
 
@@ -342,8 +368,9 @@ impl Lagoa {
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let caller = self.caller(&req)?;
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
+        check_bypass(&bucket, input.bypass_governance_retention)?;
         let objects = input.delete.objects;
         if objects.is_empty() || objects.len() > 1000 {
             return Err(s3_error!(
@@ -352,6 +379,7 @@ impl Lagoa {
             ));
         }
         let quiet = input.delete.quiet.unwrap_or(false);
+        let bypass_governance = input.bypass_governance_retention.unwrap_or(false);
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
         let mut requests = Vec::new();
@@ -387,6 +415,7 @@ impl Lagoa {
                     last_modified_secs: obj.last_modified_time.as_ref().map(timestamp_seconds),
                     size: obj.size.map(|n| u64::try_from(n).unwrap_or(u64::MAX)),
                 },
+                bypass_governance,
             });
         }
         let outcomes = if requests.is_empty() {
@@ -410,6 +439,7 @@ impl Lagoa {
                     "PreconditionFailed",
                     "At least one of the pre-conditions you specified did not hold",
                 ),
+                DeleteOutcome::Locked(_) => ("AccessDenied", "Access Denied because object protected by object lock."),
             };
             errors.push(Error {
                 code: Some(code.into()),
@@ -424,6 +454,18 @@ impl Lagoa {
             ..Default::default()
         }))
     }
+}
+
+/// `x-amz-bypass-governance-retention: true` means something only in a lock-enabled bucket;
+/// elsewhere S3 refuses it rather than ignore it.
+fn check_bypass(bucket: &lagoa_store::BucketMeta, bypass: Option<bool>) -> S3Result<()> {
+    if bypass == Some(true) && bucket.object_lock.is_none() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
+        ));
+    }
+    Ok(())
 }
 
 /// A `<Deleted>` entry as S3 writes it: the version asked for; a marker created is named in
