@@ -266,14 +266,22 @@ async fn listed_versions(c: &aws_sdk_s3::Client, bucket: &str) -> HashMap<String
     }
 }
 
-/// Versioned writes, delete markers and permanent version deletes under SIGKILL: every
-/// acknowledged version (and marker) survives unless its delete was acknowledged, every version
-/// present is a whole write, each key has exactly one latest version, GET of the key agrees with
-/// it, and deleting every version afterwards leaves no data file behind.
+/// Versioned writes, delete markers and permanent version deletes under SIGKILL, with lifecycle
+/// expiry running (a one-second day, a pass every second) on the `exp/` keys: every
+/// acknowledged version (and marker) outside `exp/` survives unless its delete was acknowledged,
+/// every version present is a whole write, each key has exactly one latest version, GET of the
+/// key agrees with it, and deleting every version afterwards leaves no data file behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_versioned_writes_and_deletes_loses_no_acknowledged_version() {
     const ROUNDS: usize = 12;
-    let mut s = server();
+    let mut s = server_with(&[
+        "--lifecycle-day-secs",
+        "1",
+        "--lifecycle-interval-secs",
+        "1",
+        "--lifecycle-pause-ms",
+        "0",
+    ]);
     let c = s.client();
     bucket(&c, "vcrash").await;
     c.put_bucket_versioning()
@@ -283,6 +291,25 @@ async fn sigkill_during_versioned_writes_and_deletes_loses_no_acknowledged_versi
                 .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
                 .build(),
         )
+        .send()
+        .await
+        .unwrap();
+    // Lifecycle on exp/: current versions expire after 2 "days", noncurrent ones after 1.
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+        NoncurrentVersionExpiration,
+    };
+    let rule = LifecycleRule::builder()
+        .id("exp")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("exp/").build())
+        .expiration(LifecycleExpiration::builder().days(2).build())
+        .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(1).build())
+        .build()
+        .unwrap();
+    c.put_bucket_lifecycle_configuration()
+        .bucket("vcrash")
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build().unwrap())
         .send()
         .await
         .unwrap();
@@ -298,7 +325,12 @@ async fn sigkill_during_versioned_writes_and_deletes_loses_no_acknowledged_versi
             tasks.push(tokio::spawn(async move {
                 let mut i = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    let key = format!("w{w}/k{}", i % 3);
+                    // Writer 0's keys are under the lifecycle rule.
+                    let key = if w == 0 {
+                        format!("exp/k{}", i % 3)
+                    } else {
+                        format!("w{w}/k{}", i % 3)
+                    };
                     let seed = base + i;
                     i += 1;
                     // Mostly writes; a delete marker every fifth step; a permanent delete of
@@ -374,8 +406,25 @@ async fn sigkill_during_versioned_writes_and_deletes_loses_no_acknowledged_versi
         s.restart();
         verify_versions(&s.client(), &ledger, round).await;
     }
-    // Every version deleted: no data file may be left.
+    // Lifecycle keeps running after the last restart: within seconds no exp/ key has a current
+    // object any more (each expired under a delete marker).
     let c = s.client();
+    let start = std::time::Instant::now();
+    loop {
+        let listed = c.list_objects_v2().bucket("vcrash").prefix("exp/").send().await.unwrap();
+        if listed.contents().is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "lifecycle did not expire exp/ after the crashes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Every version deleted: no data file may be left. Lifecycle stops first (a pass under way
+    // finishes within its second).
+    c.delete_bucket_lifecycle().bucket("vcrash").send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     for (key, versions) in listed_versions(&c, "vcrash").await {
         for (id, _, _) in versions {
             c.delete_object()
@@ -420,9 +469,11 @@ async fn verify_versions(c: &aws_sdk_s3::Client, ledger: &Arc<Mutex<HashMap<Stri
     let mut settled = ledger.lock().unwrap().clone();
     for (key, entry) in settled.iter_mut() {
         let versions = listed.get(key).cloned().unwrap_or_default();
+        // Lifecycle may remove any version of an exp/ key; the other checks still hold there.
+        let expiring = key.starts_with("exp/");
         for (id, seed) in &entry.acked {
             let present = versions.iter().any(|(v, _, _)| v == id);
-            let may_be_gone = entry.removed.contains(id) || entry.maybe_removed.contains(id);
+            let may_be_gone = expiring || entry.removed.contains(id) || entry.maybe_removed.contains(id);
             assert!(
                 present || may_be_gone,
                 "round {round}: acknowledged version {key}@{id} ({seed:?}) is gone"
@@ -448,6 +499,8 @@ async fn verify_versions(c: &aws_sdk_s3::Client, ledger: &Arc<Mutex<HashMap<Stri
             );
             let head = c.head_object().bucket("vcrash").key(key).send().await;
             match head {
+                // Lifecycle may have moved an exp/ key on since the listing.
+                _ if expiring => {}
                 Ok(h) => assert_eq!(
                     h.version_id(),
                     Some(id.as_str()),
@@ -459,6 +512,9 @@ async fn verify_versions(c: &aws_sdk_s3::Client, ledger: &Arc<Mutex<HashMap<Stri
         for (id, marker, _) in &versions {
             let known = entry.acked.get(id).copied();
             let got = c.get_object().bucket("vcrash").key(key).version_id(id).send().await;
+            if expiring && got.as_ref().is_err_and(|e| code(e) == "NoSuchVersion") {
+                continue; // removed by lifecycle since the listing
+            }
             match (marker, known) {
                 (true, Some(Some(seed))) => panic!("round {round}: {key}@{id} was written as {seed}, listed as a marker"),
                 (true, _) => assert_eq!(got.map(|_| ()).map_err(|e| status(&e)), Err(405), "{key}@{id}"),
@@ -480,6 +536,10 @@ async fn verify_versions(c: &aws_sdk_s3::Client, ledger: &Arc<Mutex<HashMap<Stri
                     entry.acked.insert(id.clone(), Some(seed));
                 }
             }
+        }
+        if expiring {
+            // What lifecycle removed is gone for good.
+            entry.acked.retain(|id, _| versions.iter().any(|(v, _, _)| v == id));
         }
         for id in std::mem::take(&mut entry.maybe_removed) {
             if versions.iter().any(|(v, _, _)| *v == id) {

@@ -1,4 +1,5 @@
-//! Listing: ListObjects V1/V2 paging against a naive model, for random key sets and parameters.
+//! Listing: ListObjects V1/V2 and ListObjectVersions paging against a naive model, for random key
+//! sets (with random versions and delete markers) and parameters.
 
 mod common;
 use std::collections::BTreeSet;
@@ -147,6 +148,135 @@ fn paging_matches_the_model() {
                 assert_eq!(v2, expected, "V2 prefix={prefix:?} delimiter={delimiter:?} start_after={start_after:?} max={max}");
                 let v1 = walk_v1(&c, &bucket_name, prefix, delimiter.as_deref(), start_after.as_deref(), *max).await;
                 assert_eq!(v1, expected, "V1 prefix={prefix:?} delimiter={delimiter:?} marker={start_after:?} max={max}");
+            }
+        });
+    });
+}
+
+/// Every version (key, id, is marker) and common prefix of a ListObjectVersions walk, in the
+/// documents' order (S3 interleaves versions and markers), paged by key and version markers.
+async fn walk_versions(
+    s: &TestServer,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    key_marker: Option<&str>,
+    max: i32,
+) -> Vec<(String, Option<(String, bool)>)> {
+    let mut out = Vec::new();
+    let (mut key_marker, mut version_marker) = (key_marker.map(str::to_owned), None::<String>);
+    loop {
+        let max_text = max.to_string();
+        let mut query = vec![("versions", ""), ("prefix", prefix), ("max-keys", max_text.as_str())];
+        if let Some(d) = delimiter {
+            query.push(("delimiter", d));
+        }
+        if let Some(k) = &key_marker {
+            query.push(("key-marker", k));
+        }
+        if let Some(v) = &version_marker {
+            query.push(("version-id-marker", v));
+        }
+        let raw = signed(s, "GET", &format!("/{bucket}"), &query, &[], EMPTY_SHA256, Vec::new()).await;
+        assert_eq!(raw.status, 200, "{}", raw.body);
+        // Versions in document order, then this page's common prefixes in their key order.
+        let mut page: Vec<(String, Option<(String, bool)>)> = version_entries(&raw.body)
+            .into_iter()
+            .map(|(k, id, _, marker)| (k, Some((id, marker))))
+            .collect();
+        let mut rest = raw.body.as_str();
+        while let Some(i) = rest.find("<CommonPrefixes><Prefix>") {
+            rest = &rest[i + "<CommonPrefixes><Prefix>".len()..];
+            let end = rest.find("</Prefix>").unwrap();
+            let p = rest[..end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+            page.push((p, None));
+            rest = &rest[end..];
+        }
+        // Prefixes and versions interleave by key: a stable sort keeps each key's versions in order.
+        page.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(page.len() <= max as usize);
+        out.extend(page);
+        if !raw.body.contains("<IsTruncated>true</IsTruncated>") {
+            break;
+        }
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            raw.body.find(&open).map(|i| {
+                let start = i + open.len();
+                raw.body[start..start + raw.body[start..].find('<').unwrap()]
+                    .replace("&amp;", "&")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+            })
+        };
+        key_marker = field("NextKeyMarker");
+        version_marker = field("NextVersionIdMarker");
+        assert!(key_marker.is_some(), "truncated page without a NextKeyMarker");
+    }
+    out
+}
+
+#[test]
+fn version_paging_matches_the_model() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = server();
+    let c = s.client();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    let config = ProptestConfig {
+        cases: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    // Each key: 1–4 writes and delete markers in any order (true: a marker).
+    let keys_with_history = prop::collection::btree_map(key_strategy(), prop::collection::vec(any::<bool>(), 1..5), 1..25);
+    proptest!(config, |(keys in keys_with_history, cases in prop::collection::vec(params(), 3))| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let bucket_name = format!("vprop-{n}");
+        rt.block_on(async {
+            bucket(&c, &bucket_name).await;
+            c.put_bucket_versioning()
+                .bucket(&bucket_name)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            // Each key's versions, newest first.
+            let mut history: std::collections::BTreeMap<String, Vec<(String, bool)>> = Default::default();
+            for (k, steps) in &keys {
+                let h = history.entry(k.clone()).or_default();
+                for marker in steps {
+                    let id = if *marker {
+                        let out = c.delete_object().bucket(&bucket_name).key(k).send().await.unwrap();
+                        out.version_id().unwrap().to_owned()
+                    } else {
+                        let out = c.put_object().bucket(&bucket_name).key(k).body(Vec::new().into()).send().await.unwrap();
+                        out.version_id().unwrap().to_owned()
+                    };
+                    h.insert(0, (id, *marker));
+                }
+            }
+            let current: BTreeSet<String> = history.iter().filter(|(_, h)| !h[0].1).map(|(k, _)| k.clone()).collect();
+            for (prefix, delimiter, marker, max) in &cases {
+                // ListObjects shows only keys whose newest version is an object.
+                let expected = model(&current, prefix, delimiter.as_deref(), marker.as_deref());
+                let v2 = walk_v2(&c, &bucket_name, prefix, delimiter.as_deref(), marker.as_deref(), *max).await;
+                assert_eq!(v2, expected, "V2 prefix={prefix:?} delimiter={delimiter:?} start_after={marker:?} max={max}");
+                // ListObjectVersions: every version, newest first, keys rolled up like listings.
+                let all: BTreeSet<String> = history.keys().cloned().collect();
+                let mut want = Vec::new();
+                for (is_prefix, name) in model(&all, prefix, delimiter.as_deref(), marker.as_deref()) {
+                    if is_prefix {
+                        want.push((name, None));
+                    } else {
+                        want.extend(history[&name].iter().map(|(id, m)| (name.clone(), Some((id.clone(), *m)))));
+                    }
+                }
+                let got = walk_versions(&s, &bucket_name, prefix, delimiter.as_deref(), marker.as_deref(), *max).await;
+                assert_eq!(got, want, "versions prefix={prefix:?} delimiter={delimiter:?} key_marker={marker:?} max={max}");
             }
         });
     });

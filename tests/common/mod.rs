@@ -245,3 +245,34 @@ pub fn csv_in(header: FileHeaderInfo) -> InputSerialization {
 pub fn csv_out() -> OutputSerialization {
     OutputSerialization::builder().csv(CsvOutput::builder().build()).build()
 }
+
+/// The `<Version>` and `<DeleteMarker>` entries of a ListVersionsResult, in document order.
+pub fn version_entries(xml: &str) -> Vec<(String, String, bool, bool)> {
+    let field = |element: &str, name: &str| -> String {
+        let open = format!("<{name}>");
+        let start = element.find(&open).map(|i| i + open.len()).unwrap_or(0);
+        let end = element[start..].find('<').map(|i| start + i).unwrap_or(start);
+        element[start..end].to_owned()
+    };
+    let mut out = Vec::new();
+    let mut rest = xml;
+    loop {
+        let next_version = rest.find("<Version>");
+        let next_marker = rest.find("<DeleteMarker>");
+        let (at, marker, close) = match (next_version, next_marker) {
+            (Some(v), Some(m)) if m < v => (m, true, "</DeleteMarker>"),
+            (Some(v), _) => (v, false, "</Version>"),
+            (None, Some(m)) => (m, true, "</DeleteMarker>"),
+            (None, None) => return out,
+        };
+        let end = at + rest[at..].find(close).unwrap() + close.len();
+        let element = &rest[at..end];
+        out.push((
+            field(element, "Key"),
+            field(element, "VersionId"),
+            field(element, "IsLatest") == "true",
+            marker,
+        ));
+        rest = &rest[end..];
+    }
+}
