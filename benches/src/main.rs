@@ -19,7 +19,7 @@ use clap::Parser;
 
 use crate::peers::Target;
 use crate::report::Results;
-use crate::scenarios::{Ctx, Headline, LIST, LIST_VERSIONED, LIST_VERSIONS, Scale};
+use crate::scenarios::{Ctx, Headline, LIFECYCLE, LIST, LIST_VERSIONED, LIST_VERSIONS, Scale};
 
 /// Runs the benchmark scenarios against Lagoa and the installed peers.
 #[derive(Parser)]
@@ -193,6 +193,18 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("{LIST_VERSIONS} [{}] round {}: {}", target.name, round + 1, outcome.summary());
                 results.add(LIST_VERSIONS, Headline::P99Ms, &target.name, outcome);
             }
+        }
+    }
+    if wanted(LIFECYCLE) {
+        // Lagoa only, with a one-second lifecycle day.
+        let target = Target::lagoa_with("lagoa", &args.lagoa, &scenarios::LIFECYCLE_FLAGS);
+        for round in 0..args.repeat {
+            let server = target.start(Some(&dir))?;
+            let ctx = Ctx::new(&server, &scale);
+            let keys = scenarios::lifecycle_fill(&ctx).await?;
+            let outcome = scenarios::lifecycle_round(&ctx, keys).await?;
+            eprintln!("{LIFECYCLE} [lagoa] round {}: {}", round + 1, outcome.summary());
+            results.add(LIFECYCLE, Headline::P99Ms, "lagoa", outcome);
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::driver::Outcome;
 use crate::limits::Limits;
-use crate::scenarios::{self, Headline, LIST, LIST_VERSIONED, LIST_VERSIONS};
+use crate::scenarios::{self, Headline, LIFECYCLE, LIST, LIST_VERSIONED, LIST_VERSIONS};
 
 /// Every run, keyed by (scenario, server), in the order they were added.
 #[derive(Default)]
@@ -226,6 +226,12 @@ impl Results {
             p99.map(|p| format!("{p:.1} ms")),
             None,
         );
+        let o = self.median(LIFECYCLE, "lagoa");
+        check(
+            "lifecycle expiry of 1M objects: time and foreground impact (no target)",
+            o.map(|o| o.note.clone()),
+            None,
+        );
         let rss = |sc: &str| {
             self.runs
                 .get(&(sc.to_owned(), "lagoa".to_owned()))
@@ -300,5 +306,6 @@ pub fn scenario_names() -> Vec<&'static str> {
     v.push(LIST);
     v.push(LIST_VERSIONED);
     v.push(LIST_VERSIONS);
+    v.push(LIFECYCLE);
     v
 }

@@ -191,6 +191,93 @@ pub const LIST_VERSIONED: &str = "list-1m-versioned-page-1000";
 /// ListObjectVersions pages of that bucket.
 pub const LIST_VERSIONS: &str = "list-versions-1m-page-1000";
 
+/// Lifecycle expiry of `list_keys` objects (Lagoa only), and what it does to foreground GETs.
+pub const LIFECYCLE: &str = "lifecycle-expire-1m";
+
+/// `serve` flags for the lifecycle scenario: a one-second day, a pass every second.
+pub const LIFECYCLE_FLAGS: [&str; 4] = ["--lifecycle-day-secs", "1", "--lifecycle-interval-secs", "1"];
+
+/// Fills `expire` with up to `list_keys` empty objects and `fg` with 4 KiB objects for the
+/// foreground load. Returns how many `expire` holds.
+pub async fn lifecycle_fill(ctx: &Ctx) -> anyhow::Result<usize> {
+    make_bucket(&ctx.client, "expire").await?;
+    make_bucket(&ctx.client, "fg").await?;
+    fill(&ctx.client, "fg", ctx.scale.small_objects, payload(4 * KIB), 16, None).await?;
+    warm_up(&ctx.raw, "fg", ctx.scale.small_objects).await;
+    let deadline = Instant::now() + ctx.scale.list_fill_budget;
+    fill(&ctx.client, "expire", ctx.scale.list_keys, Bytes::new(), 64, Some(deadline)).await
+}
+
+/// 4 KiB GETs on `fg`, 16 concurrent, for `duration`.
+async fn foreground(ctx: &Ctx, duration: Duration) -> Outcome {
+    let count = ctx.scale.small_objects;
+    let raw = ctx.raw.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(duration),
+        total: None,
+    };
+    drive(ctx.pid, budget, move |i| {
+        let raw = raw.clone();
+        async move { raw.get("fg", &key((i * 7919) % count)).await.filter(|n| *n == 4 * KIB as u64) }
+    })
+    .await
+}
+
+/// Foreground GETs alone (the baseline), then a rule expiring every object of `expire` after
+/// one (one-second) day, with the same GETs running until the bucket is empty. Headline: the
+/// GETs' p99 during expiry; the note has the expiry time and the baseline.
+pub async fn lifecycle_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    };
+    let baseline = foreground(ctx, ctx.scale.timed).await;
+    let rule = LifecycleRule::builder()
+        .id("expire-all")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()?;
+    let t0 = Instant::now();
+    ctx.client
+        .put_bucket_lifecycle_configuration()
+        .bucket("expire")
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build()?)
+        .send()
+        .await?;
+    // Foreground load in one-second slices until the bucket is empty.
+    let mut during = Outcome::default();
+    loop {
+        let slice = foreground(ctx, Duration::from_secs(1)).await;
+        during.ops += slice.ops;
+        during.bytes += slice.bytes;
+        during.secs += slice.secs;
+        during.errors += slice.errors;
+        during.cpu_secs += slice.cpu_secs;
+        during.peak_rss_mib = during.peak_rss_mib.max(slice.peak_rss_mib);
+        during.latencies_ms.extend(slice.latencies_ms);
+        let left = ctx.client.list_objects_v2().bucket("expire").max_keys(1).send().await?;
+        if left.key_count().unwrap_or(0) == 0 || t0.elapsed() > ctx.scale.list_fill_budget * 4 {
+            break;
+        }
+    }
+    let expiry = t0.elapsed().as_secs_f64();
+    let left = ctx.client.list_objects_v2().bucket("expire").max_keys(1).send().await?;
+    if left.key_count().unwrap_or(0) != 0 {
+        during.errors += 1;
+    }
+    during.secondary = Some(keys as f64 / expiry);
+    during.note = format!(
+        "({keys} objects expired in {expiry:.1}s = {:.0}/s incl. the 1-s day and 1-s pass interval; foreground 4 KiB GET c16 during expiry {:.0} ops/s p99 {:.2} ms vs {:.0} ops/s p99 {:.2} ms before)",
+        keys as f64 / expiry,
+        during.ops_per_sec(),
+        during.percentile(0.99),
+        baseline.ops_per_sec(),
+        baseline.percentile(0.99)
+    );
+    Ok(during)
+}
+
 /// Turns versioning on.
 async fn enable_versioning(c: &Client, bucket: &str) -> anyhow::Result<()> {
     c.put_bucket_versioning()
@@ -689,12 +776,7 @@ pub async fn list_round(ctx: &Ctx, keys: usize) -> anyhow::Result<Outcome> {
 
 /// [`list_round`] on `bucket`, whose `keys` keys (`k/00000000`…) are all listed except, with
 /// `marker_every: Some(n)`, every n-th (hidden under a delete marker).
-pub async fn list_round_in(
-    ctx: &Ctx,
-    bucket: &'static str,
-    keys: usize,
-    marker_every: Option<usize>,
-) -> anyhow::Result<Outcome> {
+pub async fn list_round_in(ctx: &Ctx, bucket: &'static str, keys: usize, marker_every: Option<usize>) -> anyhow::Result<Outcome> {
     // How many listed keys come after key `start`.
     let listed_after = move |start: usize| {
         let after = keys - start - 1;
