@@ -144,10 +144,11 @@ pub fn all() -> Vec<Scenario> {
     vec![
         scenario!("put-4k-c16", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 16)),
         scenario!("put-4k-c64", OpsPerSec, true, |c| put_objects(c, 4 * KIB, 64)),
+        scenario!("put-4k-c16-versioned", OpsPerSec, true, true, false, put_versioned_new_keys),
         scenario!("put-4k-c16-overwrite", OpsPerSec, true, |c| put_overwrites(c, false)),
-        scenario!("put-4k-c16-versioned", OpsPerSec, true, true, false, |c| put_overwrites(
-            c, true
-        )),
+        scenario!("put-4k-c16-overwrite-versioned", OpsPerSec, true, true, false, |c| {
+            put_overwrites(c, true)
+        }),
         scenario!("get-4k-c16", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 16)),
         scenario!("get-4k-c16-versioned", OpsPerSec, false, true, false, get_versioned),
         scenario!("get-4k-c64", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 64)),
@@ -201,9 +202,9 @@ pub const LIFECYCLE_FLAGS: [&str; 4] = ["--lifecycle-day-secs", "1", "--lifecycl
 /// foreground load. Returns how many `expire` holds.
 pub async fn lifecycle_fill(ctx: &Ctx) -> anyhow::Result<usize> {
     make_bucket(&ctx.client, "expire").await?;
-    make_bucket(&ctx.client, "fg").await?;
-    fill(&ctx.client, "fg", ctx.scale.small_objects, payload(4 * KIB), 16, None).await?;
-    warm_up(&ctx.raw, "fg", ctx.scale.small_objects).await;
+    make_bucket(&ctx.client, "foreground").await?;
+    fill(&ctx.client, "foreground", ctx.scale.small_objects, payload(4 * KIB), 16, None).await?;
+    warm_up(&ctx.raw, "foreground", ctx.scale.small_objects).await;
     let deadline = Instant::now() + ctx.scale.list_fill_budget;
     fill(&ctx.client, "expire", ctx.scale.list_keys, Bytes::new(), 64, Some(deadline)).await
 }
@@ -219,7 +220,11 @@ async fn foreground(ctx: &Ctx, duration: Duration) -> Outcome {
     };
     drive(ctx.pid, budget, move |i| {
         let raw = raw.clone();
-        async move { raw.get("fg", &key((i * 7919) % count)).await.filter(|n| *n == 4 * KIB as u64) }
+        async move {
+            raw.get("foreground", &key((i * 7919) % count))
+                .await
+                .filter(|n| *n == 4 * KIB as u64)
+        }
     })
     .await
 }
@@ -381,11 +386,34 @@ async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
     .await)
 }
 
+/// put-4k-c16 (new keys) in a versioning-enabled bucket: each PUT is a key's first version.
+async fn put_versioned_new_keys(ctx: Ctx) -> anyhow::Result<Outcome> {
+    let bucket = "put-versioned-new";
+    make_bucket(&ctx.client, bucket).await?;
+    enable_versioning(&ctx.client, bucket).await?;
+    let body = payload(4 * KIB);
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    let raw = ctx.raw.clone();
+    Ok(drive(ctx.pid, budget, move |i| {
+        let (raw, body) = (raw.clone(), body.clone());
+        async move { raw.put(bucket, &key(i), body).await.then_some(4 * KIB as u64) }
+    })
+    .await)
+}
+
 /// 4 KiB PUTs over 2,000 keys, 16 concurrent: every key is overwritten again and again. In a
 /// versioned bucket each overwrite keeps the old version (it moves to the versions family); in
 /// an unversioned one it replaces it. The pair measures what versioning costs a write.
 async fn put_overwrites(ctx: Ctx, versioned: bool) -> anyhow::Result<Outcome> {
-    let bucket = if versioned { "put-versioned" } else { "put-overwrite" };
+    let bucket = if versioned {
+        "put-overwrite-versioned"
+    } else {
+        "put-overwrite"
+    };
     make_bucket(&ctx.client, bucket).await?;
     if versioned {
         enable_versioning(&ctx.client, bucket).await?;

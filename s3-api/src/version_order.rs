@@ -18,12 +18,14 @@ pub(crate) async fn interleave(res: Response) -> Response {
     let Some(VersionOrder(order)) = res.extensions().get::<VersionOrder>().cloned() else {
         return res;
     };
-    let (parts, body) = res.into_parts();
+    let (mut parts, body) = res.into_parts();
     // The body is the serialized page (at most 1000 entries), already in memory.
     let bytes = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            tracing::warn!(error = %e, "could not read a version listing to interleave");
+            tracing::error!(error = %e, "could not read a version listing to interleave");
+            parts.status = http::StatusCode::INTERNAL_SERVER_ERROR;
+            parts.headers.remove(http::header::CONTENT_LENGTH);
             return http::Response::from_parts(parts, s3s::Body::empty());
         }
     };

@@ -213,9 +213,16 @@ impl Store {
             if rules.is_empty() {
                 continue;
             }
-            self.expire_current(&name, &rules, clock, pace, &mut report).await?;
-            self.expire_versions(&name, &rules, clock, pace, &mut report).await?;
-            self.abort_stale_uploads(&name, &rules, clock, pace, &mut report).await?;
+            // One bucket's failure (say, a corrupt record) must not stop the others.
+            let result = async {
+                self.expire_current(&name, &rules, clock, pace, &mut report).await?;
+                self.expire_versions(&name, &rules, clock, pace, &mut report).await?;
+                self.abort_stale_uploads(&name, &rules, clock, pace, &mut report).await
+            }
+            .await;
+            if let Err(err) = result {
+                tracing::warn!(bucket = %name, %err, "lifecycle pass failed for this bucket; the next pass retries");
+            }
         }
         Ok(report)
     }
@@ -242,8 +249,8 @@ impl Store {
                 .blocking(move |s| s.due_current(&b, &r, clock, from.as_deref(), pace.batch))
                 .await?;
             if !due.is_empty() {
-                let (b, r) = (bucket.to_owned(), rules.to_vec());
-                report.expired += self.blocking(move |s| s.expire_keys(&b, &r, clock, &due)).await?;
+                let b = bucket.to_owned();
+                report.expired += self.blocking(move |s| s.expire_keys(&b, clock, &due)).await?;
             }
             match next {
                 Some(key) => after = Some(key),
@@ -262,6 +269,11 @@ impl Store {
         pace: LifecyclePace,
         report: &mut LifecycleReport,
     ) -> StoreResult<()> {
+        // Fewer keys per batch than for current versions: each key's history is read whole.
+        let pace = LifecyclePace {
+            batch: pace.batch.min(64),
+            ..pace
+        };
         let wanted = rules
             .iter()
             .any(|r| r.noncurrent.is_some() || r.expiration == Some(Expiration::ExpiredObjectDeleteMarker));
@@ -275,8 +287,8 @@ impl Store {
                 .blocking(move |s| s.keys_with_versions(&b, from.as_deref(), pace.batch))
                 .await?;
             if !keys.is_empty() {
-                let (b, r) = (bucket.to_owned(), rules.to_vec());
-                let done = self.blocking(move |s| s.expire_key_versions(&b, &r, clock, &keys)).await?;
+                let b = bucket.to_owned();
+                let done = self.blocking(move |s| s.expire_key_versions(&b, clock, &keys)).await?;
                 report.noncurrent_removed += done.noncurrent_removed;
                 report.markers_removed += done.markers_removed;
                 report.locked_skipped += done.locked_skipped;
@@ -330,15 +342,25 @@ impl Store {
             let ids = chunk.to_vec();
             report.uploads_aborted += self
                 .blocking(move |s| {
+                    // The uploads stay locked until the batch is committed: a completion or a
+                    // part upload racing with the abort waits, then finds the upload gone.
+                    let _locks = s.upload_locks.lock_many(ids.iter());
                     let mut batch = WriteBatch::default();
                     let mut garbage = Vec::new();
+                    let mut aborted = 0;
                     for id in &ids {
-                        let _u = s.upload_locks.lock(id);
-                        garbage.extend(s.remove_upload_records(&mut batch, id)?);
+                        let exists =
+                            s.db.get_pinned_cf(s.cf(cf::UPLOADS), id.as_bytes())
+                                .db_ctx("reading an upload")?
+                                .is_some();
+                        if exists {
+                            garbage.extend(s.remove_upload_records(&mut batch, id)?);
+                            aborted += 1;
+                        }
                     }
                     s.write_freeing(batch)?;
                     s.remove_files(garbage);
-                    Ok(ids.len())
+                    Ok(aborted)
                 })
                 .await?;
             tokio::time::sleep(pace.pause).await;
@@ -363,6 +385,19 @@ struct VersionsDone {
 }
 
 impl Inner {
+    /// The bucket's enabled rules now (none when its configuration was removed).
+    fn enabled_rules(&self, meta: &BucketMeta, bucket: &str) -> StoreResult<Vec<LifecycleRule>> {
+        if !meta.lifecycle {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .lifecycle_rules(bucket)?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.enabled)
+            .collect())
+    }
+
     fn lifecycle_rules(&self, bucket: &str) -> StoreResult<Option<Vec<LifecycleRule>>> {
         let raw = self
             .db
@@ -423,11 +458,14 @@ impl Inner {
 
     /// Expires the current version of each key (re-checked under its lock): removed in a bucket
     /// without versioning, hidden under a new delete marker otherwise. One synced batch.
-    fn expire_keys(&self, bucket: &str, rules: &[LifecycleRule], clock: LifecycleClock, due: &[String]) -> StoreResult<usize> {
+    fn expire_keys(&self, bucket: &str, clock: LifecycleClock, due: &[String]) -> StoreResult<usize> {
         let _b = self.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
         let Some(bucket_meta) = self.bucket(bucket)? else {
             return Ok(0);
         };
+        // The rules as they are now: one deleted or disabled mid-pass stops acting at once.
+        let rules = self.enabled_rules(&bucket_meta, bucket)?;
+        let rules = rules.as_slice();
         let _locks = self.key_locks.lock_many(due.iter().map(|k| (bucket, k)));
         let now = now_nanos();
         let mut batch = WriteBatch::default();
@@ -482,18 +520,14 @@ impl Inner {
     }
 
     /// Applies noncurrent expiry and lone-marker removal to each key, under its lock, in one
-    /// synced batch.
-    fn expire_key_versions(
-        &self,
-        bucket: &str,
-        rules: &[LifecycleRule],
-        clock: LifecycleClock,
-        keys_: &[String],
-    ) -> StoreResult<VersionsDone> {
+    /// synced batch. A key's versions are streamed (one record decoded at a time), so a key with
+    /// a long history costs time, not memory.
+    fn expire_key_versions(&self, bucket: &str, clock: LifecycleClock, keys_: &[String]) -> StoreResult<VersionsDone> {
         let _b = self.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
         let Some(bucket_meta) = self.bucket(bucket)? else {
             return Ok(VersionsDone::default());
         };
+        let rules = self.enabled_rules(&bucket_meta, bucket)?;
         let _locks = self.key_locks.lock_many(keys_.iter().map(|k| (bucket, k)));
         let now = now_nanos();
         let mut done = VersionsDone::default();
@@ -502,61 +536,69 @@ impl Inner {
         for key in keys_ {
             let chain = Chain::new(self, bucket, key, &bucket_meta);
             let current = chain.current()?;
-            let older = chain.all_older()?;
             // A lone delete marker: the key's only version.
-            if current.is_none()
-                && older.len() == 1
-                && let (seq, VersionRecord::DeleteMarker(_)) = &older[0]
-                && rules
-                    .iter()
-                    .any(|r| r.expiration == Some(Expiration::ExpiredObjectDeleteMarker) && r.filter.matches_marker(key))
-            {
-                batch.delete_cf(self.cf(cf::VERSIONS), keys::version_key(bucket, key, *seq));
-                if older[0].1.version_id().is_none() {
-                    batch.delete_cf(self.cf(cf::NULL_VERSIONS), keys::object_key(bucket, key));
+            if current.is_none() {
+                let first_two = chain.older_records(2)?;
+                if let [(seq, record @ VersionRecord::DeleteMarker(_))] = first_two.as_slice()
+                    && rules
+                        .iter()
+                        .any(|r| r.expiration == Some(Expiration::ExpiredObjectDeleteMarker) && r.filter.matches_marker(key))
+                {
+                    garbage.extend(chain.remove_older_in_batch(&mut batch, *seq, record));
+                    done.markers_removed += 1;
+                    continue;
                 }
-                done.markers_removed += 1;
-                continue;
             }
-            // Noncurrent versions, newest first, each with the time it became noncurrent
-            // (when its successor was written).
+            // Noncurrent versions, newest first. Each knows when it became noncurrent (stamped
+            // when it left the current place; older records and markers: when the next newer
+            // version was written). Per rule, the number of newer noncurrent object versions
+            // in its scope decides what NewerNoncurrentVersions keeps.
             let mut successor_time = current.as_ref().map(|c| c.last_modified_nanos);
-            let mut rank = 0u32; // how many newer noncurrent versions there are
-            for (seq, record) in &older {
-                let written = match record {
+            let mut newer_in_scope = vec![0u32; rules.len()];
+            let done_ref = &mut done;
+            let (batch_ref, garbage_ref) = (&mut batch, &mut garbage);
+            chain.for_each_older(|seq, record| {
+                let written = match &record {
                     VersionRecord::Object(m) => m.last_modified_nanos,
                     VersionRecord::DeleteMarker(d) => d.last_modified_nanos,
                 };
-                let Some(since) = successor_time else {
+                let Some(successor) = successor_time.replace(written) else {
                     // The newest record with no current object above it is the latest version.
-                    successor_time = Some(written);
-                    continue;
+                    return Ok(());
                 };
-                successor_time = Some(written);
-                let in_scope = |r: &LifecycleRule| match record {
-                    VersionRecord::Object(m) => r.filter.matches(key, m.size, &m.attributes.tags),
-                    VersionRecord::DeleteMarker(_) => r.filter.matches_marker(key),
+                let since = match &record {
+                    VersionRecord::Object(m) => m.noncurrent_since_nanos.unwrap_or(successor),
+                    VersionRecord::DeleteMarker(_) => successor,
                 };
-                let due = rules.iter().any(|r| {
-                    r.noncurrent.is_some_and(|n| {
-                        in_scope(r)
-                            && clock.after_days(since, n.days) <= now
-                            && n.newer_noncurrent_versions.is_none_or(|keep| rank >= keep)
-                    })
-                });
-                rank += 1;
-                if !due {
-                    continue;
+                let mut due = false;
+                for (r, newer) in rules.iter().zip(newer_in_scope.iter_mut()) {
+                    let Some(n) = r.noncurrent else { continue };
+                    let in_scope = match &record {
+                        VersionRecord::Object(m) => r.filter.matches(key, m.size, &m.attributes.tags),
+                        VersionRecord::DeleteMarker(_) => r.filter.matches_marker(key),
+                    };
+                    if !in_scope {
+                        continue;
+                    }
+                    let kept = n.newer_noncurrent_versions.is_some_and(|keep| *newer < keep);
+                    if matches!(record, VersionRecord::Object(_)) {
+                        *newer += 1;
+                    }
+                    due |= !kept && clock.after_days(since, n.days) <= now;
                 }
-                if let VersionRecord::Object(m) = record
+                if !due {
+                    return Ok(());
+                }
+                if let VersionRecord::Object(m) = &record
                     && deletion_blocked(m, false, now).is_some()
                 {
-                    done.locked_skipped += 1;
-                    continue;
+                    done_ref.locked_skipped += 1;
+                    return Ok(());
                 }
-                garbage.extend(chain.remove_older_in_batch(&mut batch, *seq, record));
-                done.noncurrent_removed += 1;
-            }
+                garbage_ref.extend(chain.remove_older_in_batch(batch_ref, seq, &record));
+                done_ref.noncurrent_removed += 1;
+                Ok(())
+            })?;
         }
         if !batch.is_empty() {
             self.write_freeing(batch)?;

@@ -105,8 +105,16 @@ impl Inner {
         let base = keys::bucket_prefix(bucket).len();
         let objects_prefix = keys::object_key(bucket, prefix);
         let versions_prefix = keys::version_scan_prefix(bucket, prefix);
-        let mut objects = self.db.raw_iterator_cf(self.cf(cf::OBJECTS));
-        let mut versions = self.db.raw_iterator_cf(self.cf(cf::VERSIONS));
+        // Both scans read one snapshot: a write committed between them must not show a version
+        // twice, lose one, or make two entries latest.
+        let snapshot = self.db.snapshot();
+        let at_snapshot = || {
+            let mut opts = rocksdb::ReadOptions::default();
+            opts.set_snapshot(&snapshot);
+            opts
+        };
+        let mut objects = self.db.raw_iterator_cf_opt(self.cf(cf::OBJECTS), at_snapshot());
+        let mut versions = self.db.raw_iterator_cf_opt(self.cf(cf::VERSIONS), at_snapshot());
         let key_marker = q.key_marker.as_deref().filter(|m| *m >= prefix);
         let mut resume = None;
         match key_marker {

@@ -193,6 +193,10 @@ pub struct ObjectMeta {
     /// Object lock retention of this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// When this version stopped being current (Unix nanoseconds), for lifecycle's
+    /// NoncurrentVersionExpiration; `None` while current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_since_nanos: Option<i64>,
     /// Object lock legal hold of this version: `None` until one was ever set (S3 then answers
     /// GetObjectLegalHold with NoSuchObjectLockConfiguration), then ON (`true`) or OFF.
     #[serde(default, skip_serializing_if = "Option::is_none")]

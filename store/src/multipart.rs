@@ -210,6 +210,7 @@ impl Store {
                 version_id: None,
                 version_seq: 0,
                 retention: upload.retention,
+                noncurrent_since_nanos: None,
                 legal_hold: upload.legal_hold,
             };
             // Parts that were uploaded but not listed are dropped with the upload.

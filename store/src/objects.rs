@@ -169,6 +169,7 @@ impl Store {
             version_id: None,
             version_seq: 0,
             retention: lock.retention,
+            noncurrent_since_nanos: None,
             legal_hold: lock.legal_hold,
         };
         let (md5, size) = (body.md5_hex(), body.size);

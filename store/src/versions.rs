@@ -123,9 +123,26 @@ impl<'a> Chain<'a> {
         Ok(out)
     }
 
-    /// All of the key's records in `versions`, newest first.
-    pub(crate) fn all_older(&self) -> StoreResult<Vec<(u64, VersionRecord)>> {
-        self.older(&[], usize::MAX)
+    /// The key's newest `limit` records in `versions`.
+    pub(crate) fn older_records(&self, limit: usize) -> StoreResult<Vec<(u64, VersionRecord)>> {
+        self.older(&[], limit)
+    }
+
+    /// Calls `f` with each of the key's records in `versions`, newest first, decoding one at a
+    /// time (a key's whole history is never held in memory).
+    pub(crate) fn for_each_older(&self, mut f: impl FnMut(u64, VersionRecord) -> StoreResult<()>) -> StoreResult<()> {
+        let prefix = keys::version_key_prefix(self.bucket, self.key);
+        let mut it = self.s.db.raw_iterator_cf(self.s.cf(cf::VERSIONS));
+        it.seek(&prefix);
+        while let Some(raw) = it.key() {
+            if !raw.starts_with(&prefix) || raw.len() != prefix.len() + 8 {
+                break;
+            }
+            let seq = !u64::from_be_bytes(raw[prefix.len()..].try_into().unwrap_or_default());
+            f(seq, decode(it.value().unwrap_or_default())?)?;
+            it.next();
+        }
+        it.status().db_ctx("reading a key's versions")
     }
 
     /// Adds to `batch` the removal of a record from `versions` without promoting anything: for
@@ -151,7 +168,16 @@ impl<'a> Chain<'a> {
     }
 
     /// Finds a version by its id (`null` included). `None` when the key has no such version.
+    /// The current object and the versions family are two reads: a promotion committed between
+    /// them (the version moving from one to the other) is caught by reading once more.
     pub(crate) fn locate(&self, version_id: &str) -> StoreResult<Option<Located>> {
+        match self.locate_once(version_id)? {
+            Some(found) => Ok(Some(found)),
+            None => self.locate_once(version_id),
+        }
+    }
+
+    fn locate_once(&self, version_id: &str) -> StoreResult<Option<Located>> {
         let current = self.current()?;
         let wanted = (version_id != NULL_VERSION_ID).then_some(version_id);
         if let Some(c) = current
@@ -243,6 +269,10 @@ impl<'a> Chain<'a> {
                 Some(Versioning::Suspended) => cur.version_id.is_some(),
             };
             if keep {
+                // Stamped now: NoncurrentVersionExpiration counts from when a version stopped
+                // being current, whatever happens to its successor later.
+                let mut cur = cur;
+                cur.noncurrent_since_nanos = Some(now_nanos());
                 self.put_older(batch, &VersionRecord::Object(Box::new(cur)))?;
             } else {
                 garbage.extend(self.s.dereference(batch, &cur));
@@ -318,7 +348,8 @@ impl<'a> Chain<'a> {
         };
         if !current_remains {
             let skip: Vec<u64> = removed_seq.into_iter().collect();
-            if let Some((seq, VersionRecord::Object(next))) = self.older(&skip, 1)?.pop() {
+            if let Some((seq, VersionRecord::Object(mut next))) = self.older(&skip, 1)?.pop() {
+                next.noncurrent_since_nanos = None;
                 // The newest remaining version is an object: it becomes current.
                 batch.delete_cf(self.s.cf(cf::VERSIONS), keys::version_key(self.bucket, self.key, seq));
                 if next.version_id.is_none() {

@@ -273,7 +273,11 @@ impl Lagoa {
             object_lock_mode: lock.mode,
             object_lock_retain_until_date: lock.until,
             object_lock_legal_hold_status: lock.legal_hold,
-            expiration: self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
+            // Only the current version has an expiry (noncurrent ones follow other rules).
+            expiration: match version {
+                None => self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
+                Some(_) => None,
+            },
             ..Default::default()
         };
         Ok(S3Response::new(out))
@@ -321,7 +325,11 @@ impl Lagoa {
             object_lock_mode: lock.mode,
             object_lock_retain_until_date: lock.until,
             object_lock_legal_hold_status: lock.legal_hold,
-            expiration: self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
+            // Only the current version has an expiry (noncurrent ones follow other rules).
+            expiration: match version {
+                None => self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await,
+                Some(_) => None,
+            },
             ..Default::default()
         };
         let mut res = S3Response::new(out);
