@@ -7,9 +7,9 @@ use rocksdb::WriteBatch;
 
 use crate::VersionRecord;
 use crate::error::{StoreError, StoreResult};
-use crate::meta::{BucketMeta, DefaultRetention, ObjectLockConfig, ObjectMeta, Retention, RetentionMode, Versioning, now_nanos};
+use crate::meta::{BucketMeta, DefaultRetention, ObjectLockConfig, ObjectMeta, Retention, RetentionMode, Versioning};
 use crate::store::{Inner, Store, encode};
-use crate::versions::{Chain, Located};
+use crate::versions::Located;
 
 /// The lock a new version is written with (explicit headers; the bucket's default retention
 /// applies when `retention` is `None`).
@@ -99,7 +99,7 @@ impl Store {
         retention: Option<Retention>,
         bypass_governance: bool,
     ) -> StoreResult<Option<String>> {
-        self.edit_lock(bucket, key, version, move |meta, now| {
+        self.edit_version(bucket, key, version, true, move |meta, now| {
             if !may_replace(meta.retention, retention, bypass_governance, now) {
                 return Err(StoreError::ObjectLocked(
                     "the retention may only be extended (a GOVERNANCE one may be changed with x-amz-bypass-governance-retention)",
@@ -113,38 +113,9 @@ impl Store {
 
     /// Sets or clears a version's legal hold. Returns the version id responses show.
     pub async fn set_legal_hold(&self, bucket: &str, key: &str, version: Option<&str>, on: bool) -> StoreResult<Option<String>> {
-        self.edit_lock(bucket, key, version, move |meta, _| {
+        self.edit_version(bucket, key, version, true, move |meta, _| {
             meta.legal_hold = Some(on);
             Ok(())
-        })
-        .await
-    }
-
-    /// Rewrites one version's lock fields under the key lock; the bucket must have object lock.
-    async fn edit_lock(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        edit: impl FnOnce(&mut ObjectMeta, i64) -> StoreResult<()> + Send + 'static,
-    ) -> StoreResult<Option<String>> {
-        let (bucket, key, version) = (bucket.to_owned(), key.to_owned(), version.map(str::to_owned));
-        self.blocking(move |s| {
-            let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
-            let bucket_meta = s.require_bucket(&bucket)?;
-            if bucket_meta.object_lock.is_none() {
-                return Err(StoreError::NoObjectLock(bucket));
-            }
-            let _k = s.key_locks.lock((&bucket, &key));
-            let chain = Chain::new(s, &bucket, &key, &bucket_meta);
-            let mut found = s.locate_object(&chain, &bucket, &key, version.as_deref())?;
-            let meta = object_of(&mut found)?;
-            edit(meta, now_nanos())?;
-            let shown = chain.shown_id(meta.version_id.as_deref());
-            let mut batch = WriteBatch::default();
-            chain.rewrite(&mut batch, &found)?;
-            s.write(batch)?;
-            Ok(shown)
         })
         .await
     }

@@ -315,15 +315,36 @@ impl Store {
         version: Option<&str>,
         tags: Vec<(String, String)>,
     ) -> StoreResult<Option<String>> {
+        self.edit_version(bucket, key, version, false, move |meta, _| {
+            meta.attributes.tags = tags;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Rewrites one version's record (`None`: the current one) under the key lock with `edit`
+    /// (given the record and the time now); with `needs_object_lock`, only in a bucket with
+    /// object lock. Returns the version id responses show.
+    pub(crate) async fn edit_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        needs_object_lock: bool,
+        edit: impl FnOnce(&mut ObjectMeta, i64) -> StoreResult<()> + Send + 'static,
+    ) -> StoreResult<Option<String>> {
         let (bucket, key, version) = (bucket.to_owned(), key.to_owned(), version.map(str::to_owned));
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
             let bucket_meta = s.require_bucket(&bucket)?;
+            if needs_object_lock && bucket_meta.object_lock.is_none() {
+                return Err(StoreError::NoObjectLock(bucket));
+            }
             let _k = s.key_locks.lock((&bucket, &key));
             let chain = Chain::new(s, &bucket, &key, &bucket_meta);
             let mut found = s.locate_object(&chain, &bucket, &key, version.as_deref())?;
             let meta = crate::lock::object_of(&mut found)?;
-            meta.attributes.tags = tags;
+            edit(meta, now_nanos())?;
             let shown = chain.shown_id(meta.version_id.as_deref());
             let mut batch = WriteBatch::default();
             chain.rewrite(&mut batch, &found)?;

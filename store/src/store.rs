@@ -126,34 +126,19 @@ impl Store {
     /// many were removed.
     pub async fn collect_orphans(&self, min_age: std::time::Duration) -> StoreResult<usize> {
         self.blocking(move |s| {
-            let objects = s.layout.objects_dir();
             let mut orphans = Vec::new();
-            for shard in fs::read_dir(&objects).ctx(|| format!("reading {}", objects.display()))? {
-                let shard = shard.ctx(|| format!("reading {}", objects.display()))?.path();
-                if !shard.is_dir() {
-                    continue;
+            s.for_each_unreferenced_file(|id, entry| {
+                let old_enough = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= min_age);
+                if old_enough {
+                    orphans.push(id);
                 }
-                for entry in fs::read_dir(&shard).ctx(|| format!("reading {}", shard.display()))? {
-                    let entry = entry.ctx(|| format!("reading {}", shard.display()))?;
-                    let Some(id) = entry.file_name().to_str().and_then(FileId::parse) else {
-                        continue;
-                    };
-                    let old_enough = entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| t.elapsed().ok())
-                        .is_some_and(|age| age >= min_age);
-                    if old_enough
-                        && s.db
-                            .get_pinned_cf(s.cf(cf::FILES), keys::file_key(id))
-                            .db_ctx("checking a data file reference")?
-                            .is_none()
-                    {
-                        orphans.push(id);
-                    }
-                }
-            }
+                Ok(())
+            })?;
             let count = orphans.len();
             s.remove_files(orphans);
             if count > 0 {
@@ -389,6 +374,32 @@ impl Inner {
         }
     }
 
+    /// Calls `f` with every data file under `objects/` that no record references.
+    fn for_each_unreferenced_file(&self, mut f: impl FnMut(FileId, &fs::DirEntry) -> StoreResult<()>) -> StoreResult<()> {
+        let objects = self.layout.objects_dir();
+        for shard in fs::read_dir(&objects).ctx(|| format!("reading {}", objects.display()))? {
+            let shard = shard.ctx(|| format!("reading {}", objects.display()))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(&shard).ctx(|| format!("reading {}", shard.display()))? {
+                let entry = entry.ctx(|| format!("reading {}", shard.display()))?;
+                let Some(id) = entry.file_name().to_str().and_then(FileId::parse) else {
+                    continue;
+                };
+                let referenced = self
+                    .db
+                    .get_pinned_cf(self.cf(cf::FILES), keys::file_key(id))
+                    .db_ctx("checking a data file reference")?
+                    .is_some();
+                if !referenced {
+                    f(id, &entry)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes everything in `tmp/` and every file in `objects/` that no record references.
     fn collect_garbage(&self) -> StoreResult<()> {
         let tmp = self.layout.tmp_dir();
@@ -407,29 +418,11 @@ impl Inner {
             staged += 1;
         }
         let mut orphans = 0usize;
-        let objects = self.layout.objects_dir();
-        for shard in fs::read_dir(&objects).ctx(|| format!("reading {}", objects.display()))? {
-            let shard = shard.ctx(|| format!("reading {}", objects.display()))?.path();
-            if !shard.is_dir() {
-                continue;
-            }
-            for entry in fs::read_dir(&shard).ctx(|| format!("reading {}", shard.display()))? {
-                let entry = entry.ctx(|| format!("reading {}", shard.display()))?;
-                let name = entry.file_name();
-                let Some(id) = name.to_str().and_then(FileId::parse) else {
-                    continue;
-                };
-                let referenced = self
-                    .db
-                    .get_pinned_cf(self.cf(cf::FILES), keys::file_key(id))
-                    .db_ctx("checking a data file reference")?
-                    .is_some();
-                if !referenced {
-                    fs::remove_file(entry.path()).ctx(|| format!("removing {}", entry.path().display()))?;
-                    orphans += 1;
-                }
-            }
-        }
+        self.for_each_unreferenced_file(|_, entry| {
+            fs::remove_file(entry.path()).ctx(|| format!("removing {}", entry.path().display()))?;
+            orphans += 1;
+            Ok(())
+        })?;
         if staged + orphans > 0 {
             tracing::info!(staged, orphans, "start-up cleanup removed interrupted writes");
         }

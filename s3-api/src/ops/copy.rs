@@ -9,7 +9,7 @@ use crate::checksum::{self, RequestedChecksums};
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_tagging_header, timestamp};
-use crate::ops::object_lock::{LockHeaders, lock_settings};
+use crate::ops::object_lock::{lock_headers_of, lock_settings};
 use crate::ops::versioning::{shown_version, version_param, written_version};
 
 /// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
@@ -80,14 +80,7 @@ impl Lagoa {
         let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         crate::unsupported::reject_object_write(&req.headers)?;
         // The copy's lock comes from this request (or the bucket's default), never the source's.
-        let lock = lock_settings(
-            &bucket,
-            LockHeaders {
-                mode: req.input.object_lock_mode.as_ref(),
-                until: req.input.object_lock_retain_until_date.as_ref(),
-                legal_hold: req.input.object_lock_legal_hold_status.as_ref(),
-            },
-        )?;
+        let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = &req.input;
         let source = self
             .copy_source(

@@ -10,7 +10,7 @@ use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, timestamp, url_encode};
 use crate::multipart_checksum::{self, ChecksumKind, PartChecksum};
 use crate::ops::object::condition_text;
-use crate::ops::object_lock::{LockHeaders, lock_settings};
+use crate::ops::object_lock::{lock_headers_of, lock_settings};
 
 /// What a CompleteMultipartUpload claims about the whole object (`x-amz-checksum-*`,
 /// `x-amz-checksum-type`, `x-amz-mp-object-size`).
@@ -39,14 +39,7 @@ impl Lagoa {
         let caller = self.caller(&req)?;
         let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
         crate::unsupported::reject_object_write(&req.headers)?;
-        let lock = lock_settings(
-            &bucket,
-            LockHeaders {
-                mode: req.input.object_lock_mode.as_ref(),
-                until: req.input.object_lock_retain_until_date.as_ref(),
-                legal_hold: req.input.object_lock_legal_hold_status.as_ref(),
-            },
-        )?;
+        let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = req.input;
         let headers = content_headers(
             input.content_type,

@@ -10,7 +10,7 @@ use crate::checksum;
 use crate::conditions::ReadConditions;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp, timestamp_seconds};
-use crate::ops::object_lock::{LockHeaders, lock_settings, lock_view};
+use crate::ops::object_lock::{lock_headers_of, lock_settings, lock_view};
 use crate::ops::versioning::{shown_version, version_param, written_version};
 
 /// The byte range a GET/HEAD answers with, and how to describe it.
@@ -148,14 +148,7 @@ impl Lagoa {
         crate::unsupported::reject_object_write(&req.headers)?;
         crate::unsupported::reject_put_fields(&req.input)?;
         // S3 checks the lock headers (and their integrity header) before reading the body.
-        let lock = lock_settings(
-            &bucket,
-            LockHeaders {
-                mode: req.input.object_lock_mode.as_ref(),
-                until: req.input.object_lock_retain_until_date.as_ref(),
-                legal_hold: req.input.object_lock_legal_hold_status.as_ref(),
-            },
-        )?;
+        let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = req.input;
         let condition = WriteCondition {
             if_none_match: input.if_none_match.as_ref().map(condition_text),

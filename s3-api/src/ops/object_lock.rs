@@ -17,6 +17,19 @@ pub(crate) struct LockHeaders<'a> {
     pub legal_hold: Option<&'a ObjectLockLegalHoldStatus>,
 }
 
+/// The [`LockHeaders`] of any input that has them (PutObject, CopyObject,
+/// CreateMultipartUpload: the same three fields on three types).
+macro_rules! lock_headers_of {
+    ($input:expr) => {
+        $crate::ops::object_lock::LockHeaders {
+            mode: $input.object_lock_mode.as_ref(),
+            until: $input.object_lock_retain_until_date.as_ref(),
+            legal_hold: $input.object_lock_legal_hold_status.as_ref(),
+        }
+    };
+}
+pub(crate) use lock_headers_of;
+
 fn missing_configuration() -> S3Error {
     s3_error!(InvalidRequest, "Bucket is missing Object Lock Configuration")
 }
