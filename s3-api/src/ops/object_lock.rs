@@ -190,6 +190,16 @@ fn default_retention(config: Option<ObjectLockConfiguration>) -> S3Result<Option
 }
 
 impl Lagoa {
+    /// The bucket of a retention or legal-hold request: the caller may use it, and it has
+    /// object lock (else S3's 400 InvalidRequest).
+    async fn locked_bucket<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketMeta> {
+        let meta = self.authorize_bucket(req, bucket).await?;
+        if meta.object_lock.is_none() {
+            return Err(missing_configuration());
+        }
+        Ok(meta)
+    }
+
     pub(crate) async fn do_put_object_lock_configuration(
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
@@ -250,10 +260,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectRetentionInput>,
     ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_configuration());
-        }
+        self.locked_bucket(&req, &req.input.bucket).await?;
         require_integrity(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
@@ -287,10 +294,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_configuration());
-        }
+        self.locked_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
@@ -309,10 +313,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectLegalHoldInput>,
     ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_configuration());
-        }
+        self.locked_bucket(&req, &req.input.bucket).await?;
         require_integrity(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
@@ -330,10 +331,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
-        if bucket.object_lock.is_none() {
-            return Err(missing_configuration());
-        }
+        self.locked_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
