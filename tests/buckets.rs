@@ -178,3 +178,65 @@ async fn other_users_cannot_touch_foreign_buckets() {
         .unwrap();
     assert_eq!(listed.contents()[0].owner().and_then(|o| o.id()), Some(ROOT_USER));
 }
+
+#[tokio::test]
+async fn bucket_tags_round_trip_with_s3s_limits_and_errors() {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let s = server();
+    let c = s.client();
+    bucket(&c, "tagged").await;
+    let err = c.get_bucket_tagging().bucket("tagged").send().await.unwrap_err();
+    assert_eq!((code(&err).as_str(), status(&err)), ("NoSuchTagSet", 404));
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    let tagging = |tags: Vec<Tag>| Tagging::builder().set_tag_set(Some(tags)).build().unwrap();
+    c.put_bucket_tagging()
+        .bucket("tagged")
+        .tagging(tagging(vec![tag("team", "geo"), tag("cost-center", "42")]))
+        .send()
+        .await
+        .unwrap();
+    let got = c.get_bucket_tagging().bucket("tagged").send().await.unwrap();
+    let pairs: Vec<_> = got.tag_set().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(pairs, [("team", "geo"), ("cost-center", "42")]);
+    // S3's limits: 50 tags, unique keys; a refused set changes nothing.
+    let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
+    let err = c
+        .put_bucket_tagging()
+        .bucket("tagged")
+        .tagging(tagging(many))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidTag");
+    let twice = vec![tag("a", "1"), tag("a", "2")];
+    let err = c
+        .put_bucket_tagging()
+        .bucket("tagged")
+        .tagging(tagging(twice))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "InvalidTag");
+    assert_eq!(
+        c.get_bucket_tagging().bucket("tagged").send().await.unwrap().tag_set().len(),
+        2
+    );
+    // Another user's bucket: AccessDenied.
+    let other = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    let err = other.get_bucket_tagging().bucket("tagged").send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    c.delete_bucket_tagging().bucket("tagged").send().await.unwrap();
+    let err = c.get_bucket_tagging().bucket("tagged").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchTagSet");
+    // Tags go with their bucket.
+    c.put_bucket_tagging()
+        .bucket("tagged")
+        .tagging(tagging(vec![tag("x", "y")]))
+        .send()
+        .await
+        .unwrap();
+    c.delete_bucket().bucket("tagged").send().await.unwrap();
+    bucket(&c, "tagged").await;
+    let err = c.get_bucket_tagging().bucket("tagged").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchTagSet");
+}

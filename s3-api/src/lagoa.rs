@@ -113,6 +113,19 @@ pub(crate) fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
         return Err(s3_error!(InvalidTag, "Object tags cannot be greater than 10"));
     }
+    validate_tag_pairs(tags)
+}
+
+/// S3's limits on bucket tags: at most 50, otherwise as object tags.
+pub(crate) fn validate_bucket_tags(tags: &[(String, String)]) -> S3Result<()> {
+    if tags.len() > 50 {
+        return Err(s3_error!(InvalidTag, "Bucket tag count cannot be greater than 50"));
+    }
+    validate_tag_pairs(tags)
+}
+
+/// Keys of 1–128 and values of at most 256 characters, keys unique.
+fn validate_tag_pairs(tags: &[(String, String)]) -> S3Result<()> {
     let mut seen = std::collections::HashSet::new();
     for (k, v) in tags {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {

@@ -58,6 +58,11 @@ pub fn object_key(bucket: &str, key: &str) -> Vec<u8> {
     k
 }
 
+/// `bucket \0 name`: a bucket configuration in the configs family (`lifecycle`, `tagging`).
+pub fn config_key(bucket: &str, name: &str) -> Vec<u8> {
+    object_key(bucket, name)
+}
+
 /// `bucket \0 key \0 upload_id`
 pub fn upload_index_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
     let mut k = object_key(bucket, key);

@@ -369,11 +369,9 @@ impl Store {
     }
 }
 
-/// `bucket \0 lifecycle` in the configs family.
+/// Where a bucket's rules are in the configs family.
 fn lifecycle_key(bucket: &str) -> Vec<u8> {
-    let mut k = keys::bucket_prefix(bucket);
-    k.extend_from_slice(b"lifecycle");
-    k
+    keys::config_key(bucket, "lifecycle")
 }
 
 /// What one batch of version expiry did.

@@ -274,6 +274,34 @@ impl Store {
         .await
     }
 
+    /// Sets (or with `None` removes) a bucket's tags (PutBucketTagging).
+    pub async fn set_bucket_tags(&self, name: &str, tags: Option<Vec<(String, String)>>) -> StoreResult<()> {
+        let name = name.to_owned();
+        self.blocking(move |s| {
+            let _guard = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            s.require_bucket(&name)?;
+            let key = keys::config_key(&name, "tagging");
+            let mut batch = WriteBatch::default();
+            match &tags {
+                Some(tags) => batch.put_cf(s.cf(cf::CONFIGS), key, encode(tags)?),
+                None => batch.delete_cf(s.cf(cf::CONFIGS), key),
+            }
+            s.write(batch)
+        })
+        .await
+    }
+
+    /// A bucket's tags, `None` when it has none.
+    pub async fn bucket_tags(&self, name: &str) -> StoreResult<Option<Vec<(String, String)>>> {
+        self.point_read(|s| {
+            s.require_bucket(name)?;
+            let raw =
+                s.db.get_pinned_cf(s.cf(cf::CONFIGS), keys::config_key(name, "tagging"))
+                    .db_ctx("reading bucket tags")?;
+            raw.map(|r| decode(&r)).transpose()
+        })
+    }
+
     /// All buckets in name order.
     pub async fn list_buckets(&self) -> StoreResult<Vec<(String, BucketMeta)>> {
         self.blocking(|s| {

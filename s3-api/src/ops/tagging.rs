@@ -1,10 +1,10 @@
-//! Object tagging: Put/Get/DeleteObjectTagging.
+//! Object and bucket tagging: Put/Get/DeleteObjectTagging, Put/Get/DeleteBucketTagging.
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
 use crate::errors::StoreResultExt;
-use crate::lagoa::{Lagoa, validate_tags};
+use crate::lagoa::{Lagoa, validate_bucket_tags, validate_tags};
 use crate::ops::versioning::{shown_version, version_param};
 
 impl Lagoa {
@@ -51,6 +51,55 @@ impl Lagoa {
             tag_set,
             version_id: shown_version(&bucket, meta.version_id.as_deref()),
         }))
+    }
+
+    pub(crate) async fn do_put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        crate::ops::object_lock::require_integrity(&req.headers)?;
+        let input = req.input;
+        let tags: Vec<(String, String)> = input
+            .tagging
+            .tag_set
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+            .collect();
+        validate_bucket_tags(&tags)?;
+        self.store.set_bucket_tags(&input.bucket, Some(tags)).await.s3()?;
+        Ok(S3Response::new(PutBucketTaggingOutput::default()))
+    }
+
+    pub(crate) async fn do_get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        let Some(tags) = self.store.bucket_tags(&req.input.bucket).await.s3()? else {
+            return Err(crate::errors::custom(
+                "NoSuchTagSet",
+                http::StatusCode::NOT_FOUND,
+                "The TagSet does not exist",
+            ));
+        };
+        let tag_set = tags
+            .into_iter()
+            .map(|(k, v)| Tag {
+                key: Some(k),
+                value: Some(v),
+            })
+            .collect();
+        Ok(S3Response::new(GetBucketTaggingOutput { tag_set }))
+    }
+
+    pub(crate) async fn do_delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.store.set_bucket_tags(&req.input.bucket, None).await.s3()?;
+        Ok(S3Response::new(DeleteBucketTaggingOutput::default()))
     }
 
     pub(crate) async fn do_delete_object_tagging(
