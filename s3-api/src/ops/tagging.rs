@@ -7,6 +7,24 @@ use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, validate_bucket_tags, validate_tags};
 use crate::ops::versioning::{shown_version, version_param};
 
+/// A request's tag set as (key, value) pairs, in the order given.
+fn tag_pairs(set: TagSet) -> Vec<(String, String)> {
+    set.into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+        .collect()
+}
+
+/// Stored pairs back to a response's tag set.
+fn tag_set(pairs: Vec<(String, String)>) -> TagSet {
+    pairs
+        .into_iter()
+        .map(|(k, v)| Tag {
+            key: Some(k),
+            value: Some(v),
+        })
+        .collect()
+}
+
 impl Lagoa {
     pub(crate) async fn do_put_object_tagging(
         &self,
@@ -14,12 +32,7 @@ impl Lagoa {
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         self.authorize_bucket(&req, &req.input.bucket).await?;
         let input = req.input;
-        let tags: Vec<(String, String)> = input
-            .tagging
-            .tag_set
-            .into_iter()
-            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-            .collect();
+        let tags = tag_pairs(input.tagging.tag_set);
         validate_tags(&tags)?;
         let version = version_param(input.version_id.as_deref())?;
         let version_id = self.store.set_tags(&input.bucket, &input.key, version, tags).await.s3()?;
@@ -40,13 +53,7 @@ impl Lagoa {
         let mut tags = meta.attributes.tags;
         // S3 returns the tag set sorted by key, whatever order it was given in.
         tags.sort();
-        let tag_set = tags
-            .into_iter()
-            .map(|(k, v)| Tag {
-                key: Some(k),
-                value: Some(v),
-            })
-            .collect();
+        let tag_set = tag_set(tags);
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set,
             version_id: shown_version(&bucket, meta.version_id.as_deref()),
@@ -60,12 +67,7 @@ impl Lagoa {
         self.authorize_bucket(&req, &req.input.bucket).await?;
         crate::ops::object_lock::require_integrity(&req.headers)?;
         let input = req.input;
-        let tags: Vec<(String, String)> = input
-            .tagging
-            .tag_set
-            .into_iter()
-            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-            .collect();
+        let tags = tag_pairs(input.tagging.tag_set);
         validate_bucket_tags(&tags)?;
         self.store.set_bucket_tags(&input.bucket, Some(tags)).await.s3()?;
         Ok(S3Response::new(PutBucketTaggingOutput::default()))
@@ -83,13 +85,7 @@ impl Lagoa {
                 "The TagSet does not exist",
             ));
         };
-        let tag_set = tags
-            .into_iter()
-            .map(|(k, v)| Tag {
-                key: Some(k),
-                value: Some(v),
-            })
-            .collect();
+        let tag_set = tag_set(tags);
         Ok(S3Response::new(GetBucketTaggingOutput { tag_set }))
     }
 
