@@ -58,6 +58,7 @@ pub fn caller_of(call: &SelectCall) -> Caller {
         access_key: call.access_key.clone(),
         secret_key: call.secret_key.clone(),
         is_root: call.is_root,
+        granted_bucket: Some(call.bucket.clone()),
     }
 }
 

@@ -82,6 +82,7 @@ impl S3Route for SqlRoute {
             access_key: credentials.access_key.clone(),
             secret_key: credentials.secret_key.expose().to_owned(),
             is_root: self.identities.is_root(&credentials.access_key),
+            granted_bucket: None,
         };
         let body = read_body(&mut req).await?;
         if is_select {

@@ -86,6 +86,7 @@ async fn main() {
         access_key: "root".into(),
         secret_key: String::new(),
         is_root: true,
+        granted_bucket: None,
     };
 
     let scan = "SELECT state, count(*), sum(amount), max(length(note)) FROM {t} GROUP BY state";

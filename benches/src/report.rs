@@ -213,6 +213,13 @@ impl Results {
             r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} ops/s)", pct(a / b.max(1e-9)))),
             r.map(|(a, b)| a / b.max(1e-9) >= 0.9),
         );
+        // Issue 15: what a 20-statement bucket policy costs a GET.
+        let r = v("get-4k-c16-policy20", "lagoa").zip(v("get-4k-c16-owner", "lagoa"));
+        check(
+            "4 KiB GET c16 under a 20-statement bucket policy ≥ 90% of the owner's GET without one",
+            r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} ops/s)", pct(a / b.max(1e-9)))),
+            r.map(|(a, b)| a / b.max(1e-9) >= 0.9),
+        );
         let p99 = v(LIST_VERSIONED, "lagoa");
         check(
             "versioned LIST page p99 < 20 ms (1M keys × 3 versions, 10% delete markers)",

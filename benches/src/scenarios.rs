@@ -151,6 +151,8 @@ pub fn all() -> Vec<Scenario> {
         }),
         scenario!("get-4k-c16", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 16)),
         scenario!("get-4k-c16-versioned", OpsPerSec, false, true, false, get_versioned),
+        scenario!("get-4k-c16-owner", OpsPerSec, false, true, false, get_by_owner),
+        scenario!("get-4k-c16-policy20", OpsPerSec, false, true, false, get_under_policy),
         scenario!("get-4k-c64", OpsPerSec, false, |c| get_objects(c, 4 * KIB, 64)),
         scenario!("head-4k-c16", OpsPerSec, false, head_objects),
         scenario!("delete-4k-c16", OpsPerSec, true, delete_objects),
@@ -443,6 +445,82 @@ async fn get_versioned(ctx: Ctx) -> anyhow::Result<Outcome> {
     }
     warm_up(&ctx.raw, bucket, count).await;
     let raw = ctx.raw.clone();
+    let budget = Budget {
+        concurrency: 16,
+        duration: Some(ctx.scale.timed),
+        total: None,
+    };
+    Ok(drive(ctx.pid, budget, move |i| {
+        let raw = raw.clone();
+        async move {
+            raw.get(bucket, &key((i * 7919) % count))
+                .await
+                .filter(|n| *n == 4 * KIB as u64)
+        }
+    })
+    .await)
+}
+
+/// GET 4 KiB by a bucket's owner (not root, who skips every rule), no bucket policy: the
+/// baseline of the policy scenario below.
+async fn get_by_owner(ctx: Ctx) -> anyhow::Result<Outcome> {
+    get_as_user(ctx, "get-owner", None, lagoa_conformance::OTHER_USER).await
+}
+
+/// GET 4 KiB by a user whom the last of 20 bucket-policy statements lets in (the 19 before it
+/// are evaluated: denials with IP and prefix conditions, grants to other users and prefixes),
+/// with the user's own identity policy evaluated too.
+async fn get_under_policy(ctx: Ctx) -> anyhow::Result<Outcome> {
+    get_as_user(
+        ctx,
+        "get-policy",
+        Some(policy_of_20("get-policy")),
+        lagoa_conformance::HOME_USER,
+    )
+    .await
+}
+
+/// A 20-statement policy that ends with a grant to `lagoa-home`.
+pub fn policy_of_20(bucket: &str) -> String {
+    let mut statements = Vec::new();
+    for i in 0..6 {
+        // Deny outside a network: the condition is evaluated for every GET.
+        statements.push(format!(
+            r#"{{"Sid":"deny-net-{i}","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*","Condition":{{"NotIpAddress":{{"aws:SourceIp":["127.0.0.0/8","10.{i}.0.0/16"]}}}}}}"#
+        ));
+    }
+    for i in 0..6 {
+        statements.push(format!(
+            r#"{{"Sid":"deny-private-{i}","Effect":"Deny","Principal":"*","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{bucket}/private-{i}/*"}}"#
+        ));
+    }
+    for i in 0..7 {
+        statements.push(format!(
+            r#"{{"Sid":"team-{i}","Effect":"Allow","Principal":{{"AWS":["arn:aws:iam::000000000000:user/team-{i}"]}},"Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/team-{i}/*"],"Condition":{{"StringLike":{{"aws:UserAgent":"*spark*"}}}}}}"#
+        ));
+    }
+    statements.push(format!(
+        r#"{{"Sid":"home","Effect":"Allow","Principal":{{"AWS":["lagoa-home"]}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/k/*"}}"#
+    ));
+    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, statements.join(","))
+}
+
+async fn get_as_user(
+    ctx: Ctx,
+    bucket: &'static str,
+    policy: Option<String>,
+    (reader_key, reader_secret): (&str, &str),
+) -> anyhow::Result<Outcome> {
+    let (owner_key, owner_secret) = lagoa_conformance::OTHER_USER;
+    let owner = crate::driver::client(&ctx.endpoint, owner_key, owner_secret);
+    make_bucket(&owner, bucket).await?;
+    let count = ctx.scale.small_objects;
+    fill(&owner, bucket, count, payload(4 * KIB), 16, None).await?;
+    if let Some(policy) = policy {
+        owner.put_bucket_policy().bucket(bucket).policy(policy).send().await?;
+    }
+    let raw = RawClient::new(&ctx.endpoint, reader_key, reader_secret);
+    warm_up(&raw, bucket, count).await;
     let budget = Budget {
         concurrency: 16,
         duration: Some(ctx.scale.timed),

@@ -22,6 +22,9 @@ pub struct Caller {
     pub secret_key: String,
     /// The root user may use every bucket.
     pub is_root: bool,
+    /// A bucket the S3 layer has already authorized for this request through the policy
+    /// evaluator (an S3 Select of one of its objects), usable even if another user owns it.
+    pub granted_bucket: Option<String>,
 }
 
 /// A query reached for storage it may not use. Carried inside DataFusion's error so that the
@@ -50,7 +53,7 @@ impl QueryRegistry {
         let mut allowed = HashSet::new();
         let mut existing = HashSet::new();
         for (name, owner) in buckets {
-            if caller.is_root || owner == caller.access_key {
+            if caller.is_root || owner == caller.access_key || caller.granted_bucket.as_deref() == Some(name.as_str()) {
                 allowed.insert(name.clone());
             }
             existing.insert(name);

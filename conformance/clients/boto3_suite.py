@@ -235,6 +235,50 @@ def _():
     expect_error("NoSuchLifecycleConfiguration", s3.get_bucket_lifecycle_configuration, Bucket=B)
 
 
+@suite.feature("bucket policy: anonymous read, public access block, policy status")
+def _():
+    import json
+
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    pb = bucket_name("boto3-policy")
+    s3.create_bucket(Bucket=pb)
+    s3.put_object(Bucket=pb, Key="open/a.txt", Body=b"public")
+    s3.put_object(Bucket=pb, Key="closed/b.txt", Body=b"private")
+    anonymous = boto3.client("s3", endpoint_url=ENDPOINT, region_name="us-east-1",
+                             config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}))
+    expect_error("AccessDenied", anonymous.get_object, Bucket=pb, Key="open/a.txt")
+    expect_error("NoSuchBucketPolicy", s3.get_bucket_policy, Bucket=pb)
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{pb}/open/*"},
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{pb}",
+         "Condition": {"StringLike": {"s3:prefix": "open/*"}}}]}
+    s3.put_bucket_policy(Bucket=pb, Policy=json.dumps(policy))
+    assert json.loads(s3.get_bucket_policy(Bucket=pb)["Policy"]) == policy
+    assert s3.get_bucket_policy_status(Bucket=pb)["PolicyStatus"]["IsPublic"] is True
+    assert anonymous.get_object(Bucket=pb, Key="open/a.txt")["Body"].read() == b"public"
+    expect_error("AccessDenied", anonymous.get_object, Bucket=pb, Key="closed/b.txt")
+    listed = anonymous.list_objects_v2(Bucket=pb, Prefix="open/")
+    assert [o["Key"] for o in listed["Contents"]] == ["open/a.txt"], listed
+    expect_error("AccessDenied", anonymous.list_objects_v2, Bucket=pb)
+    expect_error("AccessDenied", anonymous.put_object, Bucket=pb, Key="open/c.txt", Body=b"x")
+    expect_error("MalformedPolicy", s3.put_bucket_policy, Bucket=pb, Policy='{"Statement": "nope"}')
+    s3.put_public_access_block(Bucket=pb, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    assert s3.get_public_access_block(Bucket=pb)["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    expect_error("AccessDenied", anonymous.get_object, Bucket=pb, Key="open/a.txt")
+    expect_error("AccessDenied", s3.put_bucket_policy, Bucket=pb, Policy=json.dumps(policy))
+    s3.delete_public_access_block(Bucket=pb)
+    expect_error("NoSuchPublicAccessBlockConfiguration", s3.get_public_access_block, Bucket=pb)
+    s3.delete_bucket_policy(Bucket=pb)
+    expect_error("AccessDenied", anonymous.get_object, Bucket=pb, Key="open/a.txt")
+    for key in ("open/a.txt", "closed/b.txt"):
+        s3.delete_object(Bucket=pb, Key=key)
+    s3.delete_bucket(Bucket=pb)
+
+
 @suite.feature("SigV2 header auth (bucket and object requests, clock skew)")
 def _():
     import base64

@@ -24,6 +24,34 @@ pub const ROOT_PASSWORD: &str = "lagoa-test-root-secret";
 /// A second identity (from the users file) for ownership tests.
 pub const OTHER_USER: (&str, &str) = ("lagoa-other", "lagoa-other-secret");
 
+/// A user with MinIO's canned `readonly` policy attached.
+pub const READER_USER: (&str, &str) = ("lagoa-reader", "lagoa-reader-secret");
+
+/// A user with MinIO's canned `writeonly` policy attached.
+pub const WRITER_USER: (&str, &str) = ("lagoa-writer", "lagoa-writer-secret");
+
+/// A user with a custom policy: everything under `home/<access key>/` of any bucket, and
+/// listing only that prefix (IAM's home-directory example with `${aws:username}`).
+pub const HOME_USER: (&str, &str) = ("lagoa-home", "lagoa-home-secret");
+
+/// The users file every test server starts with.
+fn users_file() -> String {
+    let home_policy = r#"{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::*","Condition":{"StringLike":{"s3:prefix":["home/${aws:username}/*"]}}},
+  {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::*/home/${aws:username}/*"}]}"#;
+    let user = |(key, secret): (&str, &str), policies: &str| {
+        format!("[[users]]\naccess_key = \"{key}\"\nsecret_key = \"{secret}\"\n{policies}\n")
+    };
+    [
+        user(OTHER_USER, ""),
+        user(READER_USER, "policies = [\"readonly\"]"),
+        user(WRITER_USER, "policies = [\"writeonly\"]"),
+        user(HOME_USER, "policies = [\"home\"]"),
+        format!("[[policies]]\nname = \"home\"\ndocument = '''{home_policy}'''\n"),
+    ]
+    .concat()
+}
+
 /// How the server is started.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -202,14 +230,7 @@ fn announced_url(line: &str) -> Option<String> {
 
 fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, Endpoints, mpsc::Receiver<String>) {
     let users = data.with_extension("users.toml");
-    std::fs::write(
-        &users,
-        format!(
-            "[[users]]\naccess_key = \"{}\"\nsecret_key = \"{}\"\n",
-            OTHER_USER.0, OTHER_USER.1
-        ),
-    )
-    .expect("writing the users file");
+    std::fs::write(&users, users_file()).expect("writing the users file");
     // Binding a just-freed port can race with TIME_WAIT sockets: retry a few times.
     for attempt in 0..50 {
         let mut cmd = Command::new(&options.binary);

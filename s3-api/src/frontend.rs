@@ -60,11 +60,12 @@ pub struct S3Frontend {
 }
 
 impl S3Frontend {
-    /// A front door for `s3` (Lagoa's S3 implementation, or one that answers only `route`).
-    /// `route` gets requests it matches before S3 routing, authenticated by s3s like any
-    /// S3 request (the SQL endpoint uses it).
-    pub fn new(s3: impl s3s::S3, config: FrontendConfig) -> Result<Self, FrontendError> {
-        Self::build(S3ServiceBuilder::new(s3), config)
+    /// The S3 front door of `lagoa`: s3s authenticates, Lagoa's access gate authorizes, then
+    /// the operation runs.
+    pub fn new(lagoa: crate::Lagoa, config: FrontendConfig) -> Result<Self, FrontendError> {
+        let mut builder = S3ServiceBuilder::new(lagoa.clone());
+        builder.set_access(lagoa.access_gate());
+        Self::build(builder, config)
     }
 
     /// A front door that serves only `route` (the compute address's `/v1/sql`): s3s still
@@ -136,7 +137,8 @@ impl S3Frontend {
         span: &tracing::Span,
     ) -> Result<Response, s3s::HttpError> {
         let form_post = crate::post_form::is_form_post(&req);
-        let req = crate::precheck::adapt(req, &self.identities);
+        let mut req = crate::precheck::adapt(req, &self.identities);
+        req.extensions_mut().insert(crate::access::PeerAddr(peer));
         let aws_chunked = crate::body_guard::is_aws_chunked(req.headers());
         let body_timeout = self.body_timeout;
         let req = req.map(|body| crate::body_guard::GuardedBody::new(body, aws_chunked, body_timeout));

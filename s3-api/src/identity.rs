@@ -1,8 +1,13 @@
 //! Who may talk to Lagoa: the root user (from `LAGOA_ROOT_*`, else `MINIO_ROOT_*`, else the
-//! MinIO default with a loud warning) plus the users of an optional TOML file.
+//! MinIO default with a loud warning) plus the users of an optional TOML file, each with the
+//! policies attached to them (MinIO's canned `readonly`, `readwrite`, `writeonly`,
+//! `consoleAdmin`, or ones the file defines).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+
+use lagoa_access::{Policy, PolicyKind};
 
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::{S3Result, s3_error};
@@ -14,6 +19,8 @@ pub struct Identities {
     root: String,
     /// access key → secret key, root included.
     keys: BTreeMap<String, String>,
+    /// access key → attached policies, for users whose entry names any (`policies = […]`).
+    policies: BTreeMap<String, Vec<Arc<Policy>>>,
 }
 
 /// Problems reading the identities.
@@ -28,15 +35,29 @@ pub enum IdentityError {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UsersFile {
     #[serde(default)]
     users: Vec<UserEntry>,
+    #[serde(default)]
+    policies: Vec<PolicyEntry>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UserEntry {
     access_key: String,
     secret_key: String,
+    /// Names of attached policies; absent: the user may create buckets and use their own.
+    policies: Option<Vec<String>>,
+}
+
+/// A named policy the file defines (IAM JSON).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyEntry {
+    name: String,
+    document: String,
 }
 
 /// MinIO's well-known default credentials, used when nothing is configured.
@@ -46,6 +67,7 @@ impl Identities {
     /// Root credentials plus users from `users_file` (if given).
     pub fn load(root_user: &str, root_password: &str, users_file: Option<&Path>) -> Result<Self, IdentityError> {
         let mut keys = BTreeMap::new();
+        let mut policies = BTreeMap::new();
         keys.insert(root_user.to_owned(), root_password.to_owned());
         if let Some(path) = users_file {
             let shown = path.display().to_string();
@@ -57,7 +79,26 @@ impl Identities {
                 path: shown.clone(),
                 source,
             })?;
+            let named = named_policies(&file.policies).map_err(|why| IdentityError::Invalid {
+                path: shown.clone(),
+                why,
+            })?;
             for user in file.users {
+                if let Some(names) = &user.policies {
+                    let attached = names
+                        .iter()
+                        .map(|name| {
+                            named.get(name.as_str()).cloned().ok_or_else(|| IdentityError::Invalid {
+                                path: shown.clone(),
+                                why: format!(
+                                    "user {:?}: no policy named {name:?} (canned: readonly, readwrite, writeonly, consoleAdmin; others need a [[policies]] entry)",
+                                    user.access_key
+                                ),
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    policies.insert(user.access_key.clone(), attached);
+                }
                 if user.access_key.len() < 3 || user.secret_key.len() < 8 {
                     return Err(IdentityError::Invalid {
                         path: shown,
@@ -78,7 +119,14 @@ impl Identities {
         Ok(Self {
             root: root_user.to_owned(),
             keys,
+            policies,
         })
+    }
+
+    /// The policies attached to a user; `None` when the users file attaches none (the user may
+    /// create buckets and use their own).
+    pub fn policies_of(&self, access_key: &str) -> Option<&[Arc<Policy>]> {
+        self.policies.get(access_key).map(Vec::as_slice)
     }
 
     /// Whether `access_key` is the root user, who may do everything.
@@ -97,6 +145,26 @@ impl Identities {
     }
 }
 
+/// The canned policies plus those a users file defines, by name.
+fn named_policies(entries: &[PolicyEntry]) -> Result<BTreeMap<String, Arc<Policy>>, String> {
+    let mut named = BTreeMap::new();
+    for (name, doc) in lagoa_access::CANNED_POLICIES {
+        let policy = Policy::parse(doc, PolicyKind::Identity).map_err(|e| format!("canned policy {name}: {e}"))?;
+        named.insert((*name).to_owned(), Arc::new(policy));
+    }
+    for entry in entries {
+        if named.contains_key(&entry.name) {
+            return Err(format!(
+                "policy {:?} is defined twice (or shadows a canned policy)",
+                entry.name
+            ));
+        }
+        let policy = Policy::parse(&entry.document, PolicyKind::Identity).map_err(|e| format!("policy {:?}: {e}", entry.name))?;
+        named.insert(entry.name.clone(), Arc::new(policy));
+    }
+    Ok(named)
+}
+
 /// Secret-key lookup for s3s's signature checks. An unknown access key is `InvalidAccessKeyId`,
 /// as S3 and MinIO answer (s3s's `SimpleAuth` would say `NotSignedUp`).
 #[async_trait::async_trait]
@@ -111,5 +179,49 @@ impl S3Auth for Identities {
                     "The Access Key Id you provided does not exist in our records."
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Identities, IdentityError> {
+        let dir = std::env::temp_dir().join(format!("lagoa-users-{}-{}", std::process::id(), toml.len()));
+        std::fs::write(&dir, toml).unwrap();
+        let loaded = Identities::load("root", "root-secret", Some(&dir));
+        std::fs::remove_file(&dir).ok();
+        loaded
+    }
+
+    #[test]
+    fn users_get_canned_or_defined_policies_and_bad_ones_stop_the_load() {
+        let ids = load(
+            r#"
+[[users]]
+access_key = "plain"
+secret_key = "plain-secret"
+
+[[users]]
+access_key = "reader"
+secret_key = "reader-secret"
+policies = ["readonly", "mine"]
+
+[[policies]]
+name = "mine"
+document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::b/*"}]}'
+"#,
+        )
+        .unwrap();
+        assert!(ids.policies_of("plain").is_none());
+        assert_eq!(ids.policies_of("reader").map(<[_]>::len), Some(2));
+        let unknown = load("[[users]]\naccess_key = \"u1\"\nsecret_key = \"u1-secret\"\npolicies = [\"nope\"]\n");
+        assert!(unknown.unwrap_err().to_string().contains("no policy named \"nope\""));
+        let invalid = load("[[policies]]\nname = \"x\"\ndocument = '{\"Statement\":[{\"Effect\":\"Allow\"}]}'\n");
+        assert!(invalid.unwrap_err().to_string().contains("policy \"x\""));
+        let shadow = load("[[policies]]\nname = \"readonly\"\ndocument = '{}'\n");
+        assert!(shadow.is_err());
+        let typo = load("[[users]]\naccess_key = \"u1\"\nsecret_key = \"u1-secret\"\npolicy = [\"readonly\"]\n");
+        assert!(typo.is_err(), "an unknown field must not silently drop a policy");
     }
 }

@@ -20,18 +20,27 @@ pub struct Lagoa {
     pub(crate) select: Arc<dyn crate::select::SelectPort>,
     /// The length of a lifecycle day, for `x-amz-expiration` (the same the background pass uses).
     pub(crate) lifecycle_clock: lagoa_store::LifecycleClock,
+    /// Decides who may do what; its gate runs before every operation.
+    pub(crate) access: Arc<crate::access::Authorizer>,
 }
 
 impl Lagoa {
     /// Serves `store`; `region` is reported for buckets created without a LocationConstraint.
     pub fn new(store: Store, region: impl Into<String>, identities: Arc<Identities>) -> Self {
+        let access = Arc::new(crate::access::Authorizer::new(identities.clone(), store.clone()));
         Self {
             store,
             region: region.into(),
             identities,
             select: Arc::new(crate::select::NoSelect),
             lifecycle_clock: lagoa_store::LifecycleClock::default(),
+            access,
         }
+    }
+
+    /// The hook s3s calls to authorize each request before it runs.
+    pub fn access_gate(&self) -> crate::access::AccessGate {
+        crate::access::AccessGate(self.access.clone())
     }
 
     /// Uses `clock` for lifecycle expiry dates (a shortened day, for tests).
@@ -40,27 +49,37 @@ impl Lagoa {
         self
     }
 
-    /// The access key of the (authenticated) caller. s3s denies anonymous requests before any
-    /// operation runs, so a missing identity is a bug, answered as AccessDenied.
-    pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> S3Result<String> {
-        req.credentials
-            .as_ref()
-            .map(|c| c.access_key.clone())
-            .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))
+    /// Who sent the request, as the access gate established it (anonymous if the gate did
+    /// not run, which only a misconfigured front door could cause).
+    pub(crate) fn who<T>(&self, req: &S3Request<T>) -> crate::access::Who {
+        req.extensions
+            .get::<crate::access::Who>()
+            .cloned()
+            .unwrap_or(crate::access::Who::Anonymous)
     }
 
-    /// The bucket's record, if the caller may use it: its owner and the root user may. As in
-    /// AWS S3, anyone else gets 403 AccessDenied for a bucket that exists and 404 NoSuchBucket
-    /// for one that does not (bucket names are global and public in S3; hiding them would make
-    /// a non-owner's CreateBucket and GET disagree).
-    pub(crate) async fn authorize_bucket<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketMeta> {
-        let caller = self.caller(req)?;
-        let meta = self.store.bucket(bucket).await.s3()?;
-        match meta {
-            Some(meta) if meta.owner == caller || self.identities.is_root(&caller) => Ok(meta),
-            Some(_) => Err(s3_error!(AccessDenied, "Access Denied")),
-            None => Err(s3_error!(NoSuchBucket, "The specified bucket does not exist")),
-        }
+    /// The access key of a signed request; `AccessDenied` for an anonymous one.
+    pub(crate) fn caller<T>(&self, req: &S3Request<T>) -> S3Result<String> {
+        self.who(req)
+            .access_key()
+            .map(str::to_owned)
+            .ok_or_else(crate::access::access_denied)
+    }
+
+    /// Who owns what a request writes: its signer, or for an anonymous write the bucket
+    /// owner (S3's BucketOwnerEnforced, the default of new buckets).
+    pub(crate) fn writer<T>(&self, req: &S3Request<T>, bucket: &BucketMeta) -> String {
+        self.who(req).access_key().unwrap_or(&bucket.owner).to_owned()
+    }
+
+    /// The bucket's record, or `NoSuchBucket`. Whether the caller may use it was decided by
+    /// the access gate before the operation started.
+    pub(crate) async fn existing_bucket(&self, bucket: &str) -> S3Result<BucketMeta> {
+        self.store
+            .bucket(bucket)
+            .await
+            .s3()?
+            .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
     }
 
     /// The `Owner` element for an access key.
@@ -138,7 +157,7 @@ fn validate_tag_pairs(tags: &[(String, String)]) -> S3Result<()> {
     Ok(())
 }
 
-fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
+pub(crate) fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
     s.split('&')
         .filter(|p| !p.is_empty())
         .map(|p| {

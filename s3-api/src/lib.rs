@@ -6,6 +6,7 @@
 //! ranges, checksums, listing encodings). It never touches the volume directly: all data goes
 //! through `lagoa-store`.
 
+mod access;
 mod body;
 mod body_guard;
 mod checksum;
@@ -27,6 +28,7 @@ mod version_order;
 mod vhost;
 mod wait_deadline;
 
+pub use access::{AccessGate, Authorizer, PeerAddr};
 pub use errors::custom as custom_error;
 pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, starting_response};
 pub use identity::{DEFAULT_ROOT, Identities, IdentityError};

@@ -59,4 +59,11 @@ route! {
     get_object_retention => do_get_object_retention: GetObjectRetentionInput => GetObjectRetentionOutput;
     put_object_legal_hold => do_put_object_legal_hold: PutObjectLegalHoldInput => PutObjectLegalHoldOutput;
     get_object_legal_hold => do_get_object_legal_hold: GetObjectLegalHoldInput => GetObjectLegalHoldOutput;
+    put_bucket_policy => do_put_bucket_policy: PutBucketPolicyInput => PutBucketPolicyOutput;
+    get_bucket_policy => do_get_bucket_policy: GetBucketPolicyInput => GetBucketPolicyOutput;
+    delete_bucket_policy => do_delete_bucket_policy: DeleteBucketPolicyInput => DeleteBucketPolicyOutput;
+    get_bucket_policy_status => do_get_bucket_policy_status: GetBucketPolicyStatusInput => GetBucketPolicyStatusOutput;
+    put_public_access_block => do_put_public_access_block: PutPublicAccessBlockInput => PutPublicAccessBlockOutput;
+    get_public_access_block => do_get_public_access_block: GetPublicAccessBlockInput => GetPublicAccessBlockOutput;
+    delete_public_access_block => do_delete_public_access_block: DeletePublicAccessBlockInput => DeletePublicAccessBlockOutput;
 }

@@ -59,7 +59,7 @@ impl Lagoa {
         &self,
         req: S3Request<SelectObjectContentInput>,
     ) -> S3Result<S3Response<SelectObjectContentOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let credentials = req
             .credentials
             .as_ref()

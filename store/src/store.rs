@@ -276,14 +276,26 @@ impl Store {
 
     /// Sets (or with `None` removes) a bucket's tags (PutBucketTagging).
     pub async fn set_bucket_tags(&self, name: &str, tags: Option<Vec<(String, String)>>) -> StoreResult<()> {
-        let name = name.to_owned();
+        let encoded = tags.as_ref().map(encode).transpose()?;
+        self.set_bucket_config(name, "tagging", encoded).await
+    }
+
+    /// A bucket's tags, `None` when it has none.
+    pub async fn bucket_tags(&self, name: &str) -> StoreResult<Option<Vec<(String, String)>>> {
+        self.bucket_config(name, "tagging").await?.map(|raw| decode(&raw)).transpose()
+    }
+
+    /// Sets (or with `None` removes) a bucket configuration document the store keeps without
+    /// reading it (`policy`, `public-access-block`, …); removed with the bucket.
+    pub async fn set_bucket_config(&self, bucket: &str, name: &str, value: Option<Vec<u8>>) -> StoreResult<()> {
+        let (bucket, name) = (bucket.to_owned(), name.to_owned());
         self.blocking(move |s| {
             let _guard = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
-            s.require_bucket(&name)?;
-            let key = keys::config_key(&name, "tagging");
+            s.require_bucket(&bucket)?;
+            let key = keys::config_key(&bucket, &name);
             let mut batch = WriteBatch::default();
-            match &tags {
-                Some(tags) => batch.put_cf(s.cf(cf::CONFIGS), key, encode(tags)?),
+            match value {
+                Some(value) => batch.put_cf(s.cf(cf::CONFIGS), key, value),
                 None => batch.delete_cf(s.cf(cf::CONFIGS), key),
             }
             s.write(batch)
@@ -291,14 +303,32 @@ impl Store {
         .await
     }
 
-    /// A bucket's tags, `None` when it has none.
-    pub async fn bucket_tags(&self, name: &str) -> StoreResult<Option<Vec<(String, String)>>> {
+    /// A bucket configuration document set by [`Store::set_bucket_config`]; `NoSuchBucket` when
+    /// the bucket does not exist.
+    pub async fn bucket_config(&self, bucket: &str, name: &str) -> StoreResult<Option<Vec<u8>>> {
         self.point_read(|s| {
-            s.require_bucket(name)?;
-            let raw =
-                s.db.get_pinned_cf(s.cf(cf::CONFIGS), keys::config_key(name, "tagging"))
-                    .db_ctx("reading bucket tags")?;
-            raw.map(|r| decode(&r)).transpose()
+            s.require_bucket(bucket)?;
+            s.config_document(bucket, name)
+        })
+    }
+
+    /// A bucket's record with the named configuration documents, read together (one snapshot
+    /// of what decides access to the bucket); `None` when the bucket does not exist.
+    pub async fn bucket_with_configs(
+        &self,
+        bucket: &str,
+        names: &[&str],
+    ) -> StoreResult<Option<(BucketMeta, Vec<Option<Vec<u8>>>)>> {
+        self.point_read(|s| {
+            let _guard = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
+            let Some(meta) = s.bucket(bucket)? else {
+                return Ok(None);
+            };
+            let docs = names
+                .iter()
+                .map(|name| s.config_document(bucket, name))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(Some((meta, docs)))
         })
     }
 
@@ -345,6 +375,15 @@ impl Store {
 }
 
 impl Inner {
+    /// One configuration document of a bucket, as stored.
+    fn config_document(&self, bucket: &str, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let raw = self
+            .db
+            .get_pinned_cf(self.cf(cf::CONFIGS), keys::config_key(bucket, name))
+            .db_ctx("reading a bucket configuration")?;
+        Ok(raw.map(|r| r.to_vec()))
+    }
+
     pub(crate) fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error caught by tests.
         self.db

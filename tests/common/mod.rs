@@ -9,7 +9,9 @@ use aws_sdk_s3::types::{
 };
 use lagoa_conformance::sigv4::{self, Signer};
 #[allow(unused_imports)]
-pub use lagoa_conformance::{OTHER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TestServer};
+pub use lagoa_conformance::{
+    HOME_USER, OTHER_USER, READER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TestServer, WRITER_USER,
+};
 
 /// The `lagoa` binary under test: this crate's, or `LAGOA_TEST_BINARY` (to run the suite against
 /// another build, e.g. a release binary or an older commit's when checking that a test fails
@@ -123,8 +125,23 @@ pub async fn signed(
     payload_hash: &str,
     body: Vec<u8>,
 ) -> Raw {
+    signed_as(s, (ROOT_USER, ROOT_PASSWORD), method, path, query, extra, payload_hash, body).await
+}
+
+/// [`signed`] with another user's credentials.
+#[allow(clippy::too_many_arguments)]
+pub async fn signed_as(
+    s: &TestServer,
+    (access_key, secret_key): (&str, &str),
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    extra: &[(&str, &str)],
+    payload_hash: &str,
+    body: Vec<u8>,
+) -> Raw {
     let host = s.endpoint.trim_start_matches("http://").to_owned();
-    let signer = Signer::new(ROOT_USER, ROOT_PASSWORD);
+    let signer = Signer::new(access_key, secret_key);
     let mut headers: Vec<(String, String)> = vec![
         ("host".into(), host.clone()),
         ("x-amz-date".into(), signer.amz_date.clone()),

@@ -28,6 +28,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
+	"github.com/minio/minio-go/v7/pkg/policy"
 	"github.com/minio/minio-go/v7/pkg/tags"
 )
 
@@ -700,6 +701,58 @@ func main() {
 		}
 		_, err = client.GetBucketLifecycle(ctx, bucket)
 		return expectCode(err, "NoSuchLifecycleConfiguration")
+	})
+
+	feature("mc anonymous set download / get / set none (bucket policy)", func() error {
+		if _, err := put("pub/a.txt", []byte("public"), minio.PutObjectOptions{}); err != nil {
+			return err
+		}
+		// What `mc anonymous set download ALIAS/bucket/pub` sends: statements built by
+		// minio-go's pkg/policy, then SetBucketPolicy.
+		statements := policy.SetPolicy(nil, policy.BucketPolicyReadOnly, bucket, "pub")
+		doc, err := json.Marshal(policy.BucketAccessPolicy{Version: "2012-10-17", Statements: statements})
+		if err != nil {
+			return err
+		}
+		if err := client.SetBucketPolicy(ctx, bucket, string(doc)); err != nil {
+			return err
+		}
+		// `mc anonymous get`: read back and classified.
+		text, err := client.GetBucketPolicy(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		var stored policy.BucketAccessPolicy
+		if err := json.Unmarshal([]byte(text), &stored); err != nil {
+			return fmt.Errorf("stored policy %q: %v", text, err)
+		}
+		if got := policy.GetPolicy(stored.Statements, bucket, "pub"); got != policy.BucketPolicyReadOnly {
+			return fmt.Errorf("mc anonymous get would say %q", got)
+		}
+		anonymous, err := minio.New(client.EndpointURL().Host, &minio.Options{Creds: credentials.NewStaticV4("", "", ""), Secure: false})
+		if err != nil {
+			return err
+		}
+		obj, err := anonymous.GetObject(ctx, bucket, "pub/a.txt", minio.GetObjectOptions{})
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(obj)
+		if err != nil || string(body) != "public" {
+			return fmt.Errorf("anonymous download %q %v", body, err)
+		}
+		_, err = anonymous.PutObject(ctx, bucket, "pub/b.txt", bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{})
+		if err := expectCode(err, "AccessDenied"); err != nil {
+			return err
+		}
+		// `mc anonymous set none`: an empty policy removes it.
+		if err := client.SetBucketPolicy(ctx, bucket, ""); err != nil {
+			return err
+		}
+		if _, err := anonymous.StatObject(ctx, bucket, "pub/a.txt", minio.StatObjectOptions{}); err == nil {
+			return fmt.Errorf("anonymous read after set none")
+		}
+		return client.RemoveObject(ctx, bucket, "pub/a.txt", minio.RemoveObjectOptions{})
 	})
 
 	feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty", func() error {

@@ -33,13 +33,14 @@ impl Lagoa {
         } else {
             self.store.create_bucket(&input.bucket, &caller, &region).await.s3()?;
         }
+        self.access.rules().changed(&input.bucket);
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{}", input.bucket)),
         }))
     }
 
     pub(crate) async fn do_head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-        let meta = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let meta = self.existing_bucket(&req.input.bucket).await?;
         Ok(S3Response::new(HeadBucketOutput {
             bucket_region: Some(meta.region),
             ..Default::default()
@@ -48,6 +49,7 @@ impl Lagoa {
 
     pub(crate) async fn do_list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
         let caller = self.caller(&req)?;
+        let who = self.who(&req);
         let input = req.input;
         let max = match input.max_buckets {
             None => usize::MAX,
@@ -66,19 +68,26 @@ impl Lagoa {
             .map(|t| decode_token(t).ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect")))
             .transpose()?;
         let prefix = input.prefix.clone().unwrap_or_default();
-        let mut visible = self
-            .store
-            .list_buckets()
-            .await
-            .s3()?
-            .into_iter()
-            .filter(|(name, meta)| {
-                (meta.owner == caller || self.identities.is_root(&caller))
-                    && name.starts_with(&prefix)
-                    && after.as_ref().is_none_or(|a| name > a)
-                    && input.bucket_region.as_ref().is_none_or(|r| meta.region == *r)
-            })
-            .peekable();
+        let facts = crate::access::Facts::from_parts(&req.headers, &req.uri, &req.extensions);
+        let mut candidates = self.store.list_buckets().await.s3()?.into_iter().filter(|(name, meta)| {
+            name.starts_with(&prefix)
+                && after.as_ref().is_none_or(|a| name > a)
+                && input.bucket_region.as_ref().is_none_or(|r| meta.region == *r)
+        });
+        // A bucket is listed to its owner, root, and whoever may list or locate it (MinIO's
+        // rule, so a `readonly` user sees the buckets it can read).
+        let mut visible = Vec::new();
+        while visible.len() <= max
+            && let Some((name, meta)) = candidates.next()
+        {
+            let shown = meta.owner == caller
+                || self.access.allows(&who, "s3:ListBucket", &name, None, &facts).await?
+                || self.access.allows(&who, "s3:GetBucketLocation", &name, None, &facts).await?;
+            if shown {
+                visible.push((name, meta));
+            }
+        }
+        let mut visible = visible.into_iter().peekable();
         let mut buckets = Vec::new();
         while buckets.len() < max
             && let Some((name, meta)) = visible.next()
@@ -102,8 +111,9 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         self.store.delete_bucket(&req.input.bucket).await.s3()?;
+        self.access.rules().changed(&req.input.bucket);
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
 
@@ -111,7 +121,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetBucketLocationInput>,
     ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        let meta = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let meta = self.existing_bucket(&req.input.bucket).await?;
         // S3 reports us-east-1 as an empty LocationConstraint.
         let constraint = (meta.region != "us-east-1").then(|| BucketLocationConstraint::from(meta.region));
         Ok(S3Response::new(GetBucketLocationOutput {

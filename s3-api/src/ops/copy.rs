@@ -45,13 +45,14 @@ struct Source {
 }
 
 impl Lagoa {
-    /// Resolves and authorizes a copy source, checking its `x-amz-copy-source-if-*` conditions.
-    async fn copy_source<T>(&self, req: &S3Request<T>, source: &CopySource, conditions: ReadConditions<'_>) -> S3Result<Source> {
+    /// Resolves a copy source (the access gate checked the caller may read it), checking its
+    /// `x-amz-copy-source-if-*` conditions.
+    async fn copy_source(&self, source: &CopySource, conditions: ReadConditions<'_>) -> S3Result<Source> {
         let CopySource::Bucket { bucket, key, version_id } = source else {
             return Err(s3_error!(NotImplemented, "Access point copy sources are not supported"));
         };
         let version = version_param(version_id.as_deref())?;
-        let bucket_meta = self.authorize_bucket(req, bucket).await?;
+        let bucket_meta = self.existing_bucket(bucket).await?;
         let handle = self
             .store
             .open_object_version(bucket, key, version)
@@ -76,15 +77,14 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        let caller = self.caller(&req)?;
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
+        let caller = self.writer(&req, &bucket);
         crate::unsupported::reject_object_write(&req.headers)?;
         // The copy's lock comes from this request (or the bucket's default), never the source's.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = &req.input;
         let source = self
             .copy_source(
-                &req,
                 &input.copy_source,
                 ReadConditions {
                     if_match: input.copy_source_if_match.as_ref(),
@@ -192,14 +192,13 @@ impl Lagoa {
         &self,
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         crate::unsupported::reject_sse(&req.headers)?;
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
         let source = self
             .copy_source(
-                &req,
                 &input.copy_source,
                 ReadConditions {
                     if_match: input.copy_source_if_match.as_ref(),

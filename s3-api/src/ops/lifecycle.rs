@@ -286,7 +286,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         require_integrity(&req.headers)?;
         let input = req.input;
         let rules = rules(input.lifecycle_configuration)?;
@@ -300,7 +300,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetBucketLifecycleConfigurationInput>,
     ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         let rules = self.store.lifecycle(&bucket, &req.input.bucket).await.s3()?;
         let Some(rules) = rules else {
             return Err(crate::errors::custom(
@@ -319,7 +319,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteBucketLifecycleInput>,
     ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         self.store.set_lifecycle(&req.input.bucket, None).await.s3()?;
         Ok(S3Response::new(DeleteBucketLifecycleOutput::default()))
     }

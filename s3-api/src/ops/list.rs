@@ -83,7 +83,7 @@ fn split_page(page: &ListPage, enc: &Encoder, owner: bool) -> (Vec<Object>, Vec<
 
 impl Lagoa {
     pub(crate) async fn do_list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let enc = Encoder::new(input.encoding_type.as_ref())?;
         let max = page_size(input.max_keys)?;
@@ -117,7 +117,7 @@ impl Lagoa {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let enc = Encoder::new(input.encoding_type.as_ref())?;
         let max = page_size(input.max_keys)?;
@@ -159,7 +159,7 @@ impl Lagoa {
         &self,
         req: S3Request<ListObjectVersionsInput>,
     ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let enc = Encoder::new(input.encoding_type.as_ref())?;
         let max = page_size(input.max_keys)?;

@@ -7,5 +7,6 @@ mod list;
 pub(crate) mod multipart;
 pub(crate) mod object;
 pub(crate) mod object_lock;
+mod policy;
 mod tagging;
 pub(crate) mod versioning;

@@ -36,8 +36,8 @@ impl Lagoa {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let caller = self.caller(&req)?;
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
+        let caller = self.writer(&req, &bucket);
         crate::unsupported::reject_object_write(&req.headers)?;
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = req.input;
@@ -78,7 +78,7 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         crate::unsupported::reject_sse(&req.headers)?;
         let input = req.input;
         let number = part_number(input.part_number)?;
@@ -114,7 +114,7 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let max = match input.max_parts {
             None => 1000,
@@ -173,7 +173,7 @@ impl Lagoa {
         &self,
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let url = match input.encoding_type.as_ref().map(|e| e.as_str()) {
             None => false,
@@ -255,7 +255,7 @@ impl Lagoa {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let parts = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
         let listed = parts
@@ -425,7 +425,7 @@ impl Lagoa {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         self.store
             .abort_upload(&input.bucket, &input.key, &input.upload_id)

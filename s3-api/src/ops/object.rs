@@ -134,8 +134,8 @@ pub(crate) fn condition_text(c: &ETagCondition) -> String {
 
 impl Lagoa {
     pub(crate) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        let caller = self.caller(&req)?;
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
+        let caller = self.writer(&req, &bucket);
         // Browser POST uploads arrive here through s3s's default `post_object`, with `${filename}`
         // already substituted (post_filename.rs). It is left only when that was impossible (no
         // file name, or form fields beyond the read-ahead); storing the literal would be wrong.
@@ -216,7 +216,7 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let handle = self
@@ -277,7 +277,7 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
@@ -334,8 +334,8 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
-        let caller = self.caller(&req)?;
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
+        let caller = self.writer(&req, &bucket);
         let input = req.input;
         let version_id = version_param(input.version_id.as_deref())?.map(str::to_owned);
         check_bypass(&bucket, input.bypass_governance_retention)?;
@@ -368,9 +368,11 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        let caller = self.caller(&req)?;
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
+        let caller = self.writer(&req, &bucket);
+        let who = self.who(&req);
         let input = req.input;
+        let facts = crate::access::Facts::from_parts(&req.headers, &req.uri, &req.extensions);
         check_bypass(&bucket, input.bypass_governance_retention)?;
         let objects = input.delete.objects;
         if objects.is_empty() || objects.len() > 1000 {
@@ -406,6 +408,30 @@ impl Lagoa {
             }
             // The same key and version twice is one delete, reported once (as S3).
             if !seen.insert((obj.key.clone(), obj.version_id.clone())) {
+                continue;
+            }
+            // Each key is authorized on its own, as S3 does: refusals are per-key errors.
+            let action = if obj.version_id.is_some() {
+                "s3:DeleteObjectVersion"
+            } else {
+                "s3:DeleteObject"
+            };
+            let permitted = self
+                .access
+                .allows(&who, action, &input.bucket, Some(&obj.key), &facts)
+                .await?
+                && (!bypass_governance
+                    || self
+                        .access
+                        .allows(&who, "s3:BypassGovernanceRetention", &input.bucket, Some(&obj.key), &facts)
+                        .await?);
+            if !permitted {
+                errors.push(Error {
+                    code: Some("AccessDenied".into()),
+                    key: Some(obj.key),
+                    message: Some("Access Denied".into()),
+                    version_id: obj.version_id,
+                });
                 continue;
             }
             requests.push(DeleteRequest {

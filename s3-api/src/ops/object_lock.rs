@@ -190,10 +190,10 @@ fn default_retention(config: Option<ObjectLockConfiguration>) -> S3Result<Option
 }
 
 impl Lagoa {
-    /// The bucket of a retention or legal-hold request: the caller may use it, and it has
-    /// object lock (else S3's 400 InvalidRequest).
-    async fn locked_bucket<T>(&self, req: &S3Request<T>, bucket: &str) -> S3Result<BucketMeta> {
-        let meta = self.authorize_bucket(req, bucket).await?;
+    /// The bucket of a retention or legal-hold request: it exists and has object lock (else
+    /// S3's 400 InvalidRequest).
+    async fn locked_bucket(&self, bucket: &str) -> S3Result<BucketMeta> {
+        let meta = self.existing_bucket(bucket).await?;
         if meta.object_lock.is_none() {
             return Err(missing_configuration());
         }
@@ -204,7 +204,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         require_integrity(&req.headers)?;
         if req.input.token.is_some() {
             return Err(s3_error!(
@@ -227,7 +227,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectLockConfigurationInput>,
     ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         let Some(config) = bucket.object_lock else {
             return Err(crate::errors::custom(
                 "ObjectLockConfigurationNotFoundError",
@@ -260,7 +260,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectRetentionInput>,
     ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
-        self.locked_bucket(&req, &req.input.bucket).await?;
+        self.locked_bucket(&req.input.bucket).await?;
         require_integrity(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
@@ -294,7 +294,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectRetentionInput>,
     ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
-        self.locked_bucket(&req, &req.input.bucket).await?;
+        self.locked_bucket(&req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
@@ -313,7 +313,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectLegalHoldInput>,
     ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
-        self.locked_bucket(&req, &req.input.bucket).await?;
+        self.locked_bucket(&req.input.bucket).await?;
         require_integrity(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
@@ -331,7 +331,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
-        self.locked_bucket(&req, &req.input.bucket).await?;
+        self.locked_bucket(&req.input.bucket).await?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;

@@ -30,7 +30,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let tags = tag_pairs(input.tagging.tag_set);
         validate_tags(&tags)?;
@@ -43,7 +43,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-        let bucket = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let bucket = self.existing_bucket(&req.input.bucket).await?;
         let version = version_param(req.input.version_id.as_deref())?;
         let meta = self
             .store
@@ -64,7 +64,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutBucketTaggingInput>,
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         crate::ops::object_lock::require_integrity(&req.headers)?;
         let input = req.input;
         let tags = tag_pairs(input.tagging.tag_set);
@@ -77,7 +77,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let Some(tags) = self.store.bucket_tags(&req.input.bucket).await.s3()? else {
             return Err(crate::errors::custom(
                 "NoSuchTagSet",
@@ -93,7 +93,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteBucketTaggingInput>,
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         self.store.set_bucket_tags(&req.input.bucket, None).await.s3()?;
         Ok(S3Response::new(DeleteBucketTaggingOutput::default()))
     }
@@ -102,7 +102,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let version = version_param(req.input.version_id.as_deref())?;
         let version_id = self
             .store

@@ -38,7 +38,7 @@ impl Lagoa {
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        self.authorize_bucket(&req, &req.input.bucket).await?;
+        self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
         let config = input.versioning_configuration;
         match config.mfa_delete.as_ref().map(|m| m.as_str()) {
@@ -71,7 +71,7 @@ impl Lagoa {
         &self,
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
-        let meta = self.authorize_bucket(&req, &req.input.bucket).await?;
+        let meta = self.existing_bucket(&req.input.bucket).await?;
         // A bucket that never had versioning answers an empty configuration, as S3 does.
         let status = meta.versioning.map(|v| {
             BucketVersioningStatus::from_static(match v {

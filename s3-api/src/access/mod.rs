@@ -1,0 +1,328 @@
+//! Authorization of every S3 request in one place: s3s calls [`AccessGate`] after checking the
+//! signature and before the operation runs (and before its body is read); the gate names the
+//! operation's IAM action ([`operations`]), gathers the bucket's rules ([`rules`]) and the
+//! request's condition values ([`context`]), and asks `lagoa_access::decide`. Handlers that act
+//! on several resources (DeleteObjects' keys, ListBuckets' buckets, a copy's source) ask the
+//! same [`Authorizer`] per resource.
+
+mod context;
+pub(crate) mod operations;
+pub(crate) mod rules;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use lagoa_access::{Caller, Decision, Request, Requester};
+use lagoa_store::Store;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::path::S3Path;
+use s3s::{S3Request, S3Result, s3_error};
+
+use self::context::{Principal, RequestContext};
+use self::operations::Target;
+use self::rules::BucketRulesCache;
+use crate::identity::Identities;
+
+/// The client's address, put in the request's extensions by the front door
+/// (`aws:SourceIp`).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Who sent a request, as the gate established it; handlers read it from the extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Who {
+    Anonymous,
+    Root(String),
+    User(String),
+}
+
+impl Who {
+    /// The access key, if the request was signed.
+    pub(crate) fn access_key(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Root(k) | Self::User(k) => Some(k),
+        }
+    }
+}
+
+/// A browser POST's key is only known once the form is read: the gate leaves the check to the
+/// `put_object` hook, which s3s calls with the form's key.
+#[derive(Debug, Clone, Copy)]
+struct PostObjectPending;
+
+/// The request facts conditions read.
+pub(crate) struct Facts<'a> {
+    pub headers: &'a http::HeaderMap,
+    pub uri: &'a http::Uri,
+    pub peer: Option<IpAddr>,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of an s3s request.
+    pub(crate) fn of<T>(req: &'a S3Request<T>) -> Self {
+        Self::from_parts(&req.headers, &req.uri, &req.extensions)
+    }
+
+    /// The facts of a request whose input has been taken apart.
+    pub(crate) fn from_parts(headers: &'a http::HeaderMap, uri: &'a http::Uri, extensions: &http::Extensions) -> Self {
+        Self {
+            headers,
+            uri,
+            peer: extensions.get::<PeerAddr>().map(|p| p.0.ip()),
+        }
+    }
+}
+
+/// Decides requests: identities (with their policies) and every bucket's rules.
+pub struct Authorizer {
+    identities: Arc<Identities>,
+    store: Store,
+    rules: BucketRulesCache,
+}
+
+/// The answer to a denied request, as S3 words it.
+pub(crate) fn access_denied() -> s3s::S3Error {
+    s3_error!(AccessDenied, "Access Denied")
+}
+
+impl Authorizer {
+    pub(crate) fn new(identities: Arc<Identities>, store: Store) -> Self {
+        Self {
+            identities,
+            rules: BucketRulesCache::new(store.clone()),
+            store,
+        }
+    }
+
+    /// The cache of bucket rules, for the handlers that change them.
+    pub(crate) fn rules(&self) -> &BucketRulesCache {
+        &self.rules
+    }
+
+    /// Who signed (or did not sign) a request.
+    pub(crate) fn who(&self, access_key: Option<&str>) -> Who {
+        match access_key {
+            None => Who::Anonymous,
+            Some(k) if self.identities.is_root(k) => Who::Root(k.to_owned()),
+            Some(k) => Who::User(k.to_owned()),
+        }
+    }
+
+    fn caller<'a>(&'a self, who: &'a Who) -> Caller<'a> {
+        match who {
+            Who::Anonymous => Caller::Anonymous,
+            Who::Root(_) => Caller::Root,
+            Who::User(key) => Caller::User {
+                access_key: key,
+                policies: self.identities.policies_of(key),
+            },
+        }
+    }
+
+    /// Whether `who` may take `action` on `bucket` (and `key`). A bucket that does not exist
+    /// is allowed through: the operation then answers `NoSuchBucket`, as S3 does for everyone.
+    pub(crate) async fn allows(
+        &self,
+        who: &Who,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+        facts: &Facts<'_>,
+    ) -> S3Result<bool> {
+        if matches!(who, Who::Root(_)) {
+            return Ok(true);
+        }
+        let Some(access) = self.rules.get(bucket).await? else {
+            return Ok(true);
+        };
+        let owner = who.access_key() == Some(access.owner.as_str());
+        if access.sealed {
+            return Ok(owner);
+        }
+        let caller = self.caller(who);
+        let mut ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
+        if let Some(key) = key
+            && self.reads_object_tags(&access, caller)
+        {
+            // A missing object has no tags: conditions on them then see no value.
+            ctx.object_tags = self.store.object(bucket, key).await.ok().map(|m| m.attributes.tags);
+        }
+        let resource = lagoa_access::resource_arn(bucket, key);
+        let request = Request {
+            requester: requester(who),
+            action,
+            resource: &resource,
+            context: &ctx,
+        };
+        Ok(lagoa_access::decide(&request, caller, Some(&access.rules())) == Decision::Allowed)
+    }
+
+    /// Whether `who` may take an action outside any existing bucket (CreateBucket).
+    fn allows_without_bucket(&self, who: &Who, action: &str, resource: &str, facts: &Facts<'_>) -> bool {
+        let ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
+        let request = Request {
+            requester: requester(who),
+            action,
+            resource,
+            context: &ctx,
+        };
+        lagoa_access::decide(&request, self.caller(who), None) == Decision::Allowed
+    }
+
+    /// `allows`, as an S3 answer.
+    pub(crate) async fn require(
+        &self,
+        who: &Who,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+        facts: &Facts<'_>,
+    ) -> S3Result<()> {
+        if self.allows(who, action, bucket, key, facts).await? {
+            Ok(())
+        } else {
+            Err(access_denied())
+        }
+    }
+
+    fn reads_object_tags(&self, access: &rules::BucketAccess, caller: Caller<'_>) -> bool {
+        access.policy.as_ref().is_some_and(|p| p.reads_object_tags())
+            || matches!(caller, Caller::User { policies: Some(policies), .. } if policies.iter().any(|p| p.reads_object_tags()))
+    }
+
+    /// The gate's decision for one request (see the module docs).
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let who = self.who(cx.credentials().map(|c| c.access_key.as_str()));
+        let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0.ip());
+        cx.extensions_mut().insert(who.clone());
+        if matches!(who, Who::Root(_)) {
+            return Ok(());
+        }
+        let facts = Facts {
+            headers: cx.headers(),
+            uri: cx.uri(),
+            peer,
+        };
+        let operation = cx.s3_op().name();
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(bucket.as_ref()), None),
+            S3Path::Object { bucket, key } => (Some(bucket.as_ref()), Some(key.as_ref())),
+        };
+        let Some(op) = operations::action_of(operation) else {
+            // Not an operation Lagoa answers (501): only a bucket's owner gets that far.
+            return match (bucket, &who) {
+                (Some(bucket), Who::User(k)) => match self.rules.get(bucket).await? {
+                    Some(access) if access.owner == *k => Ok(()),
+                    None => Ok(()),
+                    Some(_) => Err(access_denied()),
+                },
+                _ => Err(access_denied()),
+            };
+        };
+        let versioned = facts.uri.query().is_some_and(|q| {
+            q.split('&')
+                .any(|p| p.starts_with("versionId=") && p.len() > "versionId=".len())
+        });
+        let action = if versioned { op.versioned } else { op.action };
+        match (op.target, bucket) {
+            // ListBuckets lists what the caller may see; anonymous callers see nothing.
+            (Target::Service, _) => match who {
+                Who::Anonymous => Err(access_denied()),
+                _ => Ok(()),
+            },
+            (_, Some(bucket)) if operation == "CreateBucket" => {
+                let resource = lagoa_access::resource_arn(bucket, None);
+                if self.allows_without_bucket(&who, action, &resource, &facts) {
+                    Ok(())
+                } else {
+                    Err(access_denied())
+                }
+            }
+            (Target::EachKey, _) => Ok(()),
+            (_, Some(_)) if operation == "PostObject" => {
+                cx.extensions_mut().insert(PostObjectPending);
+                Ok(())
+            }
+            (_, Some(bucket)) => {
+                let key = if op.target == Target::Object { key } else { None };
+                self.require(&who, action, bucket, key, &facts).await?;
+                if bypasses_governance(facts.headers) && op.target == Target::Object {
+                    self.require(&who, "s3:BypassGovernanceRetention", bucket, key, &facts)
+                        .await?;
+                }
+                Ok(())
+            }
+            (_, None) => Err(access_denied()),
+        }
+    }
+
+    /// The source of a copy: the caller must be able to read it.
+    async fn check_copy_source<T>(&self, req: &S3Request<T>, source: &s3s::dto::CopySource) -> S3Result<()> {
+        let Some(who) = req.extensions.get::<Who>() else {
+            return Err(access_denied());
+        };
+        if let s3s::dto::CopySource::Bucket { bucket, key, version_id } = source {
+            let action = if version_id.is_some() {
+                "s3:GetObjectVersion"
+            } else {
+                "s3:GetObject"
+            };
+            self.require(who, action, bucket, Some(key), &Facts::of(req)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `x-amz-bypass-governance-retention: true`.
+pub(crate) fn bypasses_governance(headers: &http::HeaderMap) -> bool {
+    headers
+        .get("x-amz-bypass-governance-retention")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+fn principal(who: &Who) -> Principal<'_> {
+    match who {
+        Who::Anonymous => Principal::Anonymous,
+        Who::Root(k) => Principal::Root(k),
+        Who::User(k) => Principal::User(k),
+    }
+}
+
+fn requester(who: &Who) -> Requester<'_> {
+    match who.access_key() {
+        None => Requester::Anonymous,
+        Some(k) => Requester::User(k),
+    }
+}
+
+/// The s3s hook: see the module docs.
+pub struct AccessGate(pub Arc<Authorizer>);
+
+#[async_trait::async_trait]
+impl S3Access for AccessGate {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        self.0.check(cx).await
+    }
+
+    async fn put_object(&self, req: &mut S3Request<s3s::dto::PutObjectInput>) -> S3Result<()> {
+        if req.extensions.remove::<PostObjectPending>().is_some() {
+            let who = req.extensions.get::<Who>().cloned().unwrap_or(Who::Anonymous);
+            let facts = Facts::of(req);
+            self.0
+                .require(&who, "s3:PutObject", &req.input.bucket, Some(&req.input.key), &facts)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn copy_object(&self, req: &mut S3Request<s3s::dto::CopyObjectInput>) -> S3Result<()> {
+        self.0.check_copy_source(req, &req.input.copy_source).await
+    }
+
+    async fn upload_part_copy(&self, req: &mut S3Request<s3s::dto::UploadPartCopyInput>) -> S3Result<()> {
+        self.0.check_copy_source(req, &req.input.copy_source).await
+    }
+}

@@ -1,0 +1,655 @@
+//! Authorization over real HTTP: one table of operation × principal × bucket set-up (policy,
+//! public-access block) with the outcome S3's evaluation gives, plus the bucket policy and
+//! public-access-block APIs and the condition keys policies read.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+
+/// An operation as the raw request that performs it.
+struct Op {
+    name: &'static str,
+    method: &'static str,
+    /// Path under the bucket (`""`: the bucket itself); `{p}` is the principal's name.
+    path: &'static str,
+    query: &'static [(&'static str, &'static str)],
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+}
+
+const TAGGING: &str = "<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>";
+const DELETE_ONE: &str = "<Delete><Object><Key>gone</Key></Object></Delete>";
+
+const OPS: &[Op] = &[
+    Op {
+        name: "GetObject",
+        method: "GET",
+        path: "/obj",
+        query: &[],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "HeadObject",
+        method: "HEAD",
+        path: "/obj",
+        query: &[],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "PutObject",
+        method: "PUT",
+        path: "/new-{p}",
+        query: &[],
+        headers: &[],
+        body: "x",
+    },
+    Op {
+        name: "DeleteObject",
+        method: "DELETE",
+        path: "/gone",
+        query: &[],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "ListObjectsV2",
+        method: "GET",
+        path: "",
+        query: &[("list-type", "2")],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "HeadBucket",
+        method: "HEAD",
+        path: "",
+        query: &[],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "GetBucketLocation",
+        method: "GET",
+        path: "",
+        query: &[("location", "")],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "GetBucketPolicy",
+        method: "GET",
+        path: "",
+        query: &[("policy", "")],
+        headers: &[],
+        body: "",
+    },
+    Op {
+        name: "PutBucketTagging",
+        method: "PUT",
+        path: "",
+        query: &[("tagging", "")],
+        headers: &[],
+        body: TAGGING,
+    },
+    Op {
+        name: "CopyObject",
+        method: "PUT",
+        path: "/copy-{p}",
+        query: &[],
+        headers: &[("x-amz-copy-source", "/{b}/obj")],
+        body: "",
+    },
+    Op {
+        name: "DeleteObjects",
+        method: "POST",
+        path: "",
+        query: &[("delete", "")],
+        headers: &[],
+        body: DELETE_ONE,
+    },
+];
+
+/// Who sends: a name for messages and `{p}`, and credentials (`None`: anonymous).
+const PRINCIPALS: &[(&str, Option<(&str, &str)>)] = &[
+    ("root", Some((ROOT_USER, ROOT_PASSWORD))),
+    ("owner", Some(OTHER_USER)),
+    ("reader", Some(READER_USER)),
+    ("writer", Some(WRITER_USER)),
+    ("stranger", Some(HOME_USER)),
+    ("anonymous", None),
+];
+
+/// `mc anonymous set download`'s policy.
+const DOWNLOAD: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":["arn:aws:s3:::{b}"]},
+  {"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::{b}/*"]}]}"#;
+
+/// Denies the reader everything and everyone deletes.
+const DENIALS: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::000000000000:user/lagoa-reader"]},"Action":"s3:*","Resource":["arn:aws:s3:::{b}","arn:aws:s3:::{b}/*"]},
+  {"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::{b}/*"}]}"#;
+
+/// A bucket set-up and, per principal, the expected outcome of each of `OPS` in order
+/// (`Y` allowed, `n` refused).
+struct Setup {
+    name: &'static str,
+    policy: Option<&'static str>,
+    restrict_public_buckets: bool,
+    expected: &'static [(&'static str, &'static str)],
+}
+
+const SETUPS: &[Setup] = &[
+    Setup {
+        name: "private",
+        policy: None,
+        restrict_public_buckets: false,
+        expected: &[
+            //            Get Head Put Del List HeadB Loc GetPol Tag Copy DelObjs
+            ("root", "YYYYYYYYYYY"),
+            ("owner", "YYYYYYYYYYY"),
+            ("reader", "YYnnnnYnnnn"),
+            ("writer", "nnYnnnnnnnn"),
+            ("stranger", "nnnnnnnnnnn"),
+            ("anonymous", "nnnnnnnnnnn"),
+        ],
+    },
+    Setup {
+        name: "public download",
+        policy: Some(DOWNLOAD),
+        restrict_public_buckets: false,
+        expected: &[
+            ("root", "YYYYYYYYYYY"),
+            ("owner", "YYYYYYYYYYY"),
+            ("reader", "YYnnYYYnnnn"),
+            ("writer", "YYYnYYYnnYn"),
+            ("stranger", "YYnnYYYnnnn"),
+            ("anonymous", "YYnnYYYnnnn"),
+        ],
+    },
+    Setup {
+        name: "public download, RestrictPublicBuckets",
+        policy: Some(DOWNLOAD),
+        restrict_public_buckets: true,
+        expected: &[
+            ("owner", "YYYYYYYYYYY"),
+            ("stranger", "YYnnYYYnnnn"),
+            ("anonymous", "nnnnnnnnnnn"),
+        ],
+    },
+    Setup {
+        name: "explicit denials",
+        policy: Some(DENIALS),
+        restrict_public_buckets: false,
+        expected: &[
+            ("root", "YYYYYYYYYYY"),
+            ("owner", "YYYnYYYYYYn"),
+            ("reader", "nnnnnnnnnnn"),
+            ("writer", "nnYnnnnnnnn"),
+            ("anonymous", "nnnnnnnnnnn"),
+        ],
+    },
+];
+
+fn content_md5(body: &str) -> String {
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body.as_bytes()))
+}
+
+fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
+/// Sends `op` on `bucket` as `principal`; whether S3 would call it allowed (not a 403, and for
+/// DeleteObjects no per-key AccessDenied).
+async fn attempt(s: &TestServer, bucket: &str, op: &Op, principal: &str, credentials: Option<(&str, &str)>) -> (bool, Raw) {
+    let path = format!("/{bucket}{}", op.path.replace("{p}", principal));
+    let md5 = content_md5(op.body);
+    let mut headers: Vec<(String, String)> = op
+        .headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.replace("{b}", bucket)))
+        .collect();
+    if !op.body.is_empty() && op.method != "PUT" || op.query.iter().any(|(k, _)| *k == "tagging") {
+        headers.push(("content-md5".into(), md5));
+    }
+    let raw = match credentials {
+        Some(creds) => {
+            let extra: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            signed_as(
+                s,
+                creds,
+                op.method,
+                &path,
+                op.query,
+                &extra,
+                &sha256_hex(op.body.as_bytes()),
+                op.body.as_bytes().to_vec(),
+            )
+            .await
+        }
+        None => {
+            let qs: Vec<String> = op
+                .query
+                .iter()
+                .map(|(k, v)| if v.is_empty() { (*k).to_owned() } else { format!("{k}={v}") })
+                .collect();
+            let url = format!("{}{path}{}{}", s.endpoint, if qs.is_empty() { "" } else { "?" }, qs.join("&"));
+            let mut req = reqwest::Client::new()
+                .request(op.method.parse().unwrap(), url)
+                .body(op.body.to_owned());
+            for (k, v) in &headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await.unwrap();
+            Raw {
+                status: resp.status().as_u16(),
+                headers: resp.headers().clone(),
+                body: resp.text().await.unwrap_or_default(),
+            }
+        }
+    };
+    let refused = raw.status == 403 || (op.name == "DeleteObjects" && raw.body.contains("<Code>AccessDenied</Code>"));
+    (!refused, raw)
+}
+
+#[tokio::test]
+async fn every_operation_is_decided_by_principal_and_policy_as_s3_does() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    let mut failures = Vec::new();
+    for (i, setup) in SETUPS.iter().enumerate() {
+        let bucket = format!("table-{i}");
+        common::bucket(&owner, &bucket).await;
+        put(&owner, &bucket, "obj", b"hello").await;
+        if let Some(policy) = setup.policy {
+            owner
+                .put_bucket_policy()
+                .bucket(&bucket)
+                .policy(policy.replace("{b}", &bucket))
+                .send()
+                .await
+                .unwrap();
+        }
+        if setup.restrict_public_buckets {
+            let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .restrict_public_buckets(true)
+                .build();
+            owner
+                .put_public_access_block()
+                .bucket(&bucket)
+                .public_access_block_configuration(block)
+                .send()
+                .await
+                .unwrap();
+        }
+        for (principal, row) in setup.expected {
+            let credentials = PRINCIPALS.iter().find(|(p, _)| p == principal).unwrap().1;
+            for (op, expected) in OPS.iter().zip(row.chars()) {
+                let (allowed, raw) = attempt(&s, &bucket, op, principal, credentials).await;
+                if allowed != (expected == 'Y') {
+                    failures.push(format!(
+                        "{}: {principal} {}: expected {}, got {} {}",
+                        setup.name,
+                        op.name,
+                        if expected == 'Y' { "allowed" } else { "refused" },
+                        raw.status,
+                        raw.body.chars().take(200).collect::<String>()
+                    ));
+                }
+                if !allowed && op.name != "DeleteObjects" && op.method != "HEAD" {
+                    assert!(
+                        raw.body.contains("<Code>AccessDenied</Code>") && raw.body.contains("<RequestId>"),
+                        "{}",
+                        raw.body
+                    );
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn bucket_policy_and_public_access_block_apis_answer_as_s3() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    common::bucket(&owner, "pol").await;
+    let err = owner.get_bucket_policy().bucket("pol").send().await.unwrap_err();
+    assert_eq!((code(&err).as_str(), status(&err)), ("NoSuchBucketPolicy", 404));
+    let err = owner.get_bucket_policy_status().bucket("pol").send().await.unwrap_err();
+    assert_eq!(code(&err), "NoSuchBucketPolicy");
+    // Refused policies change nothing and say why.
+    for (policy, message) in [
+        ("{not json", "Policies must be valid JSON"),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}]}"#,
+            "Policy has invalid resource",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:Fly","Resource":"arn:aws:s3:::pol/*"}]}"#,
+            "Policy has invalid action",
+        ),
+    ] {
+        let err = owner
+            .put_bucket_policy()
+            .bucket("pol")
+            .policy(policy)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!((code(&err).as_str(), status(&err)), ("MalformedPolicy", 400), "{policy}");
+        assert!(format!("{err:?}").contains(message), "{err:?}");
+    }
+    let huge = format!(
+        r#"{{"Version":"2012-10-17","Id":"{}","Statement":[]}}"#,
+        "x".repeat(21 * 1024)
+    );
+    let err = owner.put_bucket_policy().bucket("pol").policy(huge).send().await.unwrap_err();
+    assert_eq!(code(&err), "MalformedPolicy");
+    assert_eq!(
+        code(&owner.get_bucket_policy().bucket("pol").send().await.unwrap_err()),
+        "NoSuchBucketPolicy"
+    );
+
+    // Stored as sent; S3 answers 204 to the write.
+    let policy = DOWNLOAD.replace("{b}", "pol");
+    let raw = signed_as(
+        &s,
+        OTHER_USER,
+        "PUT",
+        "/pol",
+        &[("policy", "")],
+        &[],
+        &sha256_hex(policy.as_bytes()),
+        policy.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(raw.status, 204, "{}", raw.body);
+    let got = owner.get_bucket_policy().bucket("pol").send().await.unwrap();
+    assert_eq!(got.policy(), Some(policy.as_str()));
+    let status_now = owner.get_bucket_policy_status().bucket("pol").send().await.unwrap();
+    assert_eq!(status_now.policy_status().and_then(|p| p.is_public()), Some(true));
+    // Another user may not read or change it.
+    let other = s.client_as(HOME_USER.0, HOME_USER.1);
+    assert_eq!(
+        code(&other.get_bucket_policy().bucket("pol").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(&other.delete_bucket_policy().bucket("pol").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+
+    // Public-access block: 404 until set; BlockPublicPolicy refuses a public policy.
+    let err = owner.get_public_access_block().bucket("pol").send().await.unwrap_err();
+    assert_eq!(
+        (code(&err).as_str(), status(&err)),
+        ("NoSuchPublicAccessBlockConfiguration", 404)
+    );
+    let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    owner
+        .put_public_access_block()
+        .bucket("pol")
+        .public_access_block_configuration(block)
+        .send()
+        .await
+        .unwrap();
+    let got = owner.get_public_access_block().bucket("pol").send().await.unwrap();
+    let got = got.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            got.block_public_acls(),
+            got.ignore_public_acls(),
+            got.block_public_policy(),
+            got.restrict_public_buckets()
+        ),
+        (Some(false), Some(false), Some(true), Some(true))
+    );
+    let err = owner
+        .put_bucket_policy()
+        .bucket("pol")
+        .policy(&policy)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((code(&err).as_str(), status(&err)), ("AccessDenied", 403));
+    let private = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"lagoa-home"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/*"}]}"#;
+    owner.put_bucket_policy().bucket("pol").policy(private).send().await.unwrap();
+    let status_now = owner.get_bucket_policy_status().bucket("pol").send().await.unwrap();
+    assert_eq!(status_now.policy_status().and_then(|p| p.is_public()), Some(false));
+    owner.delete_public_access_block().bucket("pol").send().await.unwrap();
+    assert_eq!(
+        code(&owner.get_public_access_block().bucket("pol").send().await.unwrap_err()),
+        "NoSuchPublicAccessBlockConfiguration"
+    );
+    owner.delete_bucket_policy().bucket("pol").send().await.unwrap();
+    assert_eq!(
+        code(&owner.get_bucket_policy().bucket("pol").send().await.unwrap_err()),
+        "NoSuchBucketPolicy"
+    );
+    // Gone with the bucket: a new bucket of the same name starts without them.
+    owner.put_bucket_policy().bucket("pol").policy(&policy).send().await.unwrap();
+    owner.delete_bucket().bucket("pol").send().await.unwrap();
+    common::bucket(&owner, "pol").await;
+    assert_eq!(
+        code(&owner.get_bucket_policy().bucket("pol").send().await.unwrap_err()),
+        "NoSuchBucketPolicy"
+    );
+    put(&owner, "pol", "k", b"v").await;
+    let anonymous = reqwest::get(format!("{}/pol/k", s.endpoint)).await.unwrap();
+    assert_eq!(anonymous.status(), 403);
+    // Policies of a bucket that does not exist: NoSuchBucket.
+    assert_eq!(
+        code(&owner.get_bucket_policy().bucket("nope").send().await.unwrap_err()),
+        "NoSuchBucket"
+    );
+}
+
+#[tokio::test]
+async fn conditions_read_the_request_and_the_object() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    common::bucket(&owner, "cond").await;
+    put(&owner, "cond", "home/lagoa-home/mine.txt", b"mine").await;
+    put(&owner, "cond", "home/someone/theirs.txt", b"theirs").await;
+    // ${aws:username} and s3:prefix (the users file's `home` policy).
+    let home = s.client_as(HOME_USER.0, HOME_USER.1);
+    assert_eq!(get(&home, "cond", "home/lagoa-home/mine.txt").await, b"mine");
+    assert_eq!(
+        code(
+            &home
+                .get_object()
+                .bucket("cond")
+                .key("home/someone/theirs.txt")
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        "AccessDenied"
+    );
+    put(&home, "cond", "home/lagoa-home/new.txt", b"n").await;
+    let listed = home
+        .list_objects_v2()
+        .bucket("cond")
+        .prefix("home/lagoa-home/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(2));
+    assert_eq!(
+        code(&home.list_objects_v2().bucket("cond").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    assert_eq!(
+        code(
+            &home
+                .list_objects_v2()
+                .bucket("cond")
+                .prefix("home/")
+                .send()
+                .await
+                .unwrap_err()
+        ),
+        "AccessDenied"
+    );
+
+    // aws:SourceIp: loopback is allowed, another network is not.
+    let by_ip = |net: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/public/*","Condition":{{"IpAddress":{{"aws:SourceIp":"{net}"}}}}}}]}}"#
+        )
+    };
+    put(&owner, "cond", "public/a", b"a").await;
+    owner
+        .put_bucket_policy()
+        .bucket("cond")
+        .policy(by_ip("127.0.0.0/8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
+        200
+    );
+    owner
+        .put_bucket_policy()
+        .bucket("cond")
+        .policy(by_ip("10.0.0.0/8"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
+        403
+    );
+
+    // s3:ExistingObjectTag: only objects tagged public=yes are readable anonymously.
+    let by_tag = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/public":"yes"}}}]}"#;
+    owner.put_bucket_policy().bucket("cond").policy(by_tag).send().await.unwrap();
+    assert_eq!(
+        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
+        403
+    );
+    let tags = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(aws_sdk_s3::types::Tag::builder().key("public").value("yes").build().unwrap())
+        .build()
+        .unwrap();
+    owner
+        .put_object_tagging()
+        .bucket("cond")
+        .key("public/a")
+        .tagging(tags)
+        .send()
+        .await
+        .unwrap();
+    let resp = reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a");
+    // A missing object under such a policy: refused, not NoSuchKey (nothing leaks).
+    assert_eq!(
+        reqwest::get(format!("{}/cond/public/none", s.endpoint))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn anonymous_writes_need_a_grant_and_belong_to_the_bucket_owner() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    common::bucket(&owner, "drop").await;
+    let url = format!("{}/drop/inbox/a.txt", s.endpoint);
+    let client = reqwest::Client::new();
+    assert_eq!(client.put(&url).body("a").send().await.unwrap().status(), 403);
+    let upload = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::drop/inbox/*"}]}"#;
+    owner.put_bucket_policy().bucket("drop").policy(upload).send().await.unwrap();
+    assert_eq!(client.put(&url).body("a").send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .put(format!("{}/drop/elsewhere", s.endpoint))
+            .body("a")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // Reading back still needs a grant; the owner owns the upload.
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 403);
+    let listed = owner.list_objects_v2().bucket("drop").fetch_owner(true).send().await.unwrap();
+    assert_eq!(listed.contents()[0].owner().and_then(|o| o.id()), Some(OTHER_USER.0));
+    // Anonymous ListBuckets and CreateBucket are refused.
+    assert_eq!(client.get(&s.endpoint).send().await.unwrap().status(), 403);
+    assert_eq!(
+        client
+            .put(format!("{}/anon-bucket", s.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // Users with attached policies: readonly may not create buckets; readwrite-less users list
+    // only what they may read.
+    let reader = s.client_as(READER_USER.0, READER_USER.1);
+    assert_eq!(
+        code(&reader.create_bucket().bucket("readers").send().await.unwrap_err()),
+        "AccessDenied"
+    );
+    let names: Vec<String> = reader
+        .list_buckets()
+        .send()
+        .await
+        .unwrap()
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect();
+    assert_eq!(names, ["drop"]);
+    let home = s.client_as(HOME_USER.0, HOME_USER.1);
+    assert!(home.list_buckets().send().await.unwrap().buckets().is_empty());
+}
+
+#[tokio::test]
+async fn s3_select_is_allowed_by_the_same_policies_as_get() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    common::bucket(&owner, "lake").await;
+    put(&owner, "lake", "t.csv", b"id,name\n1,ana\n2,bia\n").await;
+    let reader = s.client_as(HOME_USER.0, HOME_USER.1);
+    let query = "SELECT s.name FROM S3Object s WHERE s.id = '2'";
+    let refused = select(
+        &reader,
+        "t.csv",
+        query,
+        csv_in(aws_sdk_s3::types::FileHeaderInfo::Use),
+        csv_out(),
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(refused.err(), Some(("AccessDenied".to_owned(), 403)));
+    let grant = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"lagoa-home"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/t.csv"}]}"#;
+    owner.put_bucket_policy().bucket("lake").policy(grant).send().await.unwrap();
+    let selected = select(
+        &reader,
+        "t.csv",
+        query,
+        csv_in(aws_sdk_s3::types::FileHeaderInfo::Use),
+        csv_out(),
+        None,
+        false,
+    )
+    .await
+    .expect("the policy grants GetObject, so Select");
+    assert_eq!(selected.records, "bia\n");
+}
