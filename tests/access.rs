@@ -653,3 +653,99 @@ async fn s3_select_is_allowed_by_the_same_policies_as_get() {
     .expect("the policy grants GetObject, so Select");
     assert_eq!(selected.records, "bia\n");
 }
+
+#[tokio::test]
+async fn disguised_and_implied_actions_are_checked_too() {
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    common::bucket(&owner, "guarded").await;
+    owner
+        .put_bucket_versioning()
+        .bucket("guarded")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let version = owner
+        .put_object()
+        .bucket("guarded")
+        .key("k")
+        .body(b"v1".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let version = version.version_id().unwrap().to_owned();
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::guarded","arn:aws:s3:::guarded/*"]},
+      {"Effect":"Deny","Principal":"*","Action":["s3:DeleteObjectVersion","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::guarded/*"}]}"#;
+    owner
+        .put_bucket_policy()
+        .bucket("guarded")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    // `versionId` spelled with a percent escape is still a version delete.
+    for query in [format!("versionId={version}"), format!("version%49d={version}")] {
+        let resp = client
+            .delete(format!("{}/guarded/k?{query}", s.endpoint))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{query}");
+    }
+    let still = owner
+        .get_object()
+        .bucket("guarded")
+        .key("k")
+        .version_id(&version)
+        .send()
+        .await;
+    assert!(still.is_ok(), "the version survives");
+    // Tags on a PUT need s3:PutObjectTagging (denied here); without them the PUT is allowed.
+    let url = format!("{}/guarded/new", s.endpoint);
+    let tagged = client
+        .put(&url)
+        .header("x-amz-tagging", "a=b")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.status(), 403);
+    assert_eq!(client.put(&url).body("x").send().await.unwrap().status(), 200);
+    // A grant of s3:* to everyone still does not let anonymous callers manage the policy.
+    let replaced = client
+        .put(format!("{}/guarded?policy", s.endpoint))
+        .body(policy.replace("Deny", "Allow"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replaced.status(), 403);
+    assert_eq!(
+        client
+            .delete(format!("{}/guarded?policy", s.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        client
+            .delete(format!("{}/guarded?publicAccessBlock", s.endpoint))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        owner.get_bucket_policy().bucket("guarded").send().await.unwrap().policy(),
+        Some(policy)
+    );
+}

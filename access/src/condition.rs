@@ -298,7 +298,8 @@ impl Condition {
             "aws:userid",
             "aws:username",
         ];
-        if self.negated || self.if_exists || !NARROWING.contains(&self.key.as_str()) {
+        // Set qualifiers hold vacuously when the key is missing (ForAllValues): no narrowing.
+        if self.negated || self.if_exists || self.qualifier != SetQualifier::None || !NARROWING.contains(&self.key.as_str()) {
             return false;
         }
         match self.comparison {

@@ -56,6 +56,19 @@ pub enum Decision {
 /// locking everyone out can still be read and removed (AWS keeps them for the account root).
 const OWNER_KEEPS: &[&str] = &["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"];
 
+/// Actions only callers of the owner's account (signed users here) may be granted.
+const OWNER_ACCOUNT_ONLY: &[&str] = &[
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+];
+
+fn is_one_of(actions: &[&str], action: &str) -> bool {
+    actions.iter().any(|a| a.eq_ignore_ascii_case(action))
+}
+
 /// Actions a user without attached policies may take (besides using their own buckets).
 const WITHOUT_POLICIES: &[&str] = &["s3:CreateBucket", "s3:ListAllMyBuckets"];
 
@@ -68,25 +81,27 @@ pub fn decide(request: &Request<'_>, caller: Caller<'_>, bucket: Option<&BucketR
         Caller::User { access_key, policies } => {
             let identity = match policies {
                 Some(policies) => combine(policies.iter().map(|p| p.evaluate(request))),
-                None if WITHOUT_POLICIES.iter().any(|a| a.eq_ignore_ascii_case(request.action)) => Outcome::Allowed,
+                None if is_one_of(WITHOUT_POLICIES, request.action) => Outcome::Allowed,
                 None => Outcome::NotApplicable,
             };
             (identity, bucket.is_some_and(|b| b.owner == access_key))
         }
     };
+    let anonymous = request.requester == Requester::Anonymous;
     let resource = match bucket.and_then(|b| b.policy.map(|p| (p, b.block))) {
         None => Outcome::NotApplicable,
         Some((policy, block)) => match policy.evaluate(request) {
-            Outcome::Allowed
-                if request.requester == Requester::Anonymous && block.restrict_public_buckets && policy.is_public() =>
-            {
-                Outcome::NotApplicable
-            }
+            Outcome::Allowed if anonymous && block.restrict_public_buckets && policy.is_public() => Outcome::NotApplicable,
+            // Managing a bucket's policy and public-access block is for the owner's account
+            // only (S3 answers others 405): a policy granting `s3:*` to `*` must not let an
+            // anonymous caller replace it.
+            Outcome::Allowed if anonymous && is_one_of(OWNER_ACCOUNT_ONLY, request.action) => Outcome::NotApplicable,
             outcome => outcome,
         },
     };
     if identity == Outcome::Denied || resource == Outcome::Denied {
-        let kept = owner && OWNER_KEEPS.iter().any(|a| a.eq_ignore_ascii_case(request.action));
+        // The owner's exemption is from the bucket policy only: an identity Deny holds.
+        let kept = owner && identity != Outcome::Denied && is_one_of(OWNER_KEEPS, request.action);
         return if kept { Decision::Allowed } else { Decision::Denied };
     }
     if owner || identity == Outcome::Allowed || resource == Outcome::Allowed {
@@ -153,6 +168,26 @@ mod tests {
                 ..Default::default()
             },
             ..open
+        };
+        let all = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]}]}"#,
+            PolicyKind::Bucket("b"),
+        )
+        .unwrap();
+        let none = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]}]}"#,
+            PolicyKind::Bucket("b"),
+        )
+        .unwrap();
+        let everything = BucketRules {
+            owner: "owner",
+            policy: Some(&all),
+            block: PublicAccessBlock::default(),
+        };
+        let locked_out = BucketRules {
+            owner: "owner",
+            policy: Some(&none),
+            block: PublicAccessBlock::default(),
         };
         let private = BucketRules {
             owner: "owner",
@@ -228,16 +263,52 @@ mod tests {
                 D,
             ),
             (
-                "the owner keeps the bucket policy",
+                "an identity deny holds for the owner's own policy too",
                 Caller::User {
                     access_key: "owner",
                     policies: Some(&deny_all),
                 },
                 &private,
                 "s3:DeleteBucketPolicy",
+                D,
+            ),
+            (
+                "the owner keeps the policy of a bucket that denies all",
+                user("owner"),
+                &locked_out,
+                "s3:DeleteBucketPolicy",
                 A,
             ),
+            ("but nothing else in it", user("owner"), &locked_out, "s3:GetObject", D),
             ("root passes every rule", Caller::Root, &restricted, "s3:DeleteBucket", A),
+            (
+                "anonymous never manages the policy, even granted s3:*",
+                Caller::Anonymous,
+                &everything,
+                "s3:PutBucketPolicy",
+                D,
+            ),
+            (
+                "nor the public-access block",
+                Caller::Anonymous,
+                &everything,
+                "s3:PutBucketPublicAccessBlock",
+                D,
+            ),
+            (
+                "anonymous gets what s3:* grants otherwise",
+                Caller::Anonymous,
+                &everything,
+                "s3:PutObject",
+                A,
+            ),
+            (
+                "a signed user may be granted policy management",
+                user("carol"),
+                &everything,
+                "s3:PutBucketPolicy",
+                A,
+            ),
         ];
         for (what, caller, bucket, action, expected) in cases {
             let resource = if action.contains("Object") {

@@ -243,7 +243,8 @@ impl Statement {
         for resource in &resource_values {
             check_resource(resource, kind)?;
         }
-        if !negated && !actions.negated {
+        // S3's bucket-policy check; IAM does not make it for identity policies.
+        if matches!(kind, PolicyKind::Bucket(_)) && !negated && !actions.negated {
             check_actions_apply(obj.get("Action"), &resource_values)?;
         }
         let mut resources = Resources {
@@ -557,6 +558,14 @@ mod tests {
             r#"{"Effect":"Allow","Principal":{"AWS":"alice"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*"}"#,
         ))
         .unwrap();
+        let vacuous = bucket_policy(&wrap(
+            r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/*","Condition":{"ForAllValues:StringEquals":{"aws:username":"x"}}}"#,
+        ))
+        .unwrap();
+        assert!(
+            vacuous.is_public(),
+            "ForAllValues holds for anonymous callers: it narrows nothing"
+        );
         assert!(!named.is_public());
     }
 
@@ -583,6 +592,13 @@ mod tests {
         assert_eq!(ask("s3:GetObject", "arn:aws:s3:::home/bob/x"), Outcome::NotApplicable);
         assert_eq!(ask("s3:DeleteObject", "arn:aws:s3:::home/alice/x"), Outcome::NotApplicable);
         assert_eq!(ask("s3:GetObject", "arn:aws:s3:::other/x"), Outcome::Denied);
+    }
+
+    #[test]
+    fn identity_policies_are_not_held_to_the_bucket_policy_resource_check() {
+        let doc =
+            wrap(r#"{"Effect":"Allow","Action":["s3:ListAllMyBuckets","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::*"}"#);
+        Policy::parse(&doc, PolicyKind::Identity).unwrap();
     }
 
     #[test]

@@ -43,7 +43,13 @@ impl<'a> RequestContext<'a> {
 
     fn query(&self) -> &[(String, String)] {
         self.query
-            .get_or_init(|| self.uri.query().map(crate::lagoa::form_urlencoded_pairs).unwrap_or_default())
+            // Decoded as s3s decodes the parameters the operation acts on.
+            .get_or_init(|| {
+                self.uri
+                    .query()
+                    .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                    .unwrap_or_default()
+            })
     }
 
     fn query_value(&self, name: &str) -> Option<Vec<Cow<'_, str>>> {

@@ -138,15 +138,22 @@ impl Authorizer {
         };
         let owner = who.access_key() == Some(access.owner.as_str());
         if access.sealed {
-            return Ok(owner);
+            return Ok(owner && action.ends_with("BucketPolicy"));
         }
         let caller = self.caller(who);
         let mut ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
         if let Some(key) = key
             && self.reads_object_tags(&access, caller)
         {
-            // A missing object has no tags: conditions on them then see no value.
-            ctx.object_tags = self.store.object(bucket, key).await.ok().map(|m| m.attributes.tags);
+            // The tags of the version asked for; a missing object has none, so conditions on
+            // them see no value.
+            let version = version_of(facts.uri);
+            ctx.object_tags = self
+                .store
+                .object_version(bucket, key, version.as_deref())
+                .await
+                .ok()
+                .map(|m| m.attributes.tags);
         }
         let resource = lagoa_access::resource_arn(bucket, key);
         let request = Request {
@@ -221,11 +228,11 @@ impl Authorizer {
                 _ => Err(access_denied()),
             };
         };
-        let versioned = facts.uri.query().is_some_and(|q| {
-            q.split('&')
-                .any(|p| p.starts_with("versionId=") && p.len() > "versionId=".len())
-        });
-        let action = if versioned { op.versioned } else { op.action };
+        let action = if version_of(facts.uri).is_some() {
+            op.versioned
+        } else {
+            op.action
+        };
         match (op.target, bucket) {
             // ListBuckets lists what the caller may see; anonymous callers see nothing.
             (Target::Service, _) => match who {
@@ -248,9 +255,10 @@ impl Authorizer {
             (_, Some(bucket)) => {
                 let key = if op.target == Target::Object { key } else { None };
                 self.require(&who, action, bucket, key, &facts).await?;
-                if bypasses_governance(facts.headers) && op.target == Target::Object {
-                    self.require(&who, "s3:BypassGovernanceRetention", bucket, key, &facts)
-                        .await?;
+                if op.target == Target::Object {
+                    for implied in implied_actions(operation, facts.headers) {
+                        self.require(&who, implied, bucket, key, &facts).await?;
+                    }
                 }
                 Ok(())
             }
@@ -263,24 +271,53 @@ impl Authorizer {
         let Some(who) = req.extensions.get::<Who>() else {
             return Err(access_denied());
         };
-        if let s3s::dto::CopySource::Bucket { bucket, key, version_id } = source {
-            let action = if version_id.is_some() {
-                "s3:GetObjectVersion"
-            } else {
-                "s3:GetObject"
-            };
-            self.require(who, action, bucket, Some(key), &Facts::of(req)).await?;
-        }
-        Ok(())
+        let s3s::dto::CopySource::Bucket { bucket, key, version_id } = source else {
+            return Err(access_denied());
+        };
+        let action = if version_id.is_some() {
+            "s3:GetObjectVersion"
+        } else {
+            "s3:GetObject"
+        };
+        self.require(who, action, bucket, Some(key), &Facts::of(req)).await
     }
 }
 
-/// `x-amz-bypass-governance-retention: true`.
-pub(crate) fn bypasses_governance(headers: &http::HeaderMap) -> bool {
-    headers
+/// The non-empty `versionId` of a request, decoded as s3s decodes it (a name spelled with
+/// percent escapes still names the version, so it must not slip past the version actions).
+fn version_of(uri: &http::Uri) -> Option<String> {
+    let query = uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "versionId")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Permissions S3 requires beyond the operation's own when a write carries these headers:
+/// a lock (`s3:PutObjectRetention`), a legal hold (`s3:PutObjectLegalHold`), tags
+/// (`s3:PutObjectTagging`), and bypassing governance retention.
+fn implied_actions(operation: &str, headers: &http::HeaderMap) -> Vec<&'static str> {
+    let has = |name: &str| headers.contains_key(name);
+    let mut actions = Vec::new();
+    if matches!(operation, "PutObject" | "CopyObject" | "CreateMultipartUpload") {
+        if has("x-amz-object-lock-mode") || has("x-amz-object-lock-retain-until-date") {
+            actions.push("s3:PutObjectRetention");
+        }
+        if has("x-amz-object-lock-legal-hold") {
+            actions.push("s3:PutObjectLegalHold");
+        }
+        if has("x-amz-tagging") {
+            actions.push("s3:PutObjectTagging");
+        }
+    }
+    let bypass = headers
         .get("x-amz-bypass-governance-retention")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if bypass {
+        actions.push("s3:BypassGovernanceRetention");
+    }
+    actions
 }
 
 fn principal(who: &Who) -> Principal<'_> {
