@@ -444,13 +444,17 @@ async fn get_versioned(ctx: Ctx) -> anyhow::Result<Outcome> {
         fill(&ctx.client, bucket, count, payload(4 * KIB), 16, None).await?;
     }
     warm_up(&ctx.raw, bucket, count).await;
-    let raw = ctx.raw.clone();
+    Ok(timed_4k_gets(&ctx, ctx.raw.clone(), bucket, count).await)
+}
+
+/// GETs of `count` 4 KiB objects at concurrency 16 for the timed budget.
+async fn timed_4k_gets(ctx: &Ctx, raw: RawClient, bucket: &'static str, count: usize) -> Outcome {
     let budget = Budget {
         concurrency: 16,
         duration: Some(ctx.scale.timed),
         total: None,
     };
-    Ok(drive(ctx.pid, budget, move |i| {
+    drive(ctx.pid, budget, move |i| {
         let raw = raw.clone();
         async move {
             raw.get(bucket, &key((i * 7919) % count))
@@ -458,7 +462,7 @@ async fn get_versioned(ctx: Ctx) -> anyhow::Result<Outcome> {
                 .filter(|n| *n == 4 * KIB as u64)
         }
     })
-    .await)
+    .await
 }
 
 /// GET 4 KiB by a bucket's owner (not root, who skips every rule), no bucket policy: the
@@ -521,20 +525,7 @@ async fn get_as_user(
     }
     let raw = RawClient::new(&ctx.endpoint, reader_key, reader_secret);
     warm_up(&raw, bucket, count).await;
-    let budget = Budget {
-        concurrency: 16,
-        duration: Some(ctx.scale.timed),
-        total: None,
-    };
-    Ok(drive(ctx.pid, budget, move |i| {
-        let raw = raw.clone();
-        async move {
-            raw.get(bucket, &key((i * 7919) % count))
-                .await
-                .filter(|n| *n == 4 * KIB as u64)
-        }
-    })
-    .await)
+    Ok(timed_4k_gets(&ctx, raw, bucket, count).await)
 }
 
 /// Reads every object once, untimed, so the GET scenarios measure what their limit is — reading

@@ -156,25 +156,30 @@ impl Authorizer {
                 .map(|m| m.attributes.tags);
         }
         let resource = lagoa_access::resource_arn(bucket, key);
-        let request = Request {
-            requester: requester(who),
-            action,
-            resource: &resource,
-            context: &ctx,
-        };
-        Ok(lagoa_access::decide(&request, caller, Some(&access.rules())) == Decision::Allowed)
+        Ok(self.decide(who, action, &resource, &ctx, Some(&access.rules())))
     }
 
     /// Whether `who` may take an action outside any existing bucket (CreateBucket).
     fn allows_without_bucket(&self, who: &Who, action: &str, resource: &str, facts: &Facts<'_>) -> bool {
         let ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
+        self.decide(who, action, resource, &ctx, None)
+    }
+
+    fn decide(
+        &self,
+        who: &Who,
+        action: &str,
+        resource: &str,
+        context: &RequestContext<'_>,
+        bucket: Option<&lagoa_access::BucketRules<'_>>,
+    ) -> bool {
         let request = Request {
             requester: requester(who),
             action,
             resource,
-            context: &ctx,
+            context,
         };
-        lagoa_access::decide(&request, self.caller(who), None) == Decision::Allowed
+        lagoa_access::decide(&request, self.caller(who), bucket) == Decision::Allowed
     }
 
     /// `allows`, as an S3 answer.
