@@ -193,6 +193,16 @@ const SETUPS: &[Setup] = &[
     },
 ];
 
+/// Puts a bucket policy that must be accepted.
+async fn set_policy(client: &aws_sdk_s3::Client, bucket: &str, policy: impl Into<String>) {
+    client.put_bucket_policy().bucket(bucket).policy(policy).send().await.unwrap();
+}
+
+/// The status of an unsigned GET of `path`.
+async fn anonymous_get(s: &TestServer, path: &str) -> u16 {
+    reqwest::get(format!("{}{path}", s.endpoint)).await.unwrap().status().as_u16()
+}
+
 fn content_md5(body: &str) -> String {
     use md5::Digest;
     base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body.as_bytes()))
@@ -266,13 +276,7 @@ async fn every_operation_is_decided_by_principal_and_policy_as_s3_does() {
         common::bucket(&owner, &bucket).await;
         put(&owner, &bucket, "obj", b"hello").await;
         if let Some(policy) = setup.policy {
-            owner
-                .put_bucket_policy()
-                .bucket(&bucket)
-                .policy(policy.replace("{b}", &bucket))
-                .send()
-                .await
-                .unwrap();
+            set_policy(&owner, &bucket, policy.replace("{b}", &bucket)).await;
         }
         if setup.restrict_public_buckets {
             let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
@@ -421,7 +425,7 @@ async fn bucket_policy_and_public_access_block_apis_answer_as_s3() {
         .unwrap_err();
     assert_eq!((code(&err).as_str(), status(&err)), ("AccessDenied", 403));
     let private = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"lagoa-home"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pol/*"}]}"#;
-    owner.put_bucket_policy().bucket("pol").policy(private).send().await.unwrap();
+    set_policy(&owner, "pol", private).await;
     let status_now = owner.get_bucket_policy_status().bucket("pol").send().await.unwrap();
     assert_eq!(status_now.policy_status().and_then(|p| p.is_public()), Some(false));
     owner.delete_public_access_block().bucket("pol").send().await.unwrap();
@@ -435,7 +439,7 @@ async fn bucket_policy_and_public_access_block_apis_answer_as_s3() {
         "NoSuchBucketPolicy"
     );
     // Gone with the bucket: a new bucket of the same name starts without them.
-    owner.put_bucket_policy().bucket("pol").policy(&policy).send().await.unwrap();
+    set_policy(&owner, "pol", &policy).await;
     owner.delete_bucket().bucket("pol").send().await.unwrap();
     common::bucket(&owner, "pol").await;
     assert_eq!(
@@ -507,36 +511,15 @@ async fn conditions_read_the_request_and_the_object() {
         )
     };
     put(&owner, "cond", "public/a", b"a").await;
-    owner
-        .put_bucket_policy()
-        .bucket("cond")
-        .policy(by_ip("127.0.0.0/8"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
-        200
-    );
-    owner
-        .put_bucket_policy()
-        .bucket("cond")
-        .policy(by_ip("10.0.0.0/8"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
-        403
-    );
+    set_policy(&owner, "cond", by_ip("127.0.0.0/8")).await;
+    assert_eq!(anonymous_get(&s, "/cond/public/a").await, 200);
+    set_policy(&owner, "cond", by_ip("10.0.0.0/8")).await;
+    assert_eq!(anonymous_get(&s, "/cond/public/a").await, 403);
 
     // s3:ExistingObjectTag: only objects tagged public=yes are readable anonymously.
     let by_tag = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::cond/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/public":"yes"}}}]}"#;
-    owner.put_bucket_policy().bucket("cond").policy(by_tag).send().await.unwrap();
-    assert_eq!(
-        reqwest::get(format!("{}/cond/public/a", s.endpoint)).await.unwrap().status(),
-        403
-    );
+    set_policy(&owner, "cond", by_tag).await;
+    assert_eq!(anonymous_get(&s, "/cond/public/a").await, 403);
     let tags = aws_sdk_s3::types::Tagging::builder()
         .tag_set(aws_sdk_s3::types::Tag::builder().key("public").value("yes").build().unwrap())
         .build()
@@ -553,13 +536,7 @@ async fn conditions_read_the_request_and_the_object() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"a");
     // A missing object under such a policy: refused, not NoSuchKey (nothing leaks).
-    assert_eq!(
-        reqwest::get(format!("{}/cond/public/none", s.endpoint))
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(anonymous_get(&s, "/cond/public/none").await, 403);
 }
 
 #[tokio::test]
@@ -571,7 +548,7 @@ async fn anonymous_writes_need_a_grant_and_belong_to_the_bucket_owner() {
     let client = reqwest::Client::new();
     assert_eq!(client.put(&url).body("a").send().await.unwrap().status(), 403);
     let upload = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::drop/inbox/*"}]}"#;
-    owner.put_bucket_policy().bucket("drop").policy(upload).send().await.unwrap();
+    set_policy(&owner, "drop", upload).await;
     assert_eq!(client.put(&url).body("a").send().await.unwrap().status(), 200);
     assert_eq!(
         client
@@ -639,7 +616,7 @@ async fn s3_select_is_allowed_by_the_same_policies_as_get() {
     .await;
     assert_eq!(refused.err(), Some(("AccessDenied".to_owned(), 403)));
     let grant = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"lagoa-home"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/t.csv"}]}"#;
-    owner.put_bucket_policy().bucket("lake").policy(grant).send().await.unwrap();
+    set_policy(&owner, "lake", grant).await;
     let selected = select(
         &reader,
         "t.csv",
@@ -682,13 +659,7 @@ async fn disguised_and_implied_actions_are_checked_too() {
     let policy = r#"{"Version":"2012-10-17","Statement":[
       {"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::guarded","arn:aws:s3:::guarded/*"]},
       {"Effect":"Deny","Principal":"*","Action":["s3:DeleteObjectVersion","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::guarded/*"}]}"#;
-    owner
-        .put_bucket_policy()
-        .bucket("guarded")
-        .policy(policy)
-        .send()
-        .await
-        .unwrap();
+    set_policy(&owner, "guarded", policy).await;
     let client = reqwest::Client::new();
     // `versionId` spelled with a percent escape is still a version delete.
     for query in [format!("versionId={version}"), format!("version%49d={version}")] {
