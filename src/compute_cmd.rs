@@ -73,6 +73,8 @@ pub struct ComputeArgs {
     shutdown_grace_secs: u64,
     #[command(flatten)]
     tuning: ComputeTuning,
+    #[command(flatten)]
+    kms: crate::kms::KmsArgs,
 }
 
 /// Lagoa's own directory for compute on the volume: spill files and the secondary's log.
@@ -116,12 +118,13 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
     let listener = Listener::bind(&args.address, "").await?;
     let engine = Arc::new(OnceLock::<Engine>::new());
     let config = args.tuning.config(&args.data, "sidecar");
+    let keyring = args.kms.keyring()?;
     reset_dir(&config.spill_dir)?;
     let opener = {
         let (engine, data) = (engine.clone(), args.data.clone());
         let (s3_url, region) = (args.s3_url.clone(), args.region.clone());
         tokio::spawn(async move {
-            let reader = open_secondary(&data).await;
+            let reader = open_secondary(&data).await.with_keyring(keyring);
             match Engine::sidecar(reader, s3_url, region, config) {
                 Ok(started) => {
                     let _ = engine.set(started);

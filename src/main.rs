@@ -13,6 +13,7 @@ mod credentials;
 mod geocode_cmd;
 mod http;
 mod k8s_cmd;
+mod kms;
 mod maintenance;
 mod olist_cmd;
 mod select;

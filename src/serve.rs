@@ -83,6 +83,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LAGOA_COMPUTE_URL")]
     compute_url: Option<String>,
     #[command(flatten)]
+    kms: crate::kms::KmsArgs,
+    #[command(flatten)]
     compute: ComputeTuning,
     #[command(flatten)]
     maintenance: crate::maintenance::MaintenanceArgs,
@@ -98,13 +100,14 @@ impl ServeArgs {
         }
     }
 
-    fn store_config(&self) -> StoreConfig {
-        StoreConfig {
+    fn store_config(&self) -> anyhow::Result<StoreConfig> {
+        Ok(StoreConfig {
             inline_max_bytes: self.inline_max_bytes,
             direct_io: self.direct_io,
             min_free: self.min_free,
+            keyring: self.kms.keyring()?,
             ..StoreConfig::default()
-        }
+        })
     }
 
     fn frontend_config(&self, identities: &Identities) -> FrontendConfig {
@@ -151,7 +154,7 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
     let opener = {
         let (s3, store_cell, engine) = (s3.clone(), store.clone(), engine.clone());
         let frontend_config = args.frontend_config(&identities);
-        let (data, store_config, region) = (args.data.clone(), args.store_config(), args.region.clone());
+        let (data, store_config, region) = (args.data.clone(), args.store_config()?, args.region.clone());
         let compute = (!args.no_compute).then(|| args.compute.config(&args.data, "serve"));
         let identities = identities.clone();
         let select = select_port(&args, &engine);

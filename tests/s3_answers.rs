@@ -9,8 +9,8 @@ use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
-    ServerSideEncryption, Tag, Tagging,
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier, Tag,
+    Tagging,
 };
 use base64::Engine;
 use common::*;
@@ -26,138 +26,7 @@ fn crc32_b64(data: &[u8]) -> String {
     b64(&(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32IsoHdlc, data) as u32).to_be_bytes())
 }
 
-// ---- server-side encryption and ACLs: refused whole, nothing stored ----
-
-#[tokio::test]
-async fn sse_requests_are_refused_and_store_nothing() {
-    let s = server();
-    let c = s.client();
-    bucket(&c, "sse").await;
-    let err = c
-        .put_object()
-        .bucket("sse")
-        .key("s3")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .body(ByteStream::from_static(b"secret"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
-    let err = c
-        .put_object()
-        .bucket("sse")
-        .key("kms")
-        .server_side_encryption(ServerSideEncryption::AwsKms)
-        .ssekms_key_id("key-1")
-        .body(ByteStream::from_static(b"secret"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    let key = [7u8; 32];
-    let key_md5 = b64(&{
-        use md5::Digest;
-        md5::Md5::digest(key)
-    });
-    let err = c
-        .put_object()
-        .bucket("sse")
-        .key("ssec")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(b64(&key))
-        .sse_customer_key_md5(&key_md5)
-        .body(ByteStream::from_static(b"secret"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    for key in ["s3", "kms", "ssec"] {
-        let err = c.head_object().bucket("sse").key(key).send().await.unwrap_err();
-        assert_eq!(status(&err), 404, "{key} must not have been stored");
-    }
-    let err = c
-        .create_multipart_upload()
-        .bucket("sse")
-        .key("mp")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    let up = c.create_multipart_upload().bucket("sse").key("mp").send().await.unwrap();
-    let err = c
-        .upload_part()
-        .bucket("sse")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .part_number(1)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(b64(&key))
-        .sse_customer_key_md5(&key_md5)
-        .body(ByteStream::from_static(b"part"))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    let parts = c
-        .list_parts()
-        .bucket("sse")
-        .key("mp")
-        .upload_id(up.upload_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert!(parts.parts().is_empty());
-    put(&c, "sse", "plain", b"plain").await;
-    let err = c
-        .copy_object()
-        .bucket("sse")
-        .key("copy")
-        .copy_source("sse/plain")
-        .copy_source_sse_customer_algorithm("AES256")
-        .copy_source_sse_customer_key(b64(&key))
-        .copy_source_sse_customer_key_md5(&key_md5)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    let err = c
-        .copy_object()
-        .bucket("sse")
-        .key("copy")
-        .copy_source("sse/plain")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-    assert_eq!(
-        status(&c.head_object().bucket("sse").key("copy").send().await.unwrap_err()),
-        404
-    );
-    let err = c
-        .put_bucket_encryption()
-        .bucket("sse")
-        .server_side_encryption_configuration(
-            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(ServerSideEncryption::Aes256)
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(status(&err), 501);
-}
+// ---- ACLs: refused whole, nothing stored (encryption: tests/encryption.rs) ----
 
 #[tokio::test]
 async fn only_private_canned_acls_are_accepted() {

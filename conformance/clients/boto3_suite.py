@@ -328,6 +328,30 @@ def _():
                  Expression="SELEC x", ExpressionType="SQL", InputSerialization={"CSV": {}}, OutputSerialization={"CSV": {}})
     s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "select/orders.csv"}, {"Key": "select/orders.parquet"}]})
 
+@suite.feature("server-side encryption: SSE-S3, SSE-C, bucket default (put/get_bucket_encryption)")
+def _():
+    body = os.urandom(300 * 1024)
+    put = s3.put_object(Bucket=B, Key="enc/s3", Body=body, ServerSideEncryption="AES256")
+    assert put["ServerSideEncryption"] == "AES256" and put["ETag"].strip('"') == hashlib.md5(body).hexdigest(), put
+    got = s3.get_object(Bucket=B, Key="enc/s3", Range="bytes=65530-131080")
+    assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == body[65530:131081]
+    key = os.urandom(32)
+    ssec = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}  # boto3 adds the base64 and MD5
+    s3.put_object(Bucket=B, Key="enc/c", Body=body, **ssec)
+    assert s3.get_object(Bucket=B, Key="enc/c", **ssec)["Body"].read() == body
+    expect_error("InvalidRequest", s3.get_object, Bucket=B, Key="enc/c")
+    expect_error("AccessDenied", s3.get_object, Bucket=B, Key="enc/c", SSECustomerAlgorithm="AES256", SSECustomerKey=os.urandom(32))
+    expect_error("ServerSideEncryptionConfigurationNotFoundError", s3.get_bucket_encryption, Bucket=B)
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    s3.put_bucket_encryption(Bucket=B, ServerSideEncryptionConfiguration={"Rules": [rule]})
+    conf = s3.get_bucket_encryption(Bucket=B)["ServerSideEncryptionConfiguration"]
+    assert conf["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256", conf
+    s3.put_object(Bucket=B, Key="enc/default", Body=b"defaulted")
+    assert s3.head_object(Bucket=B, Key="enc/default")["ServerSideEncryption"] == "AES256"
+    s3.delete_bucket_encryption(Bucket=B)
+    s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in ("enc/s3", "enc/c", "enc/default")]})
+
+
 @suite.feature("bucket cleanup + delete")
 def _():
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=B):

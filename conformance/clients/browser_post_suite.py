@@ -196,13 +196,15 @@ def _():
     assert absent("uploads/elsewhere")
 
 
-@suite.feature("POST with server-side encryption -> 501, nothing stored")
+@suite.feature("POST with server-side encryption (SSE-S3) -> stored sealed")
 def _():
-    form = s3.generate_presigned_post(B, "uploads/sse", ExpiresIn=300)
-    form["fields"]["x-amz-server-side-encryption"] = "AES256"
+    sse = {"x-amz-server-side-encryption": "AES256"}
+    form = s3.generate_presigned_post(B, "uploads/sse", Fields=sse, Conditions=[sse], ExpiresIn=300)
     r = post(form, b"secret")
-    assert r.status_code == 501 and error_code(r) == "NotImplemented", (r.status_code, r.text)
-    assert absent("uploads/sse")
+    assert r.status_code == 204, (r.status_code, r.text)
+    head = s3.head_object(Bucket=B, Key="uploads/sse")
+    assert head.get("ServerSideEncryption") == "AES256", head
+    assert s3.get_object(Bucket=B, Key="uploads/sse")["Body"].read() == b"secret"
 
 
 @suite.feature("bucket cleanup + delete")

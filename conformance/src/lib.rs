@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 
+/// The master key test servers seal SSE-S3/SSE-KMS objects with (`name:base64`, as
+/// `LAGOA_KMS_SECRET_KEY` takes it); a test can override it through the server's environment.
+pub const TEST_KMS_KEY: &str = "lagoa-test-key:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
+
+/// The name of [`TEST_KMS_KEY`] (an SSE-KMS key id).
+pub const TEST_KMS_KEY_NAME: &str = "lagoa-test-key";
+
 /// Root credentials the harness starts the server with.
 pub const ROOT_USER: &str = "lagoa-test-root";
 /// Root secret the harness starts the server with.
@@ -254,6 +261,8 @@ fn spawn(options: &ServerOptions, data: &Path, address: &str) -> (Child, Endpoin
             .args(&options.args)
             .env("LAGOA_ROOT_USER", ROOT_USER)
             .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
+            .env("LAGOA_KMS_SECRET_KEY", TEST_KMS_KEY)
+            .env_remove("LAGOA_KMS_KEY_FILE")
             .env_remove("LAGOA_LOG")
             .env_remove("LAGOA_LOG_FORMAT")
             .envs(std::env::var("LAGOA_TEST_LOG").map(|filter| ("LAGOA_LOG", filter)))

@@ -3,9 +3,12 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use http::HeaderMap;
-use lagoa_store::{BodyHasher, BodyWriter, StagedBody, Store};
+use lagoa_store::sealing::Sealer;
+use lagoa_store::{BodyHasher, BodyWriter, StagedBody, Store, StoreResult};
+use md5::{Digest, Md5};
 use s3s::dto::StreamingBlob;
 use s3s::{S3Error, S3Result, s3_error};
 
@@ -27,44 +30,132 @@ pub fn announced_length(headers: &HeaderMap, content_length: Option<i64>) -> Opt
     content_length.and_then(|n| u64::try_from(n).ok())
 }
 
-/// Streams `body` into a new staged body. Nothing is left behind if this fails.
-pub async fn receive<H: BodyHasher>(
+/// What a received body's plaintext was: the MD5 of what the client sent (for a sealed body, not
+/// that of the bytes stored).
+#[derive(Debug, Clone, Copy)]
+pub struct Plaintext {
+    pub md5: [u8; 16],
+}
+
+impl Plaintext {
+    /// Hex MD5: the ETag of a plaintext or SSE-S3 object or part.
+    pub fn md5_hex(&self) -> String {
+        hex::encode(self.md5)
+    }
+}
+
+/// Moves a body into a [`BodyWriter`], sealing it first when the object is to be encrypted. A
+/// sealed body's MD5 and checksums must describe the plaintext, so they are computed here, on
+/// the plaintext, and the store's own hashing sees only sealed bytes.
+pub struct Intake<H: BodyHasher> {
+    writer: BodyWriter<H>,
+    sealing: Option<PlainSide<H>>,
+}
+
+struct PlainSide<H> {
+    sealer: Sealer,
+    md5: Md5,
+    hasher: H,
+    size: u64,
+}
+
+impl<H: BodyHasher + Default> Intake<H> {
+    /// A new body; `sealer` seals it on the way (see [`lagoa_store::sealing`]).
+    pub fn new(store: &Store, hasher: H, sealer: Option<Sealer>) -> Self {
+        match sealer {
+            None => Self {
+                writer: store.body_writer(hasher),
+                sealing: None,
+            },
+            Some(sealer) => Self {
+                writer: store.body_writer(H::default()),
+                sealing: Some(PlainSide {
+                    sealer,
+                    md5: Md5::new(),
+                    hasher,
+                    size: 0,
+                }),
+            },
+        }
+    }
+
+    /// Plaintext bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.sealing.as_ref().map_or(self.writer.written(), |p| p.size)
+    }
+
+    /// Takes the next chunk of plaintext.
+    pub async fn write(&mut self, chunk: Bytes) -> StoreResult<()> {
+        let Some(plain) = &mut self.sealing else {
+            return self.writer.write(chunk).await;
+        };
+        plain.md5.update(&chunk);
+        plain.hasher.update(&chunk);
+        plain.size += chunk.len() as u64;
+        let sealed = plain.sealer.push(&chunk);
+        if sealed.is_empty() {
+            return Ok(());
+        }
+        self.writer.write(sealed).await
+    }
+
+    /// Makes the body durable; returns it with what its plaintext was.
+    pub async fn finish(mut self) -> StoreResult<(StagedBody<H>, Plaintext)> {
+        let Some(plain) = self.sealing.take() else {
+            let staged = self.writer.finish().await?;
+            let plaintext = Plaintext { md5: staged.md5 };
+            return Ok((staged, plaintext));
+        };
+        self.writer.write(plain.sealer.finish()).await?;
+        let mut staged = self.writer.finish().await?;
+        *staged.hasher_mut() = plain.hasher;
+        let plaintext = Plaintext {
+            md5: plain.md5.finalize().into(),
+        };
+        Ok((staged, plaintext))
+    }
+}
+
+/// Streams `body` into a new staged body, sealed by `sealer` if given. Nothing is left behind
+/// if this fails.
+pub async fn receive<H: BodyHasher + Default>(
     store: &Store,
     body: Option<StreamingBlob>,
     expected_len: Option<u64>,
     hasher: H,
-) -> S3Result<StagedBody<H>> {
+    sealer: Option<Sealer>,
+) -> S3Result<(StagedBody<H>, Plaintext)> {
     if let Some(len) = expected_len
         && len > 0
     {
         // A body the volume has no room for is refused before a byte of it is read.
         store.ensure_space(len).s3()?;
     }
-    let mut writer = store.body_writer(hasher);
+    let mut intake = Intake::new(store, hasher, sealer);
     if let Some(mut body) = body {
-        while let Some(chunk) = next_chunk(&mut body, &mut writer).await? {
+        while let Some(chunk) = next_chunk(&mut body, &mut intake.writer).await? {
             let chunk = chunk.map_err(stream_error)?;
             if let Some(expected) = expected_len
-                && writer.written() + chunk.len() as u64 > expected
+                && intake.received() + chunk.len() as u64 > expected
             {
                 return Err(s3_error!(
                     IncompleteBody,
                     "The request body is longer than its declared length."
                 ));
             }
-            writer.write(chunk).await.s3()?;
+            intake.write(chunk).await.s3()?;
         }
     }
     if let Some(expected) = expected_len
-        && writer.written() != expected
+        && intake.received() != expected
     {
         return Err(s3_error!(
             IncompleteBody,
             "You did not provide the number of bytes specified by the Content-Length HTTP header ({} of {expected}).",
-            writer.written()
+            intake.received()
         ));
     }
-    writer.finish().await.s3()
+    intake.finish().await.s3()
 }
 
 /// How long a client may pause mid-body before the bytes it sent are written out of memory. A
@@ -161,7 +252,8 @@ pub async fn receive_verified(
     store: &Store,
     body: Option<StreamingBlob>,
     claims: BodyClaims<'_>,
-) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums)> {
+    sealer: Option<Sealer>,
+) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums, Plaintext)> {
     let content_md5 = claims.content_md5.map(checksum::parse_content_md5).transpose()?;
     let mut expected = checksum::expected_from_headers(claims.headers);
     for (alg, value) in claims.claimed {
@@ -182,9 +274,9 @@ pub async fn receive_verified(
         hasher = checksum::with_algorithm(hasher, alg);
     }
     let expected_len = announced_length(claims.headers, claims.content_length);
-    let mut staged = receive(store, body, expected_len, hasher).await?;
+    let (mut staged, plaintext) = receive(store, body, expected_len, hasher, sealer).await?;
     if let Some(md5) = content_md5
-        && md5 != staged.md5
+        && md5 != plaintext.md5
     {
         return Err(s3_error!(
             BadDigest,
@@ -194,5 +286,5 @@ pub async fn receive_verified(
     checksum::merge_trailers(&mut expected, claims.trailers);
     let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
     let checksums = checksum::verify(&expected, computed)?;
-    Ok((staged, checksums))
+    Ok((staged, checksums, plaintext))
 }

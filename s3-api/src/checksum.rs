@@ -8,7 +8,9 @@ use s3s::checksum::ChecksumHasher;
 use s3s::dto::Checksum;
 use s3s::s3_error;
 
-/// The s3s hasher, fed by the store's disk thread.
+/// The s3s hasher, fed by the store's disk thread (or by the intake, for a sealed body). The
+/// default computes nothing.
+#[derive(Default)]
 pub struct RequestedChecksums(pub ChecksumHasher);
 
 impl BodyHasher for RequestedChecksums {

@@ -65,7 +65,19 @@ pub fn to_s3(err: StoreError) -> S3Error {
             )
         }
         StoreError::BodyStream(msg) => s3_error!(IncompleteBody, "The request body ended early: {msg}"),
-        other @ (StoreError::Io { .. } | StoreError::Db { .. } | StoreError::Corrupt(_) | StoreError::Internal(_)) => {
+        StoreError::CustomerKey => s3_error!(
+            InvalidRequest,
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+        ),
+        StoreError::KeyUnavailable(why) => {
+            tracing::error!(request_id = %crate::request_log::current_id(), error = %why, "encryption key unavailable");
+            s3_error!(InternalError, "The object's encryption key is unavailable: {why}")
+        }
+        other @ (StoreError::Io { .. }
+        | StoreError::Db { .. }
+        | StoreError::Corrupt(_)
+        | StoreError::Internal(_)
+        | StoreError::Tampered(_)) => {
             tracing::error!(request_id = %crate::request_log::current_id(), error = %other, "storage failure");
             let mut e = S3Error::with_message(
                 S3ErrorCode::InternalError,
@@ -113,7 +125,7 @@ impl<T> StoreResultExt<T> for Result<T, StoreError> {
 }
 
 /// An S3 error code s3s has no variant for (e.g. `InvalidPartNumber`), with its status.
-pub fn custom(code: &'static str, status: http::StatusCode, message: &'static str) -> S3Error {
+pub fn custom(code: &'static str, status: http::StatusCode, message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
     let mut e = S3Error::with_message(S3ErrorCode::Custom(code.into()), message);
     e.set_status_code(status);
     e

@@ -11,6 +11,7 @@ mod body;
 mod body_guard;
 mod checksum;
 mod conditions;
+mod encryption;
 mod errors;
 mod frontend;
 mod identity;

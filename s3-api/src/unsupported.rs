@@ -1,18 +1,16 @@
 //! Requests that ask for something Lagoa does not do yet are refused whole, never half-served.
 //!
-//! A client that sends server-side-encryption headers believes its data is encrypted at rest; one
-//! that sends a public-read ACL believes its object is shared. Storing the object while ignoring
-//! the header would tell both something false, so such requests answer `501 NotImplemented` and
-//! store nothing — what MinIO answers for the same headers when it lacks the feature.
+//! A client that sends a public-read ACL believes its object is shared. Storing the object while
+//! ignoring the header would tell it something false, so such requests answer
+//! `501 NotImplemented` and store nothing — what MinIO answers for the same headers when it lacks
+//! the feature.
 
 use http::HeaderMap;
 use s3s::dto::PutObjectInput;
 use s3s::{S3Error, S3Result, s3_error};
 
-/// Header prefixes of every SSE variant: SSE-S3 / SSE-KMS (`x-amz-server-side-encryption`,
-/// `…-aws-kms-key-id`, `…-context`, `…-bucket-key-enabled`), SSE-C (`…-customer-*`) and the
-/// copy source's SSE-C key (`x-amz-copy-source-server-side-encryption-customer-*`).
-const SSE_HEADER_PREFIXES: [&str; 2] = ["x-amz-server-side-encryption", "x-amz-copy-source-server-side-encryption"];
+/// SSE-S3/SSE-KMS headers, which choose how a write is sealed and mean nothing on a read.
+const WRITE_SSE_HEADERS: [&str; 2] = ["x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"];
 
 /// Explicit ACL grants; no grant can be honoured until ACLs exist.
 const GRANT_HEADERS: [&str; 5] = [
@@ -31,13 +29,6 @@ pub enum AclTarget {
     Object,
 }
 
-fn sse_not_implemented() -> S3Error {
-    s3_error!(
-        NotImplemented,
-        "Server-side encryption is not implemented by this server; the request was not executed and nothing was stored"
-    )
-}
-
 fn acl_not_implemented(what: &str) -> S3Error {
     s3_error!(
         NotImplemented,
@@ -45,12 +36,15 @@ fn acl_not_implemented(what: &str) -> S3Error {
     )
 }
 
-/// Refuses any server-side-encryption header.
-pub fn reject_sse(headers: &HeaderMap) -> S3Result<()> {
-    let sse = headers
-        .keys()
-        .any(|name| SSE_HEADER_PREFIXES.iter().any(|prefix| name.as_str().starts_with(prefix)));
-    if sse { Err(sse_not_implemented()) } else { Ok(()) }
+/// GET/HEAD with an SSE-S3/SSE-KMS header: S3 answers 400 (only SSE-C keys belong on reads).
+pub fn reject_sse_on_read(headers: &HeaderMap) -> S3Result<()> {
+    match WRITE_SSE_HEADERS.iter().find(|h| headers.contains_key(**h)) {
+        Some(h) => Err(s3_error!(
+            InvalidArgument,
+            "The {h} header is not supported for this operation"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Whether a canned ACL is what Lagoa does anyway (owner-only access).
@@ -73,9 +67,9 @@ pub fn reject_acl(headers: &HeaderMap, target: AclTarget) -> S3Result<()> {
 }
 
 /// The checks for a request that creates or replaces an object (PUT, copy, multipart create):
-/// SSE and ACL headers. (Object lock headers are served: see `ops/object_lock.rs`.)
+/// ACL headers. (Object lock and SSE headers are served: see `ops/object_lock.rs`,
+/// `encryption.rs`.)
 pub fn reject_object_write(headers: &HeaderMap) -> S3Result<()> {
-    reject_sse(headers)?;
     reject_acl(headers, AclTarget::Object)
 }
 
@@ -84,19 +78,8 @@ pub fn reject_bucket_create(headers: &HeaderMap) -> S3Result<()> {
     reject_acl(headers, AclTarget::Bucket)
 }
 
-/// A PutObject's own fields, which for a browser POST come from the form rather than headers:
-/// `acl`, `x-amz-server-side-encryption*` fields.
+/// A PutObject's own ACL fields, which for a browser POST come from the form rather than headers.
 pub fn reject_put_fields(input: &PutObjectInput) -> S3Result<()> {
-    let sse = input.server_side_encryption.is_some()
-        || input.sse_customer_algorithm.is_some()
-        || input.sse_customer_key.is_some()
-        || input.sse_customer_key_md5.is_some()
-        || input.ssekms_key_id.is_some()
-        || input.ssekms_encryption_context.is_some()
-        || input.bucket_key_enabled.is_some();
-    if sse {
-        return Err(sse_not_implemented());
-    }
     if let Some(acl) = &input.acl
         && !acl_is_private(acl.as_str(), AclTarget::Object)
     {
@@ -125,17 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn every_sse_variant_is_refused() {
-        for name in [
-            "x-amz-server-side-encryption",
-            "x-amz-server-side-encryption-aws-kms-key-id",
-            "x-amz-server-side-encryption-customer-algorithm",
-            "x-amz-server-side-encryption-customer-key",
-            "x-amz-copy-source-server-side-encryption-customer-key-md5",
-        ] {
-            assert!(reject_sse(&headers(&[(name, "x")])).is_err(), "{name}");
+    fn reads_refuse_write_side_sse_headers() {
+        for name in ["x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"] {
+            assert!(reject_sse_on_read(&headers(&[(name, "x")])).is_err(), "{name}");
         }
-        assert!(reject_sse(&headers(&[("x-amz-meta-server-side-encryption", "x")])).is_ok());
+        assert!(reject_sse_on_read(&headers(&[("x-amz-server-side-encryption-customer-key", "x")])).is_ok());
     }
 
     #[test]

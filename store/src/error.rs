@@ -73,6 +73,15 @@ pub enum StoreError {
     /// filled it, or the reserve is off. Answered like [`StoreError::StorageFull`].
     #[error("the data volume ran out of space while {0}")]
     OutOfSpace(String),
+    /// A sealed package or data key failed authentication: the bytes were changed on disk.
+    #[error("an encrypted object failed authentication ({0}); it was modified and may be compromised")]
+    Tampered(String),
+    /// A master key a sealed object needs is not configured.
+    #[error("{0}")]
+    KeyUnavailable(String),
+    /// An SSE-C object was read without its key, or with another key.
+    #[error("the object is encrypted with a customer-provided key, and the right key was not given")]
+    CustomerKey,
     #[error("stored metadata is corrupt ({0}); restore the data directory from a backup")]
     Corrupt(String),
     /// A server fault: a storage task panicked or was cancelled, or an internal invariant broke.

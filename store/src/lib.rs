@@ -19,6 +19,7 @@ mod multipart;
 mod objects;
 mod pins;
 mod reader;
+pub mod sealing;
 mod snapshot;
 mod space;
 mod store;
@@ -38,7 +39,7 @@ pub use meta::{
     BucketMeta, Checksums, ContentHeaders, DefaultRetention, DeleteMarker, Extent, Location, ObjectAttributes, ObjectLockConfig,
     ObjectMeta, PartMeta, Retention, RetentionMode, RetentionPeriod, UploadMeta, VersionRecord, Versioning, now_nanos,
 };
-pub use multipart::Completion;
+pub use multipart::{Completion, NewPart, UploadSettings};
 pub use objects::{
     DeleteCondition, DeleteOutcome, DeleteRequest, Deleted, NewObject, ObjectHandle, WriteCondition, etag_matches,
 };

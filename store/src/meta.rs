@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::FileId;
+use crate::sealing::Encryption;
 
 /// A bucket's record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -201,9 +202,21 @@ pub struct ObjectMeta {
     /// GetObjectLegalHold with NoSuchObjectLockConfiguration), then ON (`true`) or OFF.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_hold: Option<bool>,
+    /// How the bytes are sealed; `None` for plaintext. `size` is then the plaintext size and each
+    /// extent's `size` its sealed size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
 }
 
 impl ObjectMeta {
+    /// The plaintext size of one extent (what a `partNumber` read returns).
+    pub fn extent_plain_size(&self, extent: &Extent) -> u64 {
+        match self.encryption {
+            Some(_) => crate::sealing::plain_len(extent.size).unwrap_or(0),
+            None => extent.size,
+        }
+    }
+
     /// The version's order among its key's versions.
     pub fn seq(&self) -> u64 {
         effective_seq(self.version_seq, self.last_modified_nanos)
@@ -277,6 +290,19 @@ pub struct UploadMeta {
     pub retention: Option<Retention>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_hold: Option<bool>,
+    /// How every part is sealed (each under its own key derived from the upload's data key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+impl UploadMeta {
+    /// A part's plaintext size (its extent holds the sealed size when the upload is encrypted).
+    pub fn part_plain_size(&self, part: &PartMeta) -> u64 {
+        match self.encryption {
+            Some(_) => crate::sealing::plain_len(part.extent.size).unwrap_or(0),
+            None => part.extent.size,
+        }
+    }
 }
 
 /// One uploaded part of a multipart upload.

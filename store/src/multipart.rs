@@ -10,20 +10,45 @@ use crate::layout::FileId;
 use crate::lock::LockSettings;
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, PartMeta, UploadMeta, now_nanos};
 use crate::objects::WriteCondition;
+use crate::sealing::{Encryption, plain_len};
 use crate::store::{Inner, Store, decode, encode};
 use crate::writer::{StagedBody, StagedData};
 
+/// How a new multipart upload is to be stored, besides its attributes.
+#[derive(Debug, Clone, Default)]
+pub struct UploadSettings {
+    /// The announced checksum algorithm and type.
+    pub checksum: Option<(String, String)>,
+    /// Object lock asked for at creation, applied at completion.
+    pub lock: LockSettings,
+    /// How the parts are sealed (each under a key derived for its part number).
+    pub encryption: Option<Encryption>,
+}
+
+/// What a part carries besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct NewPart {
+    /// The part's verified `x-amz-checksum-*` values.
+    pub checksums: Checksums,
+    /// The part's ETag when it is not the MD5 of the stored bytes (a sealed part's plaintext MD5).
+    pub etag: Option<String>,
+}
+
 impl Store {
-    /// Starts a multipart upload; returns its id. `checksum` is the announced algorithm and type.
+    /// Starts a multipart upload; returns its id.
     pub async fn create_upload(
         &self,
         bucket: &str,
         key: &str,
         attributes: ObjectAttributes,
         owner: &str,
-        checksum: Option<(String, String)>,
-        lock: LockSettings,
+        settings: UploadSettings,
     ) -> StoreResult<String> {
+        let UploadSettings {
+            checksum,
+            lock,
+            encryption,
+        } = settings;
         let (checksum_algorithm, checksum_type) = checksum.unzip();
         let upload = UploadMeta {
             bucket: bucket.to_owned(),
@@ -35,6 +60,7 @@ impl Store {
             checksum_type,
             retention: lock.retention,
             legal_hold: lock.legal_hold,
+            encryption,
         };
         self.blocking(move |s| {
             let _b = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
@@ -67,12 +93,13 @@ impl Store {
         upload_id: &str,
         number: u32,
         mut body: StagedBody<H>,
-        checksums: Checksums,
+        part: NewPart,
     ) -> StoreResult<PartMeta> {
+        let NewPart { checksums, etag } = part;
         let data = body
             .take_data()
             .ok_or_else(|| StoreError::Internal("body committed twice".into()))?;
-        let (size, md5) = (body.size, body.md5_hex());
+        let (size, md5) = (body.size, etag.unwrap_or_else(|| body.md5_hex()));
         let (bucket, key, upload_id) = (bucket.to_owned(), key.to_owned(), upload_id.to_owned());
         let file = match &data {
             StagedData::File(id) => Some(*id),
@@ -182,11 +209,15 @@ impl Store {
             }
             let mut extents = Vec::with_capacity(chosen.len());
             let mut md5_of_md5s = Md5::new();
+            let plain_size = |extent: &Extent| match upload.encryption {
+                Some(_) => plain_len(extent.size).unwrap_or(0),
+                None => extent.size,
+            };
             for (i, part) in chosen.iter().enumerate() {
-                if i + 1 < chosen.len() && part.extent.size < s.config.min_part_size {
+                if i + 1 < chosen.len() && plain_size(&part.extent) < s.config.min_part_size {
                     return Err(StoreError::EntityTooSmall {
                         part: part.number,
-                        size: part.extent.size,
+                        size: plain_size(&part.extent),
                         min: s.config.min_part_size,
                     });
                 }
@@ -195,7 +226,7 @@ impl Store {
                 extents.push(part.extent.clone());
             }
             let meta = ObjectMeta {
-                size: extents.iter().map(|e| e.size).sum(),
+                size: extents.iter().map(plain_size).sum(),
                 etag: format!("{}-{}", hex::encode(md5_of_md5s.finalize()), listed.len()),
                 last_modified_nanos: now_nanos(),
                 attributes: upload.attributes.clone(),
@@ -212,6 +243,7 @@ impl Store {
                 retention: upload.retention,
                 noncurrent_since_nanos: None,
                 legal_hold: upload.legal_hold,
+                encryption: upload.encryption.clone(),
             };
             // Parts that were uploaded but not listed are dropped with the upload.
             let mut batch = WriteBatch::default();

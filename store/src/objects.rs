@@ -2,6 +2,7 @@
 
 use std::fs;
 
+use futures::StreamExt;
 use rocksdb::WriteBatch;
 
 use crate::error::{DbContext, IoContext, StoreError, StoreResult};
@@ -11,6 +12,7 @@ use crate::lock::{LockSettings, default_retention, deletion_blocked};
 use crate::meta::{Checksums, Extent, Location, ObjectAttributes, ObjectMeta, VersionRecord, now_nanos};
 use crate::pins::PinGuard;
 use crate::reader::{self, ByteStream, OpenedExtent};
+use crate::sealing::{self, Encryption, Key, SpanOpener, plain_len};
 use crate::store::{Inner, Store, decode};
 use crate::versions::{Chain, Located};
 use crate::writer::{StagedBody, StagedData};
@@ -68,6 +70,11 @@ pub struct NewObject {
     pub condition: WriteCondition,
     /// Object lock asked for by the request.
     pub lock: LockSettings,
+    /// Set when the body was sealed before it reached the store (see `sealing`).
+    pub encryption: Option<Encryption>,
+    /// The ETag when it is not the MD5 of the stored bytes: a sealed body's plaintext MD5
+    /// (SSE-S3, as S3 answers), computed before sealing.
+    pub etag: Option<String>,
 }
 
 /// Conditions on a delete (`If-Match`, `x-amz-if-match-last-modified-time`,
@@ -149,13 +156,21 @@ impl Store {
             owner,
             condition,
             lock,
+            encryption,
+            etag,
         } = new;
         let data = body
             .take_data()
             .ok_or_else(|| StoreError::Internal("body committed twice".into()))?;
+        let plain_size = match encryption {
+            Some(_) => {
+                plain_len(body.size).ok_or_else(|| StoreError::Internal(format!("{} bytes is not a sealed body", body.size)))?
+            }
+            None => body.size,
+        };
         let meta = ObjectMeta {
-            size: body.size,
-            etag: body.md5_hex(),
+            size: plain_size,
+            etag: etag.unwrap_or_else(|| body.md5_hex()),
             last_modified_nanos: now_nanos(),
             attributes,
             checksums,
@@ -171,6 +186,7 @@ impl Store {
             retention: lock.retention,
             noncurrent_since_nanos: None,
             legal_hold: lock.legal_hold,
+            encryption,
         };
         let (md5, size) = (body.md5_hex(), body.size);
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
@@ -372,16 +388,54 @@ pub(crate) enum OpenedData {
 }
 
 impl ObjectHandle {
-    /// Streams bytes `[start, end)`. Later extents of multipart objects are opened when the
-    /// stream reaches them.
+    /// Streams bytes `[start, end)` of a plaintext or SSE-S3/SSE-KMS object (see
+    /// [`ObjectHandle::read_with_key`]).
     pub async fn read(self, start: u64, end: u64) -> StoreResult<ByteStream> {
+        self.read_with_key(start, end, None).await
+    }
+
+    /// Streams plaintext bytes `[start, end)`. A sealed object is opened package by package:
+    /// only the packages the range touches are read from disk. `customer` is the SSE-C key
+    /// (checked against the record; [`StoreError::CustomerKey`] when missing or wrong). Later
+    /// extents of multipart objects are opened when the stream reaches them.
+    pub async fn read_with_key(self, start: u64, end: u64, customer: Option<&Key>) -> StoreResult<ByteStream> {
+        let Some(encryption) = self.meta.encryption.clone() else {
+            let plan = reader::plan(&self.meta, start, end);
+            let (opened, pin) = self.open_plan(plan)?;
+            return Ok(reader::stream(opened, pin));
+        };
+        let key = encryption.data_key(self.store.keyring(), customer)?;
+        let sizes: Vec<u64> = self.meta.extents.iter().map(|e| e.size).collect();
+        let spans = sealing::format::plan(&sizes, start, end)?;
+        let plan = spans
+            .iter()
+            .map(|s| (self.meta.extents[s.extent].location, s.sealed_offset, s.sealed_len))
+            .collect();
+        let stream_keys = spans
+            .iter()
+            .map(|s| sealing::stream_key(&key, &self.meta, s.extent))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let (opened, mut pin) = self.open_plan(plan)?;
+        let count = spans.len();
+        let mut streams = Vec::with_capacity(count);
+        for (i, ((piece, span), stream_key)) in opened.into_iter().zip(spans).zip(stream_keys).enumerate() {
+            let opener = SpanOpener::new(&stream_key, sizes[span.extent], &span)?;
+            // The last stream holds the pin: it lives until the whole body is dropped.
+            let pin = if i + 1 == count { pin.take() } else { None };
+            streams.push(reader::unsealed(reader::stream(vec![piece], pin), opener));
+        }
+        Ok(Box::pin(futures::stream::iter(streams).flatten()))
+    }
+
+    /// Opens the stored pieces `(location, offset, len)`: the first extent's data came with the
+    /// handle, inline extents are read now, later files when the stream reaches them.
+    fn open_plan(self, plan: Vec<(Location, u64, u64)>) -> StoreResult<(Vec<OpenedExtent>, Option<PinGuard>)> {
         let ObjectHandle {
             meta,
             mut first,
             store,
             pin,
         } = self;
-        let plan = reader::plan(&meta, start, end);
         let first_location = meta.extents.first().map(|e| e.location);
         // At most a few RocksDB gets (inline extents); file extents are opened lazily by the stream.
         let opened = store.point_read(move |s| {
@@ -408,7 +462,7 @@ impl ObjectHandle {
             }
             Ok(out)
         })?;
-        Ok(reader::stream(opened, pin))
+        Ok((opened, pin))
     }
 }
 

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::meta::{Location, ObjectMeta};
 use crate::pins::PinGuard;
+use crate::sealing::SpanOpener;
 
 /// A stream of body chunks.
 pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + Sync>>;
@@ -339,5 +340,51 @@ fn advise(file: &fs::File, offset: u64, len: u64, advice: libc::c_int) {
     // SAFETY: posix_fadvise only reads the descriptor, which `file` keeps open for the call.
     unsafe {
         libc::posix_fadvise(file.as_raw_fd(), offset, len, advice);
+    }
+}
+
+/// The plaintext of one sealed span, opened package by package as `sealed` delivers it.
+pub(crate) fn unsealed(sealed: ByteStream, opener: SpanOpener) -> ByteStream {
+    Box::pin(Unsealing {
+        sealed,
+        opener: Some(opener),
+    })
+}
+
+struct Unsealing {
+    sealed: ByteStream,
+    /// `None` once the span ended or failed.
+    opener: Option<SpanOpener>,
+}
+
+impl Stream for Unsealing {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(opener) = this.opener.as_mut() else {
+                return Poll::Ready(None);
+            };
+            let opened = match std::task::ready!(this.sealed.as_mut().poll_next(cx)) {
+                Some(Ok(chunk)) => opener.push(&chunk),
+                Some(Err(e)) => {
+                    this.opener = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                None => match this.opener.take() {
+                    Some(last) => last.finish(),
+                    None => return Poll::Ready(None),
+                },
+            };
+            match opened {
+                Ok(plain) if plain.is_empty() => continue,
+                Ok(plain) => return Poll::Ready(Some(Ok(plain))),
+                Err(e) => {
+                    this.opener = None;
+                    return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                }
+            }
+        }
     }
 }

@@ -12,12 +12,13 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{DbContext, IoContext, StoreError, StoreResult};
 use crate::list::ListPage;
 use crate::meta::{BucketMeta, Location, ObjectMeta};
 use crate::objects::OpenedData;
+use crate::sealing::{self, Key, Keyring, SpanOpener};
 use crate::store::{Inner, Store};
 
 /// Read-only access to a volume: the embedded server's own store, or a secondary instance of
@@ -27,6 +28,8 @@ pub struct StoreReader {
     store: Store,
     /// A RocksDB secondary: it sees the primary's writes only after [`StoreReader::catch_up`].
     secondary: bool,
+    /// Master keys for opening SSE-S3/SSE-KMS objects.
+    keyring: Keyring,
 }
 
 impl Store {
@@ -35,6 +38,7 @@ impl Store {
         StoreReader {
             store: self.clone(),
             secondary: false,
+            keyring: self.keyring().clone(),
         }
     }
 }
@@ -47,7 +51,14 @@ impl StoreReader {
         Ok(Self {
             store: Store::open_secondary(root, scratch)?,
             secondary: true,
+            keyring: Keyring::default(),
         })
+    }
+
+    /// The master keys for reading SSE-S3/SSE-KMS objects (a secondary has none until given).
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = keyring;
+        self
     }
 
     /// Makes the primary's latest committed writes visible (a no-op on the primary itself).
@@ -94,11 +105,12 @@ impl StoreReader {
     pub async fn snapshot(&self, bucket: &str, key: &str) -> StoreResult<ObjectSnapshot> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let secondary = self.secondary;
+        let keyring = self.keyring.clone();
         self.store
             .blocking(move |s| {
                 let mut attempts = 0;
                 loop {
-                    match s.snapshot(&bucket, &key) {
+                    match s.snapshot(&bucket, &key, &keyring) {
                         // The version was replaced between reading its record and opening its
                         // data: read the new record (a secondary first catches up to see it).
                         Err(e) if e.is_not_found() && attempts < 8 => {
@@ -126,6 +138,8 @@ pub struct ObjectSnapshot {
     /// The version's record.
     pub meta: ObjectMeta,
     pieces: Vec<Piece>,
+    /// The data key of a sealed object; reads open its packages.
+    data_key: Option<Key>,
 }
 
 /// A contiguous piece of the object (one extent) and where its bytes are.
@@ -149,12 +163,34 @@ impl ObjectSnapshot {
 
     /// Reads bytes `[offset, offset + len)` (clamped to the object's end). Blocking: call it
     /// from a blocking thread. Pieces on disk are read with `pread`, so concurrent reads of one
-    /// snapshot do not interfere.
+    /// snapshot do not interfere. A sealed object's packages covering the range are read and
+    /// opened (authenticated) for each call.
     pub fn read_at(&self, offset: u64, len: u64) -> StoreResult<Bytes> {
         let end = offset.saturating_add(len).min(self.meta.size);
         if offset >= end {
             return Ok(Bytes::new());
         }
+        let Some(key) = &self.data_key else {
+            return self.read_stored(offset, end);
+        };
+        let sizes: Vec<u64> = self.pieces.iter().map(|p| p.len).collect();
+        let mut out = BytesMut::with_capacity(usize::try_from(end - offset).unwrap_or(0));
+        for span in sealing::format::plan(&sizes, offset, end)? {
+            let piece = &self.pieces[span.extent];
+            let stream_key = sealing::stream_key(key, &self.meta, span.extent)?;
+            let sealed = self.read_stored(
+                piece.start + span.sealed_offset,
+                piece.start + span.sealed_offset + span.sealed_len,
+            )?;
+            let mut opener = SpanOpener::new(&stream_key, piece.len, &span)?;
+            out.extend_from_slice(&opener.push(&sealed)?);
+            out.extend_from_slice(&opener.finish()?);
+        }
+        Ok(out.freeze())
+    }
+
+    /// Stored bytes `[offset, end)` as they are on disk.
+    fn read_stored(&self, offset: u64, end: u64) -> StoreResult<Bytes> {
         let mut out = Vec::with_capacity(usize::try_from(end - offset).unwrap_or(0));
         let first = self.pieces.partition_point(|p| p.start + p.len <= offset);
         for piece in &self.pieces[first..] {
@@ -189,8 +225,10 @@ impl ObjectSnapshot {
 impl Inner {
     /// Reads the record of `bucket/key` and opens all of its pieces; `NotFound` (see
     /// [`StoreError::is_not_found`]) when a piece vanished because the version was replaced.
-    fn snapshot(&self, bucket: &str, key: &str) -> StoreResult<ObjectSnapshot> {
+    fn snapshot(&self, bucket: &str, key: &str, keyring: &Keyring) -> StoreResult<ObjectSnapshot> {
         let meta = self.require_object(bucket, key)?;
+        // SSE-C objects need the customer's key, which a query does not carry: they fail here.
+        let data_key = meta.encryption.as_ref().map(|e| e.data_key(keyring, None)).transpose()?;
         let mut pieces = Vec::with_capacity(meta.extents.len());
         let mut start = 0;
         for extent in &meta.extents {
@@ -212,7 +250,7 @@ impl Inner {
             });
             start += extent.size;
         }
-        Ok(ObjectSnapshot { meta, pieces })
+        Ok(ObjectSnapshot { meta, pieces, data_key })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::layout::{FileId, Layout};
 use crate::locks::StripedLocks;
 use crate::meta::{BucketMeta, Versioning, now_nanos};
 use crate::pins::FilePins;
+use crate::sealing::Keyring;
 use crate::space::{FreeSpaceReserve, Space};
 use crate::writer::{BodyHasher, BodyWriter};
 
@@ -29,6 +30,8 @@ pub struct StoreConfig {
     pub direct_io: bool,
     /// Free space kept on the volume: writes that add data are refused below it (see `space`).
     pub min_free: FreeSpaceReserve,
+    /// Master keys for SSE-S3 and SSE-KMS (empty: those requests are refused).
+    pub keyring: Keyring,
 }
 
 impl Default for StoreConfig {
@@ -38,6 +41,7 @@ impl Default for StoreConfig {
             min_part_size: 5 * 1024 * 1024,
             direct_io: true,
             min_free: FreeSpaceReserve::default(),
+            keyring: Keyring::default(),
         }
     }
 }
@@ -110,6 +114,11 @@ impl Store {
             seq_clock: Default::default(),
         };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// The master keys sealed objects are opened with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.inner.config.keyring
     }
 
     /// Removes staging leftovers and data files that no record references: the remains of

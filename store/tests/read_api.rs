@@ -21,7 +21,7 @@ async fn put(store: &Store, bucket: &str, key: &str, data: &[u8]) {
 
 async fn put_multipart(store: &Store, bucket: &str, key: &str, parts: &[&[u8]]) {
     let id = store
-        .create_upload(bucket, key, Default::default(), "root", None, Default::default())
+        .create_upload(bucket, key, Default::default(), "root", Default::default())
         .await
         .unwrap();
     let mut listed = Vec::new();

@@ -10,7 +10,8 @@ use aws_sdk_s3::types::{
 use lagoa_conformance::sigv4::{self, Signer};
 #[allow(unused_imports)]
 pub use lagoa_conformance::{
-    HOME_USER, OTHER_USER, READER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TestServer, WRITER_USER,
+    HOME_USER, OTHER_USER, READER_USER, ROOT_PASSWORD, ROOT_USER, ServerOptions, TEST_KMS_KEY, TEST_KMS_KEY_NAME, TestServer,
+    WRITER_USER,
 };
 
 /// The `lagoa` binary under test: this crate's, or `LAGOA_TEST_BINARY` (to run the suite against

@@ -27,7 +27,9 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/encrypt"
 	"github.com/minio/minio-go/v7/pkg/lifecycle"
+	"github.com/minio/minio-go/v7/pkg/sse"
 	"github.com/minio/minio-go/v7/pkg/policy"
 	"github.com/minio/minio-go/v7/pkg/tags"
 )
@@ -753,6 +755,81 @@ func main() {
 			return fmt.Errorf("anonymous read after set none")
 		}
 		return client.RemoveObject(ctx, bucket, "pub/a.txt", minio.RemoveObjectOptions{})
+	})
+
+	feature("mc encrypt set sse-s3 / info / clear; SSE-KMS and SSE-C objects", func() error {
+		// What `mc encrypt set sse-s3 ALIAS/bucket` sends, then `mc encrypt info`.
+		if err := client.SetBucketEncryption(ctx, bucket, sse.NewConfigurationSSES3()); err != nil {
+			return err
+		}
+		cfg, err := client.GetBucketEncryption(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if len(cfg.Rules) != 1 || cfg.Rules[0].Apply.SSEAlgorithm != "AES256" {
+			return fmt.Errorf("mc encrypt info would show %+v", cfg.Rules)
+		}
+		check := func(key string, want string, get minio.GetObjectOptions, stat minio.StatObjectOptions) error {
+			info, err := client.StatObject(ctx, bucket, key, stat)
+			if err != nil {
+				return err
+			}
+			if got := info.Metadata.Get("X-Amz-Server-Side-Encryption"); got != want {
+				return fmt.Errorf("%s: x-amz-server-side-encryption %q, want %q", key, got, want)
+			}
+			obj, err := client.GetObject(ctx, bucket, key, get)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(obj)
+			if err != nil || string(body) != "sealed "+key {
+				return fmt.Errorf("%s read back %q %v", key, body, err)
+			}
+			return nil
+		}
+		if _, err := put("enc/default", []byte("sealed enc/default"), minio.PutObjectOptions{}); err != nil {
+			return err
+		}
+		if err := check("enc/default", "AES256", minio.GetObjectOptions{}, minio.StatObjectOptions{}); err != nil {
+			return err
+		}
+		kms, err := encrypt.NewSSEKMS("lagoa-test-key", nil)
+		if err != nil {
+			return err
+		}
+		if _, err := put("enc/kms", []byte("sealed enc/kms"), minio.PutObjectOptions{ServerSideEncryption: kms}); err != nil {
+			return err
+		}
+		if err := check("enc/kms", "aws:kms", minio.GetObjectOptions{}, minio.StatObjectOptions{}); err != nil {
+			return err
+		}
+		ssec, err := encrypt.NewSSEC(bytes.Repeat([]byte{0x5a}, 32))
+		if err != nil {
+			return err
+		}
+		if _, err := put("enc/ssec", []byte("sealed enc/ssec"), minio.PutObjectOptions{ServerSideEncryption: ssec}); err != nil {
+			return err
+		}
+		if err := check("enc/ssec", "", minio.GetObjectOptions{ServerSideEncryption: ssec}, minio.StatObjectOptions{ServerSideEncryption: ssec}); err != nil {
+			return err
+		}
+		if _, err := client.StatObject(ctx, bucket, "enc/ssec", minio.StatObjectOptions{}); err == nil {
+			return fmt.Errorf("an SSE-C object was readable without its key")
+		}
+		// `mc encrypt clear`.
+		if err := client.RemoveBucketEncryption(ctx, bucket); err != nil {
+			return err
+		}
+		_, err = client.GetBucketEncryption(ctx, bucket)
+		if err := expectCode(err, "ServerSideEncryptionConfigurationNotFoundError"); err != nil {
+			return err
+		}
+		for _, k := range []string{"enc/default", "enc/kms", "enc/ssec"} {
+			if err := client.RemoveObject(ctx, bucket, k, minio.RemoveObjectOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 
 	feature("errors: NoSuchKey/NoSuchBucket/BucketNotEmpty", func() error {

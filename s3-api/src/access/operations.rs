@@ -48,6 +48,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("CreateBucket", op("s3:CreateBucket", Target::Bucket)),
     ("CreateMultipartUpload", op("s3:PutObject", Target::Object)),
     ("DeleteBucket", op("s3:DeleteBucket", Target::Bucket)),
+    ("DeleteBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     ("DeleteBucketLifecycle", op("s3:PutLifecycleConfiguration", Target::Bucket)),
     ("DeleteBucketPolicy", op("s3:DeleteBucketPolicy", Target::Bucket)),
     ("DeleteBucketTagging", op("s3:PutBucketTagging", Target::Bucket)),
@@ -58,6 +59,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ),
     ("DeleteObjects", op("s3:DeleteObject", Target::EachKey)),
     ("DeletePublicAccessBlock", op("s3:PutBucketPublicAccessBlock", Target::Bucket)),
+    ("GetBucketEncryption", op("s3:GetEncryptionConfiguration", Target::Bucket)),
     (
         "GetBucketLifecycleConfiguration",
         op("s3:GetLifecycleConfiguration", Target::Bucket),
@@ -88,6 +90,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("ListObjectsV2", op("s3:ListBucket", Target::Bucket)),
     ("ListParts", op("s3:ListMultipartUploadParts", Target::Object)),
     ("PostObject", op("s3:PutObject", Target::Object)),
+    ("PutBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     (
         "PutBucketLifecycleConfiguration",
         op("s3:PutLifecycleConfiguration", Target::Bucket),

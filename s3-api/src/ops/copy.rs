@@ -1,16 +1,30 @@
 //! CopyObject and UploadPartCopy: the source is streamed through the store's write path, so the
 //! copy is durable and checksummed like any upload and memory stays bounded.
 
-use lagoa_store::{NewObject, ObjectHandle, WriteCondition};
+use lagoa_store::sealing::{Key, Sealer, SseKind};
+use lagoa_store::{NewObject, NewPart, ObjectHandle, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use crate::body::{Intake, Plaintext};
 use crate::checksum::{self, RequestedChecksums};
 use crate::conditions::ReadConditions;
+use crate::encryption::{self, SseRequest};
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_tagging_header, timestamp};
 use crate::ops::object_lock::{lock_headers_of, lock_settings};
 use crate::ops::versioning::{shown_version, version_param, written_version};
+
+/// The copy source's SSE-C key fields (`x-amz-copy-source-server-side-encryption-customer-*`).
+macro_rules! copy_source_customer_fields {
+    ($input:expr) => {
+        encryption::CustomerKeyFields {
+            algorithm: $input.copy_source_sse_customer_algorithm.as_deref(),
+            key: $input.copy_source_sse_customer_key.as_deref(),
+            key_md5: $input.copy_source_sse_customer_key_md5.as_deref(),
+        }
+    };
+}
 
 /// Parses `x-amz-copy-source-range: bytes=first-last` against the source size.
 fn copy_range(range: &str, size: u64) -> S3Result<(u64, u64)> {
@@ -82,6 +96,7 @@ impl Lagoa {
         crate::unsupported::reject_object_write(&req.headers)?;
         // The copy's lock comes from this request (or the bucket's default), never the source's.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
+        let sse = encryption::sse_fields_of!(req.input).request()?;
         let input = &req.input;
         let source = self
             .copy_source(
@@ -110,7 +125,15 @@ impl Lagoa {
             .tagging_directive
             .as_ref()
             .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
-        if src_bucket == input.bucket && src_key == input.key && !replace_meta && !replace_tags && !named_version {
+        let source_key = encryption::read_key(src.encryption.as_ref(), copy_source_customer_fields!(input))?;
+        let changes_encryption = sse != SseRequest::None;
+        if src_bucket == input.bucket
+            && src_key == input.key
+            && !replace_meta
+            && !replace_tags
+            && !named_version
+            && !changes_encryption
+        {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -151,9 +174,14 @@ impl Lagoa {
         for alg in src.checksums.keys() {
             hasher = checksum::with_algorithm(hasher, alg);
         }
-        let mut staged = self.copy_bytes(src_handle, 0, src.size, hasher).await?;
+        let sealing = self.sealing_for_write(&input.bucket, sse).await?;
+        let sealer = sealing.as_ref().map(|s| Sealer::new(&s.data_key));
+        let (mut staged, plain) = self
+            .copy_bytes(src_handle, 0, src.size, hasher, source_key.as_ref(), sealer)
+            .await?;
         let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
         let checksums = checksum::to_map(&computed);
+        let etag = encryption::etag_override(sealing.as_ref(), &plain);
         let meta = self
             .store
             .put_object(
@@ -166,12 +194,14 @@ impl Lagoa {
                     owner: caller,
                     condition: WriteCondition::default(),
                     lock,
+                    encryption: sealing.map(|s| s.record),
+                    etag,
                 },
             )
             .await
             .s3()?;
         let c = checksum::from_map(&meta.checksums);
-        Ok(S3Response::new(CopyObjectOutput {
+        let mut out = CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(meta.etag)),
                 last_modified: Some(timestamp(meta.last_modified_nanos)),
@@ -185,7 +215,9 @@ impl Lagoa {
             copy_source_version_id: source_version,
             version_id: written_version(meta.version_id.as_deref()),
             ..Default::default()
-        }))
+        };
+        encryption::set_sse_view!(out, encryption::view(meta.encryption.as_ref()));
+        Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_upload_part_copy(
@@ -193,10 +225,15 @@ impl Lagoa {
         req: S3Request<UploadPartCopyInput>,
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         self.existing_bucket(&req.input.bucket).await?;
-        crate::unsupported::reject_sse(&req.headers)?;
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
         let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let part_key = encryption::part_key(
+            upload.encryption.as_ref(),
+            encryption::customer_fields_of!(input),
+            self.store.keyring(),
+            number,
+        )?;
         let source = self
             .copy_source(
                 &input.copy_source,
@@ -209,6 +246,7 @@ impl Lagoa {
             )
             .await?;
         let (source_version, src_handle) = (source.shown_version, source.handle);
+        let source_key = encryption::read_key(src_handle.meta.encryption.as_ref(), copy_source_customer_fields!(input))?;
         let size = src_handle.meta.size;
         let (start, end) = match input.copy_source_range.as_deref() {
             Some(r) => copy_range(r, size)?,
@@ -221,14 +259,25 @@ impl Lagoa {
             upload.checksum_algorithm.as_deref(),
             &http::HeaderMap::new(),
         )?;
-        let mut staged = self.copy_bytes(src_handle, start, end, hasher).await?;
+        let sealer = part_key.as_ref().map(Sealer::new);
+        let (mut staged, plain) = self
+            .copy_bytes(src_handle, start, end, hasher, source_key.as_ref(), sealer)
+            .await?;
         let checksums = checksum::to_map(&std::mem::take(&mut staged.hasher_mut().0).finalize());
+        let etag = (upload.encryption.as_ref().map(|e| e.kind) == Some(SseKind::S3)).then(|| plain.md5_hex());
         let part = self
             .store
-            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, checksums)
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                number,
+                staged,
+                NewPart { checksums, etag },
+            )
             .await
             .s3()?;
-        Ok(S3Response::new(UploadPartCopyOutput {
+        let mut out = UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(ETag::Strong(part.extent.md5)),
                 last_modified: Some(timestamp(part.last_modified_nanos)),
@@ -236,29 +285,33 @@ impl Lagoa {
             }),
             copy_source_version_id: source_version,
             ..Default::default()
-        }))
+        };
+        encryption::set_sse_view!(out, encryption::view(upload.encryption.as_ref()));
+        Ok(S3Response::new(out))
     }
 
-    /// Streams `[start, end)` of `src` into a new staged body.
+    /// Streams plaintext `[start, end)` of `src` (opened with `source_key` if it is SSE-C) into a
+    /// new staged body, sealed by `sealer` if given.
     async fn copy_bytes(
         &self,
         src: ObjectHandle,
         start: u64,
         end: u64,
         hasher: RequestedChecksums,
-    ) -> S3Result<lagoa_store::StagedBody<RequestedChecksums>> {
+        source_key: Option<&Key>,
+        sealer: Option<Sealer>,
+    ) -> S3Result<(lagoa_store::StagedBody<RequestedChecksums>, Plaintext)> {
         use futures::StreamExt;
-        let mut stream = src.read(start, end).await.s3()?;
-        let mut writer = self.store.body_writer(hasher);
+        let mut stream = src.read_with_key(start, end, source_key).await.s3()?;
+        let mut intake = Intake::new(&self.store, hasher, sealer);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| s3_error!(InternalError, "reading the copy source failed: {e}"))?;
-            writer.write(chunk).await.s3()?;
+            intake.write(chunk).await.s3()?;
         }
-        writer.finish().await.s3()
+        intake.finish().await.s3()
     }
 }
 
-/// Adds one more algorithm to a hasher.
 #[cfg(test)]
 mod tests {
     use super::copy_range;

@@ -2,6 +2,7 @@
 
 mod bucket;
 mod copy;
+mod encryption;
 mod lifecycle;
 mod list;
 pub(crate) mod multipart;

@@ -1,11 +1,13 @@
 //! Multipart uploads: create, upload part, list parts/uploads, complete, abort.
 
-use lagoa_store::{Completion, UploadListEntry, WriteCondition};
+use lagoa_store::sealing::{Sealer, SseKind};
+use lagoa_store::{Completion, NewPart, UploadListEntry, UploadSettings, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use crate::body;
 use crate::checksum;
+use crate::encryption;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, timestamp, url_encode};
 use crate::multipart_checksum::{self, ChecksumKind, PartChecksum};
@@ -40,7 +42,11 @@ impl Lagoa {
         let caller = self.writer(&req, &bucket);
         crate::unsupported::reject_object_write(&req.headers)?;
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
+        let sse = encryption::sse_fields_of!(req.input).request()?;
         let input = req.input;
+        let sealing = self.sealing_for_write(&input.bucket, sse).await?;
+        let record = sealing.map(|s| s.record);
+        let view = encryption::view(record.as_ref());
         let headers = content_headers(
             input.content_type,
             crate::lagoa::without_aws_chunked(input.content_encoding.as_deref()),
@@ -62,28 +68,38 @@ impl Lagoa {
                 &input.key,
                 attrs,
                 &caller,
-                checksum.map(|(alg, kind)| (alg, kind.as_str().to_owned())),
-                lock,
+                UploadSettings {
+                    checksum: checksum.map(|(alg, kind)| (alg, kind.as_str().to_owned())),
+                    lock,
+                    encryption: record,
+                },
             )
             .await
             .s3()?;
-        Ok(S3Response::new(CreateMultipartUploadOutput {
+        let mut out = CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
             upload_id: Some(upload_id),
             checksum_algorithm: input.checksum_algorithm,
             checksum_type,
             ..Default::default()
-        }))
+        };
+        encryption::set_sse_view!(out, view);
+        Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
         self.existing_bucket(&req.input.bucket).await?;
-        crate::unsupported::reject_sse(&req.headers)?;
         let input = req.input;
         let number = part_number(input.part_number)?;
         // Reject before reading the body when the upload does not exist.
         let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
+        let part_key = encryption::part_key(
+            upload.encryption.as_ref(),
+            encryption::customer_fields_of!(input),
+            self.store.keyring(),
+            number,
+        )?;
         let claims = body::BodyClaims {
             headers: &req.headers,
             trailers: req.trailing_headers.as_ref(),
@@ -95,14 +111,24 @@ impl Lagoa {
             also_compute: upload.checksum_algorithm.as_deref(),
             claimed: Default::default(),
         };
-        let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
+        let sealer = part_key.as_ref().map(Sealer::new);
+        let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
+        let kind = upload.encryption.as_ref().map(|e| e.kind);
+        let etag = (kind == Some(SseKind::S3)).then(|| plain.md5_hex());
         let part = self
             .store
-            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, checksums)
+            .put_part(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                number,
+                staged,
+                NewPart { checksums, etag },
+            )
             .await
             .s3()?;
         let c = checksum::from_map(&part.checksums);
-        Ok(S3Response::new(UploadPartOutput {
+        let mut out = UploadPartOutput {
             e_tag: Some(ETag::Strong(part.extent.md5)),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
@@ -110,7 +136,9 @@ impl Lagoa {
             checksum_sha1: c.checksum_sha1,
             checksum_sha256: c.checksum_sha256,
             ..Default::default()
-        }))
+        };
+        encryption::set_sse_view!(out, encryption::view(upload.encryption.as_ref()));
+        Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
@@ -135,10 +163,11 @@ impl Lagoa {
             .into_iter()
             .map(|p| {
                 let c = checksum::from_map(&p.checksums);
+                let size = upload.part_plain_size(&p);
                 Part {
                     part_number: Some(p.number as i32),
                     e_tag: Some(ETag::Strong(p.extent.md5)),
-                    size: Some(i64::try_from(p.extent.size).unwrap_or(i64::MAX)),
+                    size: Some(i64::try_from(size).unwrap_or(i64::MAX)),
                     last_modified: Some(timestamp(p.last_modified_nanos)),
                     checksum_crc32: c.checksum_crc32,
                     checksum_crc32c: c.checksum_crc32c,
@@ -307,7 +336,7 @@ impl Lagoa {
             .await
             .s3()?;
         let c = checksum::from_map(&meta.checksums);
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),
             location: Some(format!("/{}/{}", input.bucket, input.key)),
@@ -320,7 +349,12 @@ impl Lagoa {
             checksum_type: meta.checksum_type.map(ChecksumType::from),
             version_id: crate::ops::versioning::written_version(meta.version_id.as_deref()),
             ..Default::default()
-        }))
+        };
+        // The SSE-C headers are not part of this answer in S3's model.
+        let view = encryption::view(meta.encryption.as_ref());
+        out.server_side_encryption = view.server_side_encryption;
+        out.ssekms_key_id = view.kms_key_id;
+        Ok(S3Response::new(out))
     }
 
     /// The object checksum of a completing upload that announced one, checked against the parts
@@ -346,7 +380,7 @@ impl Lagoa {
             return Ok(none);
         };
         if let Some(size) = claims.object_size {
-            let actual: u64 = stored.iter().map(|p| p.extent.size).sum();
+            let actual: u64 = stored.iter().map(|p| upload.part_plain_size(p)).sum();
             if u64::try_from(size).ok() != Some(actual) {
                 return Err(s3_error!(
                     InvalidRequest,
@@ -354,7 +388,7 @@ impl Lagoa {
                 ));
             }
         }
-        let Some(algorithm) = upload.checksum_algorithm else {
+        let Some(algorithm) = upload.checksum_algorithm.clone() else {
             if !claims.values.is_empty() || claims.kind.is_some() {
                 return Err(s3_error!(
                     InvalidRequest,
@@ -394,7 +428,7 @@ impl Lagoa {
             .map(|p| {
                 p.checksums.get(&algorithm).map(|v| PartChecksum {
                     value: v,
-                    size: p.extent.size,
+                    size: upload.part_plain_size(p),
                 })
             })
             .collect::<Option<Vec<_>>>()

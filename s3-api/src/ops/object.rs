@@ -1,6 +1,7 @@
 //! Single-object operations: PUT (streamed, verified, conditional), GET/HEAD (ranges, parts,
 //! preconditions, response overrides), DELETE and DeleteObjects.
 
+use lagoa_store::sealing::Sealer;
 use lagoa_store::{DeleteCondition, DeleteOutcome, DeleteRequest, Deleted, NewObject, ObjectMeta, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -8,6 +9,7 @@ use s3s::{S3Request, S3Response, S3Result, s3_error};
 use crate::body;
 use crate::checksum;
 use crate::conditions::ReadConditions;
+use crate::encryption;
 use crate::errors::StoreResultExt;
 use crate::lagoa::{Lagoa, attributes, content_headers, parse_http_date, timestamp, timestamp_seconds};
 use crate::ops::object_lock::{lock_headers_of, lock_settings, lock_view};
@@ -58,8 +60,8 @@ fn select(meta: &ObjectMeta, range: Option<&Range>, part_number: Option<i32>) ->
             if !meta.multipart {
                 return Ok(whole);
             }
-            let start: u64 = meta.extents[..index - 1].iter().map(|e| e.size).sum();
-            let end = start + meta.extents[index - 1].size;
+            let start: u64 = meta.extents[..index - 1].iter().map(|e| meta.extent_plain_size(e)).sum();
+            let end = start + meta.extent_plain_size(&meta.extents[index - 1]);
             let content_range = format!("bytes {}-{}/{}", start, end.saturating_sub(1), meta.size);
             Ok(Selection {
                 start,
@@ -147,6 +149,7 @@ impl Lagoa {
         }
         crate::unsupported::reject_object_write(&req.headers)?;
         crate::unsupported::reject_put_fields(&req.input)?;
+        let sse = encryption::sse_fields_of!(req.input).request()?;
         // S3 checks the lock headers (and their integrity header) before reading the body.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let input = req.input;
@@ -183,7 +186,10 @@ impl Lagoa {
             // s3s fills these from a browser POST's form fields (headers are read separately).
             claimed: checksum::checksums_of!(input),
         };
-        let (staged, checksums) = body::receive_verified(&self.store, input.body, claims).await?;
+        let sealing = self.sealing_for_write(&input.bucket, sse).await?;
+        let sealer = sealing.as_ref().map(|s| Sealer::new(&s.data_key));
+        let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
+        let etag = encryption::etag_override(sealing.as_ref(), &plain);
         let meta = self
             .store
             .put_object(
@@ -196,13 +202,15 @@ impl Lagoa {
                     owner: caller,
                     condition,
                     lock,
+                    encryption: sealing.map(|s| s.record),
+                    etag,
                 },
             )
             .await
             .s3()?;
         let expiration = self.expiration_header(&bucket, &input.bucket, &input.key, &meta).await;
         let c = checksum::from_map(&meta.checksums);
-        Ok(S3Response::new(PutObjectOutput {
+        let mut out = PutObjectOutput {
             e_tag: Some(ETag::Strong(meta.etag)),
             checksum_crc32: c.checksum_crc32,
             checksum_crc32c: c.checksum_crc32c,
@@ -212,11 +220,14 @@ impl Lagoa {
             version_id: written_version(meta.version_id.as_deref()),
             expiration,
             ..Default::default()
-        }))
+        };
+        encryption::set_sse_view!(out, encryption::view(meta.encryption.as_ref()));
+        Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
+        crate::unsupported::reject_sse_on_read(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let handle = self
@@ -234,7 +245,8 @@ impl Lagoa {
         .check_read(&meta)?;
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
         let (c, checksum_type) = read_checksums(&meta, &sel, input.part_number, input.checksum_mode.as_ref());
-        let stream = handle.read(sel.start, sel.end).await.s3()?;
+        let key = encryption::read_key(meta.encryption.as_ref(), encryption::customer_fields_of!(input))?;
+        let stream = handle.read_with_key(sel.start, sel.end, key.as_ref()).await.s3()?;
         let len = sel.end - sel.start;
         let h = &meta.attributes.headers;
         let lock = lock_view(&bucket, &meta);
@@ -273,11 +285,14 @@ impl Lagoa {
             },
             ..Default::default()
         };
+        let mut out = out;
+        encryption::set_sse_view!(out, encryption::view(meta.encryption.as_ref()));
         Ok(S3Response::new(out))
     }
 
     pub(crate) async fn do_head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
+        crate::unsupported::reject_sse_on_read(&req.headers)?;
         let input = req.input;
         let version = version_param(input.version_id.as_deref())?;
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
@@ -288,11 +303,12 @@ impl Lagoa {
             if_unmodified_since: input.if_unmodified_since.as_ref(),
         }
         .check_read(&meta)?;
+        encryption::read_key(meta.encryption.as_ref(), encryption::customer_fields_of!(input))?;
         let sel = select(&meta, input.range.as_ref(), input.part_number)?;
         let (c, checksum_type) = read_checksums(&meta, &sel, input.part_number, input.checksum_mode.as_ref());
         let h = &meta.attributes.headers;
         let lock = lock_view(&bucket, &meta);
-        let out = HeadObjectOutput {
+        let mut out = HeadObjectOutput {
             content_length: Some(i64::try_from(sel.end - sel.start).unwrap_or(i64::MAX)),
             content_range: sel.content_range,
             accept_ranges: Some("bytes".to_owned()),
@@ -325,6 +341,7 @@ impl Lagoa {
             },
             ..Default::default()
         };
+        encryption::set_sse_view!(out, encryption::view(meta.encryption.as_ref()));
         let mut res = S3Response::new(out);
         // s3s's HeadObjectOutput has no tag count (the AWS model omits it); S3 and MinIO send it.
         if let Some(n) = tag_count(&meta) {
