@@ -59,6 +59,28 @@ impl RssSampler {
 }
 
 /// Cores, CPU model, memory, kernel, and the filesystem holding `dir`.
+/// A process's I/O counters from `/proc/<pid>/io`.
+pub struct IoCounters {
+    /// Bytes returned by its read calls (files and sockets; page-cache hits included).
+    pub rchar: u64,
+    /// Bytes the block layer fetched for it.
+    pub read_bytes: u64,
+}
+
+/// Reads `/proc/<pid>/io`.
+pub fn io_counters(pid: u32) -> anyhow::Result<IoCounters> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io"))?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("/proc/{pid}/io has no {name}"))
+    };
+    Ok(IoCounters {
+        rchar: field("rchar:")?,
+        read_bytes: field("read_bytes:")?,
+    })
+}
+
 pub fn machine(dir: &std::path::Path) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::driver::Outcome;
 use crate::limits::Limits;
-use crate::scenarios::{self, Headline, LIFECYCLE, LIST, LIST_VERSIONED, LIST_VERSIONS};
+use crate::scenarios::{self, Headline, LIFECYCLE, LIST, LIST_VERSIONED, LIST_VERSIONS, SEALED_RANGE};
 
 /// Every run, keyed by (scenario, server), in the order they were added.
 #[derive(Default)]
@@ -219,6 +219,24 @@ impl Results {
             "4 KiB GET c16 under a 20-statement bucket policy ≥ 90% of the owner's GET without one",
             r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} ops/s)", pct(a / b.max(1e-9)))),
             r.map(|(a, b)| a / b.max(1e-9) >= 0.9),
+        );
+        // Issue 15: what SSE-S3 costs large objects, and what a range inside a sealed one reads.
+        for (sealed, plain, what) in [
+            ("put-64m-c4-sse-s3", "put-64m-c4", "PUT"),
+            ("get-64m-c4-sse-s3", "get-64m-c4", "GET"),
+        ] {
+            let r = v(sealed, "lagoa").zip(v(plain, "lagoa"));
+            check(
+                &format!("SSE-S3 64 MiB {what} c4 ≥ 70% of plaintext"),
+                r.map(|(a, b)| format!("{} ({a:.0} vs {b:.0} MiB/s)", pct(a / b.max(1e-9)))),
+                r.map(|(a, b)| a / b.max(1e-9) >= 0.7),
+            );
+        }
+        let read = self.median(SEALED_RANGE, "lagoa").and_then(|o| o.secondary);
+        check(
+            "1 MiB range GET inside a 1 GiB SSE-S3 object reads ≤ 1.1 MiB",
+            read.map(|r| format!("{r:.3} MiB per GET")),
+            read.map(|r| r <= 1.1),
         );
         let p99 = v(LIST_VERSIONED, "lagoa");
         check(

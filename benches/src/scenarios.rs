@@ -160,6 +160,19 @@ pub fn all() -> Vec<Scenario> {
         scenario!("get-1m-c16", MibPerSec, false, |c| get_objects(c, MIB, 16)),
         scenario!("put-64m-c4", MibPerSec, true, |c| put_objects(c, 64 * MIB, 4)),
         scenario!("get-64m-c4", MibPerSec, false, |c| get_objects(c, 64 * MIB, 4)),
+        scenario!("put-64m-c4-sse-s3", MibPerSec, true, true, false, |c| put_objects_in(
+            c,
+            64 * MIB,
+            4,
+            true
+        )),
+        scenario!("get-64m-c4-sse-s3", MibPerSec, false, true, false, |c| get_objects_in(
+            c,
+            64 * MIB,
+            4,
+            true
+        )),
+        scenario!("range-1m-in-1g-sse-s3", MibPerSec, false, true, false, range_in_sealed_object),
         scenario!("multipart-1g-c8", MibPerSec, true, multipart_huge),
         scenario!("mix-64k-70get-c16", OpsPerSec, true, mix),
         scenario!("normal-4k-c4", OpsPerSec, true, true, false, |c| under(c, Attack::None)),
@@ -361,8 +374,16 @@ async fn fill(
 }
 
 async fn put_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    let bucket = format!("put-{size}-c{concurrency}");
+    put_objects_in(ctx, size, concurrency, false).await
+}
+
+/// [`put_objects`] into a bucket whose default encryption is SSE-S3 when `sealed`.
+async fn put_objects_in(ctx: Ctx, size: usize, concurrency: usize, sealed: bool) -> anyhow::Result<Outcome> {
+    let bucket = format!("put-{size}-c{concurrency}{}", if sealed { "-sse" } else { "" });
     make_bucket(&ctx.client, &bucket).await?;
+    if sealed {
+        encrypt_by_default(&ctx.client, &bucket).await?;
+    }
     let body = payload(size);
     // Large objects: a fixed number of PUTs (over 8 keys, so overwrites are measured too);
     // small ones: as many as fit in the timed window.
@@ -541,8 +562,16 @@ async fn warm_up(raw: &RawClient, bucket: &str, count: usize) {
 }
 
 async fn get_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Result<Outcome> {
-    let bucket = format!("get-{size}-c{concurrency}");
+    get_objects_in(ctx, size, concurrency, false).await
+}
+
+/// [`get_objects`] of objects sealed with SSE-S3 when `sealed`.
+async fn get_objects_in(ctx: Ctx, size: usize, concurrency: usize, sealed: bool) -> anyhow::Result<Outcome> {
+    let bucket = format!("get-{size}-c{concurrency}{}", if sealed { "-sse" } else { "" });
     make_bucket(&ctx.client, &bucket).await?;
+    if sealed {
+        encrypt_by_default(&ctx.client, &bucket).await?;
+    }
     let (count, budget) = if size >= 64 * MIB {
         (
             4,
@@ -579,6 +608,85 @@ async fn get_objects(ctx: Ctx, size: usize, concurrency: usize) -> anyhow::Resul
         async move { raw.get(&bucket, &key((i * 7919) % count)).await.filter(|n| *n == size as u64) }
     })
     .await)
+}
+
+/// Sets a bucket's default encryption to SSE-S3 (the objects written after it are sealed).
+async fn encrypt_by_default(c: &Client, bucket: &str) -> anyhow::Result<()> {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()?,
+        )
+        .build();
+    c.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build()?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// The sealed range scenario's name: what a 1 MiB range GET inside a 1 GiB SSE-S3 object reads.
+pub const SEALED_RANGE: &str = "range-1m-in-1g-sse-s3";
+
+/// Range GETs of 1 MiB at unaligned offsets inside one SSE-S3 object of `huge_bytes`, counting
+/// what the server reads: `rchar` (bytes its read calls returned: the packages it opened, plus
+/// the small request heads) and `read_bytes` (what the block device delivered, kernel readahead
+/// included). The figure is the server's bytes read per GET, in MiB (`secondary`).
+async fn range_in_sealed_object(ctx: Ctx) -> anyhow::Result<Outcome> {
+    const GETS: usize = 32;
+    let bucket = "range-sse";
+    make_bucket(&ctx.client, bucket).await?;
+    encrypt_by_default(&ctx.client, bucket).await?;
+    let size = ctx.scale.huge_bytes as usize;
+    anyhow::ensure!(
+        ctx.raw.put(bucket, "big", payload(size)).await,
+        "storing the sealed object failed"
+    );
+    let pid = ctx
+        .pid
+        .ok_or_else(|| anyhow::anyhow!("the range scenario needs the server's pid"))?;
+    let before = crate::proc_stats::io_counters(pid)?;
+    let client = ctx.client.clone();
+    let mut out = drive(
+        ctx.pid,
+        Budget {
+            concurrency: 1,
+            duration: None,
+            total: Some(GETS),
+        },
+        move |i| {
+            let client = client.clone();
+            async move {
+                let start = (i * 7_919 * 4_099 + 12_345) % (size - MIB);
+                let got = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key("big")
+                    .range(format!("bytes={start}-{}", start + MIB - 1))
+                    .send()
+                    .await
+                    .ok()?;
+                drain(got).await.filter(|n| *n == MIB as u64)
+            }
+        },
+    )
+    .await;
+    let after = crate::proc_stats::io_counters(pid)?;
+    let per_get = |a: u64, b: u64| a.saturating_sub(b) as f64 / GETS as f64 / MIB as f64;
+    let (rchar, device) = (
+        per_get(after.rchar, before.rchar),
+        per_get(after.read_bytes, before.read_bytes),
+    );
+    out.secondary = Some(rchar);
+    out.note = format!(
+        "per 1 MiB range GET the server read {rchar:.3} MiB (rchar), {device:.3} MiB from the block device (read_bytes, kernel readahead included)"
+    );
+    Ok(out)
 }
 
 async fn head_objects(ctx: Ctx) -> anyhow::Result<Outcome> {

@@ -6,9 +6,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::HeaderMap;
-use lagoa_store::sealing::Sealer;
+use lagoa_store::sealing::{HashingSealer, Key};
 use lagoa_store::{BodyHasher, BodyWriter, StagedBody, Store, StoreResult};
-use md5::{Digest, Md5};
 use s3s::dto::StreamingBlob;
 use s3s::{S3Error, S3Result, s3_error};
 
@@ -53,25 +52,24 @@ pub struct Intake<H: BodyHasher> {
 }
 
 struct PlainSide<H> {
-    sealer: Sealer,
-    md5: Md5,
+    sealer: HashingSealer,
     hasher: H,
     size: u64,
 }
 
 impl<H: BodyHasher + Default> Intake<H> {
-    /// A new body; `sealer` seals it on the way (see [`lagoa_store::sealing`]).
-    pub fn new(store: &Store, hasher: H, sealer: Option<Sealer>) -> Self {
-        match sealer {
+    /// A new body; `seal_with` is the key it is sealed with on the way (see
+    /// [`lagoa_store::sealing`]).
+    pub fn new(store: &Store, hasher: H, seal_with: Option<Key>) -> Self {
+        match seal_with {
             None => Self {
                 writer: store.body_writer(hasher),
                 sealing: None,
             },
-            Some(sealer) => Self {
-                writer: store.body_writer(H::default()),
+            Some(key) => Self {
+                writer: store.sealed_body_writer(H::default()),
                 sealing: Some(PlainSide {
-                    sealer,
-                    md5: Md5::new(),
+                    sealer: HashingSealer::new(&key),
                     hasher,
                     size: 0,
                 }),
@@ -89,7 +87,6 @@ impl<H: BodyHasher + Default> Intake<H> {
         let Some(plain) = &mut self.sealing else {
             return self.writer.write(chunk).await;
         };
-        plain.md5.update(&chunk);
         plain.hasher.update(&chunk);
         plain.size += chunk.len() as u64;
         let sealed = plain.sealer.push(&chunk);
@@ -106,24 +103,23 @@ impl<H: BodyHasher + Default> Intake<H> {
             let plaintext = Plaintext { md5: staged.md5 };
             return Ok((staged, plaintext));
         };
-        self.writer.write(plain.sealer.finish()).await?;
+        let (last, md5) = plain.sealer.finish();
+        self.writer.write(last).await?;
         let mut staged = self.writer.finish().await?;
         *staged.hasher_mut() = plain.hasher;
-        let plaintext = Plaintext {
-            md5: plain.md5.finalize().into(),
-        };
+        let plaintext = Plaintext { md5 };
         Ok((staged, plaintext))
     }
 }
 
-/// Streams `body` into a new staged body, sealed by `sealer` if given. Nothing is left behind
+/// Streams `body` into a new staged body, sealed under `seal_with` if given. Nothing is left behind
 /// if this fails.
 pub async fn receive<H: BodyHasher + Default>(
     store: &Store,
     body: Option<StreamingBlob>,
     expected_len: Option<u64>,
     hasher: H,
-    sealer: Option<Sealer>,
+    seal_with: Option<Key>,
 ) -> S3Result<(StagedBody<H>, Plaintext)> {
     if let Some(len) = expected_len
         && len > 0
@@ -131,7 +127,7 @@ pub async fn receive<H: BodyHasher + Default>(
         // A body the volume has no room for is refused before a byte of it is read.
         store.ensure_space(len).s3()?;
     }
-    let mut intake = Intake::new(store, hasher, sealer);
+    let mut intake = Intake::new(store, hasher, seal_with);
     if let Some(mut body) = body {
         while let Some(chunk) = next_chunk(&mut body, &mut intake.writer).await? {
             let chunk = chunk.map_err(stream_error)?;
@@ -252,7 +248,7 @@ pub async fn receive_verified(
     store: &Store,
     body: Option<StreamingBlob>,
     claims: BodyClaims<'_>,
-    sealer: Option<Sealer>,
+    seal_with: Option<Key>,
 ) -> S3Result<(StagedBody<RequestedChecksums>, lagoa_store::Checksums, Plaintext)> {
     let content_md5 = claims.content_md5.map(checksum::parse_content_md5).transpose()?;
     let mut expected = checksum::expected_from_headers(claims.headers);
@@ -274,7 +270,7 @@ pub async fn receive_verified(
         hasher = checksum::with_algorithm(hasher, alg);
     }
     let expected_len = announced_length(claims.headers, claims.content_length);
-    let (mut staged, plaintext) = receive(store, body, expected_len, hasher, sealer).await?;
+    let (mut staged, plaintext) = receive(store, body, expected_len, hasher, seal_with).await?;
     if let Some(md5) = content_md5
         && md5 != plaintext.md5
     {

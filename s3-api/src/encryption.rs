@@ -220,10 +220,14 @@ pub fn new_sealing(request: &SseRequest, keyring: &lagoa_store::sealing::Keyring
     Ok(Some(sealing))
 }
 
-/// The ETag a sealed object or part gets when it is not the MD5 of the stored bytes: SSE-S3
-/// answers with the plaintext's MD5, as S3 does (SSE-C and SSE-KMS ETags are not MD5s).
-pub fn etag_override(sealing: Option<&NewSealing>, plain: &crate::body::Plaintext) -> Option<String> {
-    sealing.filter(|s| s.record.kind == SseKind::S3).map(|_| plain.md5_hex())
+/// The ETag of a body sealed under `key` (an object's data key, or a part's key): SSE-S3
+/// answers with the plaintext's MD5, as S3 does; SSE-C and SSE-KMS ETags are not MD5s of the
+/// data in S3, so they get a keyed hash of it. `None` for a plaintext body (its stored MD5).
+pub fn sealed_etag(kind: Option<SseKind>, key: Option<&Key>, plain: &crate::body::Plaintext) -> Option<String> {
+    match (kind?, key?) {
+        (SseKind::S3, _) => Some(plain.md5_hex()),
+        (SseKind::Kms | SseKind::Customer, key) => Some(key.opaque_etag(&plain.md5)),
+    }
 }
 
 /// The key a read of an object must use, checked against how the object was written: an SSE-C

@@ -30,7 +30,8 @@ pub struct UploadSettings {
 pub struct NewPart {
     /// The part's verified `x-amz-checksum-*` values.
     pub checksums: Checksums,
-    /// The part's ETag when it is not the MD5 of the stored bytes (a sealed part's plaintext MD5).
+    /// The part's ETag when it is not the MD5 of the stored bytes: required for a sealed part,
+    /// whose stored bytes were not hashed (see [`Store::sealed_body_writer`]).
     pub etag: Option<String>,
 }
 

@@ -168,6 +168,9 @@ impl Store {
             }
             None => body.size,
         };
+        if encryption.is_some() && etag.is_none() {
+            return Err(StoreError::Internal("a sealed body is committed with its ETag".into()));
+        }
         let meta = ObjectMeta {
             size: plain_size,
             etag: etag.unwrap_or_else(|| body.md5_hex()),
@@ -188,7 +191,13 @@ impl Store {
             legal_hold: lock.legal_hold,
             encryption,
         };
-        let (md5, size) = (body.md5_hex(), body.size);
+        // A sealed body's MD5 was not computed: its piece keeps the ETag instead.
+        let md5 = if meta.encryption.is_some() {
+            meta.etag.clone()
+        } else {
+            body.md5_hex()
+        };
+        let size = body.size;
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let file = match &data {
             StagedData::File(id) => Some(*id),

@@ -227,6 +227,20 @@ impl Store {
             &self.inner.config,
             self.inner.space.clone(),
             hasher,
+            true,
+        )
+    }
+
+    /// A writer for a body sealed before it arrives (see `sealing`): its MD5 is not computed
+    /// (the staged body's is all zeros), because a sealed object's ETag comes from its
+    /// plaintext. Commit it with an explicit ETag.
+    pub fn sealed_body_writer<H: BodyHasher>(&self, hasher: H) -> BodyWriter<H> {
+        BodyWriter::new(
+            self.inner.layout.clone(),
+            &self.inner.config,
+            self.inner.space.clone(),
+            hasher,
+            false,
         )
     }
 

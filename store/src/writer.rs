@@ -105,6 +105,8 @@ struct Spill {
     direct_io: bool,
     /// Checked before each write: a full volume refuses the body early and cleanly.
     space: Space,
+    /// Whether the body's MD5 is computed (not for sealed bodies, see [`BodyMd5`]).
+    md5: bool,
 }
 
 /// Streams a body to durable storage. A body that stays within the inline threshold is kept
@@ -268,11 +270,12 @@ impl<H: BodyHasher> DiskSide<H> {
 impl<H: BodyHasher> BodyWriter<H> {
     /// Starts receiving a body. Bodies up to `inline_max_bytes` (at most one 1 MiB unit) stay in
     /// memory and are stored inline; larger ones spill to a staging file.
-    pub(crate) fn new(layout: Layout, config: &StoreConfig, space: Space, hasher: H) -> Self {
+    pub(crate) fn new(layout: Layout, config: &StoreConfig, space: Space, hasher: H, md5: bool) -> Self {
         let spill = Spill {
             inline_max: config.inline_max_bytes.min(UNIT),
             direct_io: config.direct_io,
             space,
+            md5,
         };
         Self {
             layout,
@@ -364,7 +367,7 @@ impl<H: BodyHasher> BodyWriter<H> {
             layout: self.layout.clone(),
             spill: self.spill.clone(),
             hasher,
-            md5: BodyMd5::new(),
+            md5: BodyMd5::new(self.spill.md5),
             file: None,
             size: 0,
         };
@@ -451,7 +454,7 @@ impl<H: BodyHasher> BodyWriter<H> {
         match stage {
             Stage::Memory { mut hasher, inline } => {
                 hasher.update(&inline);
-                let mut md5 = BodyMd5::new();
+                let mut md5 = BodyMd5::new(self.spill.md5);
                 md5.update(&inline);
                 Ok(StagedBody {
                     size: inline.len() as u64,

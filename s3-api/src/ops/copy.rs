@@ -1,7 +1,7 @@
 //! CopyObject and UploadPartCopy: the source is streamed through the store's write path, so the
 //! copy is durable and checksummed like any upload and memory stays bounded.
 
-use lagoa_store::sealing::{Key, Sealer, SseKind};
+use lagoa_store::sealing::Key;
 use lagoa_store::{NewObject, NewPart, ObjectHandle, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -175,13 +175,17 @@ impl Lagoa {
             hasher = checksum::with_algorithm(hasher, alg);
         }
         let sealing = self.sealing_for_write(&input.bucket, sse).await?;
-        let sealer = sealing.as_ref().map(|s| Sealer::new(&s.data_key));
+        let sealer = sealing.as_ref().map(|s| s.data_key.clone());
         let (mut staged, plain) = self
             .copy_bytes(src_handle, 0, src.size, hasher, source_key.as_ref(), sealer)
             .await?;
         let computed = std::mem::take(&mut staged.hasher_mut().0).finalize();
         let checksums = checksum::to_map(&computed);
-        let etag = encryption::etag_override(sealing.as_ref(), &plain);
+        let etag = encryption::sealed_etag(
+            sealing.as_ref().map(|s| s.record.kind),
+            sealing.as_ref().map(|s| &s.data_key),
+            &plain,
+        );
         let meta = self
             .store
             .put_object(
@@ -259,12 +263,12 @@ impl Lagoa {
             upload.checksum_algorithm.as_deref(),
             &http::HeaderMap::new(),
         )?;
-        let sealer = part_key.as_ref().map(Sealer::new);
+        let sealer = part_key.clone();
         let (mut staged, plain) = self
             .copy_bytes(src_handle, start, end, hasher, source_key.as_ref(), sealer)
             .await?;
         let checksums = checksum::to_map(&std::mem::take(&mut staged.hasher_mut().0).finalize());
-        let etag = (upload.encryption.as_ref().map(|e| e.kind) == Some(SseKind::S3)).then(|| plain.md5_hex());
+        let etag = encryption::sealed_etag(upload.encryption.as_ref().map(|e| e.kind), part_key.as_ref(), &plain);
         let part = self
             .store
             .put_part(
@@ -291,7 +295,7 @@ impl Lagoa {
     }
 
     /// Streams plaintext `[start, end)` of `src` (opened with `source_key` if it is SSE-C) into a
-    /// new staged body, sealed by `sealer` if given.
+    /// new staged body, sealed under `seal_with` if given.
     async fn copy_bytes(
         &self,
         src: ObjectHandle,
@@ -299,11 +303,11 @@ impl Lagoa {
         end: u64,
         hasher: RequestedChecksums,
         source_key: Option<&Key>,
-        sealer: Option<Sealer>,
+        seal_with: Option<Key>,
     ) -> S3Result<(lagoa_store::StagedBody<RequestedChecksums>, Plaintext)> {
         use futures::StreamExt;
         let mut stream = src.read_with_key(start, end, source_key).await.s3()?;
-        let mut intake = Intake::new(&self.store, hasher, sealer);
+        let mut intake = Intake::new(&self.store, hasher, seal_with);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| s3_error!(InternalError, "reading the copy source failed: {e}"))?;
             intake.write(chunk).await.s3()?;

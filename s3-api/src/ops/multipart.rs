@@ -1,6 +1,5 @@
 //! Multipart uploads: create, upload part, list parts/uploads, complete, abort.
 
-use lagoa_store::sealing::{Sealer, SseKind};
 use lagoa_store::{Completion, NewPart, UploadListEntry, UploadSettings, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -111,10 +110,9 @@ impl Lagoa {
             also_compute: upload.checksum_algorithm.as_deref(),
             claimed: Default::default(),
         };
-        let sealer = part_key.as_ref().map(Sealer::new);
+        let sealer = part_key.clone();
         let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
-        let kind = upload.encryption.as_ref().map(|e| e.kind);
-        let etag = (kind == Some(SseKind::S3)).then(|| plain.md5_hex());
+        let etag = encryption::sealed_etag(upload.encryption.as_ref().map(|e| e.kind), part_key.as_ref(), &plain);
         let part = self
             .store
             .put_part(

@@ -1,7 +1,6 @@
 //! Single-object operations: PUT (streamed, verified, conditional), GET/HEAD (ranges, parts,
 //! preconditions, response overrides), DELETE and DeleteObjects.
 
-use lagoa_store::sealing::Sealer;
 use lagoa_store::{DeleteCondition, DeleteOutcome, DeleteRequest, Deleted, NewObject, ObjectMeta, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
@@ -187,9 +186,13 @@ impl Lagoa {
             claimed: checksum::checksums_of!(input),
         };
         let sealing = self.sealing_for_write(&input.bucket, sse).await?;
-        let sealer = sealing.as_ref().map(|s| Sealer::new(&s.data_key));
+        let sealer = sealing.as_ref().map(|s| s.data_key.clone());
         let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
-        let etag = encryption::etag_override(sealing.as_ref(), &plain);
+        let etag = encryption::sealed_etag(
+            sealing.as_ref().map(|s| s.record.kind),
+            sealing.as_ref().map(|s| &s.data_key),
+            &plain,
+        );
         let meta = self
             .store
             .put_object(

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use aes_gcm::aead::Aead;
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::Sha256;
 
 use crate::error::{StoreError, StoreResult};
@@ -38,8 +37,9 @@ impl Key {
         <[u8; 32]>::try_from(bytes).ok().map(Self)
     }
 
-    pub(crate) fn bytes(&self) -> &[u8; 32] {
-        &self.0
+    /// This key as an AES-256-GCM key (ring's: BoringSSL's AES-NI/CLMUL/AVX code).
+    pub(crate) fn aes_gcm(&self) -> LessSafeKey {
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).expect("AES-256 takes a 32-byte key"))
     }
 
     /// The key of one part of a multipart object (part numbers never share a key, so their
@@ -55,14 +55,9 @@ impl Key {
     pub fn seal(&self, data_key: &Key, context: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let sealed = Aes256Gcm::new(self.bytes().into())
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                aes_gcm::aead::Payload {
-                    msg: &data_key.0,
-                    aad: context,
-                },
-            )
+        let mut sealed = data_key.0.to_vec();
+        self.aes_gcm()
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut sealed)
             .expect("AES-GCM seals 32 bytes");
         [nonce.as_slice(), &sealed].concat()
     }
@@ -70,10 +65,21 @@ impl Key {
     /// Opens a data key sealed by [`Key::seal`] under this key; `None` if this is not its key.
     pub fn unseal(&self, sealed: &[u8], context: &[u8]) -> Option<Key> {
         let (nonce, body) = sealed.split_at_checked(12)?;
-        let plain = Aes256Gcm::new(self.bytes().into())
-            .decrypt(Nonce::from_slice(nonce), aes_gcm::aead::Payload { msg: body, aad: context })
-            .ok()?;
-        Key::from_slice(&plain)
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let plain = self.aes_gcm().open_in_place(nonce, Aad::from(context), &mut body).ok()?;
+        Key::from_slice(plain)
+    }
+
+    /// An ETag for a body sealed under this key whose plaintext has MD5 `md5`: S3 does not
+    /// give SSE-C and SSE-KMS objects their plaintext's MD5 (it would identify known content),
+    /// so they get this keyed hash of it instead — stable for the object, meaningless without
+    /// the key.
+    pub fn opaque_etag(&self, md5: &[u8; 16]) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"lagoa etag");
+        mac.update(md5);
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     /// A check value for this key: HMAC-SHA256 under the key of a random salt, stored as

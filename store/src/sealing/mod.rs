@@ -10,7 +10,7 @@ pub mod keys;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{StoreError, StoreResult};
-pub use format::{Opener, SealedSpan, Sealer, SpanOpener, plain_len, sealed_len};
+pub use format::{HashingSealer, Opener, SealedSpan, Sealer, SpanOpener, plain_len, sealed_len};
 pub use keys::{DEFAULT_KEY_NAME, Key, Keyring};
 
 /// What the sealed data key of an object is bound to: a data key cannot be moved to another use.
