@@ -348,6 +348,7 @@ pub(crate) fn unsealed(sealed: ByteStream, opener: SpanOpener) -> ByteStream {
     Box::pin(Unsealing {
         sealed,
         opener: Some(opener),
+        ready: VecDeque::new(),
     })
 }
 
@@ -355,6 +356,8 @@ struct Unsealing {
     sealed: ByteStream,
     /// `None` once the span ended or failed.
     opener: Option<SpanOpener>,
+    /// Opened packages not yet taken.
+    ready: VecDeque<Bytes>,
 }
 
 impl Stream for Unsealing {
@@ -363,6 +366,9 @@ impl Stream for Unsealing {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if let Some(plain) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(plain)));
+            }
             let Some(opener) = this.opener.as_mut() else {
                 return Poll::Ready(None);
             };
@@ -378,10 +384,10 @@ impl Stream for Unsealing {
                 },
             };
             match opened {
-                Ok(plain) if plain.is_empty() => continue,
-                Ok(plain) => return Poll::Ready(Some(Ok(plain))),
+                Ok(plain) => this.ready.extend(plain),
                 Err(e) => {
                     this.opener = None;
+                    this.ready.clear();
                     return Poll::Ready(Some(Err(std::io::Error::other(e))));
                 }
             }

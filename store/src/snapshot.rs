@@ -183,8 +183,9 @@ impl ObjectSnapshot {
                 piece.start + span.sealed_offset + span.sealed_len,
             )?;
             let mut opener = SpanOpener::new(&stream_key, piece.len, &span)?;
-            out.extend_from_slice(&opener.push(&sealed)?);
-            out.extend_from_slice(&opener.finish()?);
+            for plain in opener.push(&sealed)?.into_iter().chain(opener.finish()?) {
+                out.extend_from_slice(&plain);
+            }
         }
         Ok(out.freeze())
     }

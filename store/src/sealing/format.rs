@@ -226,20 +226,21 @@ impl SpanOpener {
         })
     }
 
-    /// Adds sealed bytes; returns the plaintext of the packages they completed.
-    pub fn push(&mut self, data: &[u8]) -> StoreResult<Bytes> {
+    /// Adds sealed bytes; returns the plaintext of the packages they completed (one piece per
+    /// package, opened in place: no copy on the way out).
+    pub fn push(&mut self, data: &[u8]) -> StoreResult<Vec<Bytes>> {
         self.buffer.extend_from_slice(data);
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         while self.buffer.len() as u64 >= SEALED_PACKAGE {
             let package = self.buffer.split_to(SEALED_PACKAGE as usize);
             self.emit(package, &mut out)?;
         }
-        Ok(out.freeze())
+        Ok(out)
     }
 
     /// Opens the shorter last package, if one is left, and checks nothing is missing.
-    pub fn finish(mut self) -> StoreResult<Bytes> {
-        let mut out = BytesMut::new();
+    pub fn finish(mut self) -> StoreResult<Vec<Bytes>> {
+        let mut out = Vec::new();
         if !self.buffer.is_empty() {
             let package = std::mem::take(&mut self.buffer);
             self.emit(package, &mut out)?;
@@ -249,17 +250,19 @@ impl SpanOpener {
                 "a sealed stream ended before the range it was read for".into(),
             ));
         }
-        Ok(out.freeze())
+        Ok(out)
     }
 
-    fn emit(&mut self, mut package: BytesMut, out: &mut BytesMut) -> StoreResult<()> {
+    fn emit(&mut self, mut package: BytesMut, out: &mut Vec<Bytes>) -> StoreResult<()> {
         self.opener.open(self.next, &mut package)?;
         self.next += 1;
         let skip = (self.skip as usize).min(package.len());
         self.skip -= skip as u64;
         let take = (package.len() - skip).min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        out.extend_from_slice(&package[skip..skip + take]);
         self.remaining -= take as u64;
+        if take > 0 {
+            out.push(package.freeze().slice(skip..skip + take));
+        }
         Ok(())
     }
 }
@@ -285,9 +288,9 @@ mod tests {
             let mut opener = SpanOpener::new(key, sealed.len() as u64, &span)?;
             let bytes = &sealed[span.sealed_offset as usize..(span.sealed_offset + span.sealed_len) as usize];
             for piece in bytes.chunks(chunk) {
-                out.extend_from_slice(&opener.push(piece)?);
+                opener.push(piece)?.iter().for_each(|b| out.extend_from_slice(b));
             }
-            out.extend_from_slice(&opener.finish()?);
+            opener.finish()?.iter().for_each(|b| out.extend_from_slice(b));
         }
         Ok(out)
     }
@@ -382,9 +385,9 @@ mod throughput {
         let mut o = SpanOpener::new(&key, sealed.len() as u64, span).unwrap();
         let mut n = 0;
         for c in sealed.chunks(128 << 10) {
-            n += o.push(c).unwrap().len();
+            n += o.push(c).unwrap().iter().map(Bytes::len).sum::<usize>();
         }
-        n += o.finish().unwrap().len();
+        n += o.finish().unwrap().iter().map(Bytes::len).sum::<usize>();
         let open = t.elapsed();
         let t = std::time::Instant::now();
         let mut m = Md5::new();
