@@ -37,6 +37,9 @@ pub const ROOT_SECRET: &str = "lagoa-root";
 pub const ROOT_USER_KEY: &str = "rootUser";
 /// See [`ROOT_SECRET`].
 pub const ROOT_PASSWORD_KEY: &str = "rootPassword";
+/// The key of the root Secret that holds the master key for encryption at rest
+/// (`LAGOA_KMS_SECRET_KEY`, `name:base64`); optional: without it SSE-S3/SSE-KMS answer 501.
+pub const KMS_SECRET_KEY: &str = "kmsSecretKey";
 /// Seconds the S3 server gives in-flight requests after SIGTERM (`--shutdown-grace-secs`).
 pub const SHUTDOWN_GRACE_SECS: i64 = 30;
 /// Seconds the compute sidecar gives in-flight queries after SIGTERM. The server's preStop

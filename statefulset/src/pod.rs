@@ -18,8 +18,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::network::{HEADLESS_SERVICE, S3_PORT_NAME, SQL_PORT_NAME};
 use crate::{
-    BINARY, DATA_MOUNT, ROOT_PASSWORD_KEY, ROOT_SECRET, ROOT_USER_KEY, RUN_AS, RenderOptions, S3_PORT, SHUTDOWN_GRACE_SECS,
-    SIDECAR_GRACE_SECS, SQL_PORT, TERMINATION_GRACE_SECS, lagoa_labels, meta, parse_quantity,
+    BINARY, DATA_MOUNT, KMS_SECRET_KEY, ROOT_PASSWORD_KEY, ROOT_SECRET, ROOT_USER_KEY, RUN_AS, RenderOptions, S3_PORT,
+    SHUTDOWN_GRACE_SECS, SIDECAR_GRACE_SECS, SQL_PORT, TERMINATION_GRACE_SECS, lagoa_labels, meta, parse_quantity,
 };
 
 /// The volume claim template's name; pod `lagoa-0` gets claim `data-lagoa-0`.
@@ -169,8 +169,10 @@ fn container(
         command: Some(vec![BINARY.into()]),
         args: Some(args),
         env: Some(vec![
-            secret_env("LAGOA_ROOT_USER", ROOT_USER_KEY),
-            secret_env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD_KEY),
+            secret_env("LAGOA_ROOT_USER", ROOT_USER_KEY, false),
+            secret_env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD_KEY, false),
+            // Both containers: the sidecar opens SSE-S3 objects for queries too.
+            secret_env("LAGOA_KMS_SECRET_KEY", KMS_SECRET_KEY, true),
             EnvVar {
                 name: "LAGOA_LOG_FORMAT".into(),
                 value: Some("json".into()),
@@ -208,14 +210,15 @@ fn container(
     }
 }
 
-fn secret_env(name: &str, key: &str) -> EnvVar {
+/// An environment variable from the root Secret; an `optional` key may be absent.
+fn secret_env(name: &str, key: &str, optional: bool) -> EnvVar {
     EnvVar {
         name: name.into(),
         value_from: Some(EnvVarSource {
             secret_key_ref: Some(SecretKeySelector {
                 name: ROOT_SECRET.into(),
                 key: key.into(),
-                optional: Some(false),
+                optional: Some(optional),
             }),
             ..Default::default()
         }),
