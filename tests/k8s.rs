@@ -172,10 +172,12 @@ fn start(
             (None, Some(from)) => {
                 let r = from.secret_key_ref.as_ref().expect("only secretKeyRef is simulated");
                 assert_eq!(r.name, secret_name, "{} reads another Secret", var.name);
-                secrets
-                    .get(&r.key)
-                    .unwrap_or_else(|| panic!("Secret {secret_name} has no key {}", r.key))
-                    .clone()
+                match secrets.get(&r.key) {
+                    Some(v) => v.clone(),
+                    // As the kubelet: an optional key that is absent leaves the variable unset.
+                    None if r.optional == Some(true) => continue,
+                    None => panic!("Secret {secret_name} has no key {}", r.key),
+                }
             }
             _ => panic!("env {} is neither a value nor a secretKeyRef", var.name),
         };

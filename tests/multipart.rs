@@ -353,3 +353,130 @@ async fn upload_part_copy_with_ranges() {
         .unwrap_err();
     assert_eq!(code(&err), "InvalidRange");
 }
+
+#[tokio::test]
+async fn get_object_attributes_reports_parts_size_and_checksums() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectAttributes};
+    let s = server();
+    let c = s.client();
+    bucket(&c, "attrs").await;
+    let parts = vec![data(5 * MIB, 31), data(5 * MIB, 32), data(777, 33)];
+    let id = c
+        .create_multipart_upload()
+        .bucket("attrs")
+        .key("mp")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let mut done = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let out = c
+            .upload_part()
+            .bucket("attrs")
+            .key("mp")
+            .upload_id(&id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(p.clone().into())
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag.unwrap())
+                .set_checksum_crc32(out.checksum_crc32)
+                .build(),
+        );
+    }
+    c.complete_multipart_upload()
+        .bucket("attrs")
+        .key("mp")
+        .upload_id(&id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+        .send()
+        .await
+        .unwrap();
+    let all = [
+        ObjectAttributes::Etag,
+        ObjectAttributes::Checksum,
+        ObjectAttributes::ObjectParts,
+        ObjectAttributes::ObjectSize,
+        ObjectAttributes::StorageClass,
+    ];
+    let got = c
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("mp")
+        .set_object_attributes(Some(all.to_vec()))
+        .max_parts(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.e_tag().map(|e| e.trim_matches('"')),
+        Some(multipart_etag(&parts).trim_matches('"'))
+    );
+    assert_eq!(got.object_size(), Some((10 * MIB + 777) as i64));
+    assert_eq!(got.storage_class().map(|s| s.as_str()), Some("STANDARD"));
+    assert!(got.checksum().and_then(|c| c.checksum_crc32()).is_some(), "{got:?}");
+    let p = got.object_parts().expect("ObjectParts of a multipart object");
+    assert_eq!(p.total_parts_count(), Some(3));
+    assert_eq!(p.is_truncated(), Some(true));
+    let sizes: Vec<(Option<i32>, Option<i64>)> = p.parts().iter().map(|x| (x.part_number(), x.size())).collect();
+    assert_eq!(sizes, vec![(Some(1), Some(5 * MIB as i64)), (Some(2), Some(5 * MIB as i64))]);
+    assert!(p.parts()[0].checksum_crc32().is_some());
+    let rest = c
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("mp")
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .part_number_marker(p.next_part_number_marker().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rest = rest.object_parts().unwrap();
+    assert_eq!(
+        rest.parts().iter().map(|x| x.part_number()).collect::<Vec<_>>(),
+        vec![Some(3)]
+    );
+    assert_eq!(rest.is_truncated(), Some(false));
+    // A single-part object: no ObjectParts; only what was asked for.
+    put(&c, "attrs", "single", b"hello").await;
+    let single = c
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("single")
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(single.object_size(), Some(5));
+    assert!(single.object_parts().is_none() && single.e_tag().is_none());
+    let err = c
+        .get_object_attributes()
+        .bucket("attrs")
+        .key("missing")
+        .object_attributes(ObjectAttributes::Etag)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 404);
+    let raw = signed(
+        &s,
+        "GET",
+        "/attrs/single",
+        &[("attributes", "")],
+        &[("x-amz-object-attributes", "Colour")],
+        EMPTY_SHA256,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(raw.status, 400, "{}", raw.body);
+    assert!(raw.body.contains("InvalidArgument"), "{}", raw.body);
+}

@@ -28,6 +28,7 @@ route! {
     get_bucket_versioning => do_get_bucket_versioning: GetBucketVersioningInput => GetBucketVersioningOutput;
     put_bucket_versioning => do_put_bucket_versioning: PutBucketVersioningInput => PutBucketVersioningOutput;
     put_object => do_put_object: PutObjectInput => PutObjectOutput;
+    get_object_attributes => do_get_object_attributes: GetObjectAttributesInput => GetObjectAttributesOutput;
     get_object => do_get_object: GetObjectInput => GetObjectOutput;
     head_object => do_head_object: HeadObjectInput => HeadObjectOutput;
     delete_object => do_delete_object: DeleteObjectInput => DeleteObjectOutput;

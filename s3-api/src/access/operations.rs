@@ -70,6 +70,10 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("GetBucketTagging", op("s3:GetBucketTagging", Target::Bucket)),
     ("GetBucketVersioning", op("s3:GetBucketVersioning", Target::Bucket)),
     ("GetObject", versioned("s3:GetObject", "s3:GetObjectVersion")),
+    (
+        "GetObjectAttributes",
+        versioned("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
+    ),
     ("GetObjectLegalHold", op("s3:GetObjectLegalHold", Target::Object)),
     (
         "GetObjectLockConfiguration",
