@@ -240,3 +240,153 @@ async fn bucket_tags_round_trip_with_s3s_limits_and_errors() {
     let err = c.get_bucket_tagging().bucket("tagged").send().await.unwrap_err();
     assert_eq!(code(&err), "NoSuchTagSet");
 }
+
+/// An unsigned request (a browser's preflight carries no credentials).
+async fn preflight(s: &TestServer, path: &str, headers: &[(&str, &str)]) -> Raw {
+    let mut req = reqwest::Client::new().request(reqwest::Method::OPTIONS, format!("{}{path}", s.endpoint));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.expect("OPTIONS");
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    Raw {
+        status,
+        headers,
+        body: res.text().await.unwrap_or_default(),
+    }
+}
+
+#[tokio::test]
+async fn cors_rules_answer_preflights_and_decorate_requests() {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let s = server();
+    let c = s.client();
+    bucket(&c, "web").await;
+    put(&c, "web", "a.txt", b"hello").await;
+    let err = c.get_bucket_cors().bucket("web").send().await.unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (404, "NoSuchCORSConfiguration"));
+    let ask = [
+        ("origin", "https://app.example.org"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "content-type, x-amz-date"),
+    ];
+    let before = preflight(&s, "/web/a.txt", &ask).await;
+    assert_eq!(before.status, 403, "no rules yet: {}", before.body);
+    assert!(before.body.contains("<Code>AccessForbidden</Code>") && before.body.contains("<RequestId>"));
+
+    let uploads = CorsRule::builder()
+        .allowed_origins("https://*.example.org")
+        .allowed_methods("PUT")
+        .allowed_methods("POST")
+        .allowed_headers("content-type")
+        .allowed_headers("x-amz-*")
+        .expose_headers("ETag")
+        .max_age_seconds(600)
+        .build()
+        .unwrap();
+    let downloads = CorsRule::builder()
+        .allowed_origins("*")
+        .allowed_methods("GET")
+        .allowed_methods("HEAD")
+        .build()
+        .unwrap();
+    c.put_bucket_cors()
+        .bucket("web")
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(uploads)
+                .cors_rules(downloads)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = c.get_bucket_cors().bucket("web").send().await.unwrap();
+    assert_eq!(got.cors_rules().len(), 2);
+    assert_eq!(got.cors_rules()[0].max_age_seconds(), Some(600));
+    assert_eq!(got.cors_rules()[0].allowed_headers(), ["content-type", "x-amz-*"]);
+
+    let ok = preflight(&s, "/web/a.txt", &ask).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.header("access-control-allow-origin"), Some("https://app.example.org"));
+    assert_eq!(ok.header("access-control-allow-methods"), Some("PUT, POST"));
+    assert_eq!(ok.header("access-control-allow-headers"), Some("content-type, x-amz-date"));
+    assert_eq!(ok.header("access-control-max-age"), Some("600"));
+    assert_eq!(ok.header("access-control-expose-headers"), Some("ETag"));
+    assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
+    // A presigned URL's preflight: the query does not matter.
+    let presigned = preflight(&s, "/web/new.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00", &ask).await;
+    assert_eq!(presigned.status, 200);
+    // Not allowed: another method, a header outside the rule, an origin outside the pattern.
+    for bad in [
+        [
+            ("origin", "https://app.example.org"),
+            ("access-control-request-method", "DELETE"),
+            ("x", ""),
+        ],
+        [
+            ("origin", "https://app.example.org"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "authorization"),
+        ],
+        [
+            ("origin", "https://example.org"),
+            ("access-control-request-method", "PUT"),
+            ("x", ""),
+        ],
+    ] {
+        let r = preflight(&s, "/web/a.txt", &bad).await;
+        assert_eq!(r.status, 403, "{bad:?}");
+    }
+    let r = preflight(&s, "/web/a.txt", &[("access-control-request-method", "GET")]).await;
+    assert_eq!(r.status, 400, "no Origin");
+    // Actual requests from an origin get the matching rule's headers; others none.
+    let get = signed(
+        &s,
+        "GET",
+        "/web/a.txt",
+        &[],
+        &[("origin", "http://anywhere.test")],
+        EMPTY_SHA256,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(get.status, 200);
+    assert_eq!(get.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(get.header("access-control-allow-methods"), Some("GET, HEAD"));
+    let del = signed(
+        &s,
+        "DELETE",
+        "/web/zzz",
+        &[],
+        &[("origin", "http://anywhere.test")],
+        EMPTY_SHA256,
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(del.header("access-control-allow-origin"), None);
+    // S3's validation.
+    let err = c
+        .put_bucket_cors()
+        .bucket("web")
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(
+                    CorsRule::builder()
+                        .allowed_origins("*")
+                        .allowed_methods("PATCH")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidRequest"));
+    let deleted = signed(&s, "DELETE", "/web", &[("cors", "")], &[], EMPTY_SHA256, Vec::new()).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(preflight(&s, "/web/a.txt", &ask).await.status, 403);
+}

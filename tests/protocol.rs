@@ -328,7 +328,7 @@ async fn not_implemented_operations_say_so() {
     let s = server();
     let c = s.client();
     bucket(&c, "ni-bkt").await;
-    let err = c.get_bucket_cors().bucket("ni-bkt").send().await.unwrap_err();
+    let err = c.get_bucket_website().bucket("ni-bkt").send().await.unwrap_err();
     assert_eq!(code(&err), "NotImplemented");
     assert_eq!(status(&err), 501);
 }

@@ -352,6 +352,29 @@ def _():
     s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": k} for k in ("enc/s3", "enc/c", "enc/default")]})
 
 
+@suite.feature("CORS: put/get/delete_bucket_cors, browser preflight and response headers")
+def _():
+    rule = {"AllowedOrigins": ["https://*.example.org"], "AllowedMethods": ["PUT", "GET"],
+            "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300}
+    s3.put_bucket_cors(Bucket=B, CORSConfiguration={"CORSRules": [rule]})
+    got = s3.get_bucket_cors(Bucket=B)["CORSRules"]
+    assert got[0]["AllowedOrigins"] == ["https://*.example.org"] and got[0]["MaxAgeSeconds"] == 300, got
+    url = f"{ENDPOINT}/{B}/cors.txt"
+    ask = {"Origin": "https://app.example.org", "Access-Control-Request-Method": "PUT",
+           "Access-Control-Request-Headers": "content-type"}
+    r = requests.options(url, headers=ask, timeout=30)
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.org", (r.status_code, r.headers)
+    r = requests.options(url, headers={**ask, "Origin": "https://evil.test"}, timeout=30)
+    assert r.status_code == 403 and "AccessForbidden" in r.text, (r.status_code, r.text)
+    s3.put_object(Bucket=B, Key="cors.txt", Body=b"x")
+    signed = s3.generate_presigned_url("get_object", Params={"Bucket": B, "Key": "cors.txt"}, ExpiresIn=300)
+    r = requests.get(signed, headers={"Origin": "https://app.example.org"}, timeout=30)
+    assert r.status_code == 200 and r.headers.get("Access-Control-Expose-Headers") == "ETag", r.headers
+    s3.delete_bucket_cors(Bucket=B)
+    expect_error("NoSuchCORSConfiguration", s3.get_bucket_cors, Bucket=B)
+    s3.delete_object(Bucket=B, Key="cors.txt")
+
+
 @suite.feature("bucket cleanup + delete")
 def _():
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=B):

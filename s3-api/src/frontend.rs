@@ -57,15 +57,20 @@ pub struct S3Frontend {
     hashing: Arc<std::sync::atomic::AtomicUsize>,
     /// What browser POST form heads may take before their signature is checked.
     form_read_ahead: crate::post_form_head::ReadAhead,
+    /// Where buckets' CORS rules are read (the S3 front door; routes-only ones have none).
+    cors: Option<lagoa_store::Store>,
 }
 
 impl S3Frontend {
     /// The S3 front door of `lagoa`: s3s authenticates, Lagoa's access gate authorizes, then
     /// the operation runs.
     pub fn new(lagoa: crate::Lagoa, config: FrontendConfig) -> Result<Self, FrontendError> {
+        let store = lagoa.store.clone();
         let mut builder = S3ServiceBuilder::new(lagoa.clone());
         builder.set_access(lagoa.access_gate());
-        Self::build(builder, config)
+        let mut frontend = Self::build(builder, config)?;
+        frontend.cors = Some(store);
+        Ok(frontend)
     }
 
     /// A front door that serves only `route` (the compute address's `/v1/sql`): s3s still
@@ -102,6 +107,7 @@ impl S3Frontend {
             hash_small_bodies: None,
             hashing: Arc::default(),
             form_read_ahead: crate::post_form_head::ReadAhead::new(FORM_READ_AHEAD_BUDGET, config.header_timeout),
+            cors: None,
         })
     }
 
@@ -113,10 +119,29 @@ impl S3Frontend {
         // name the request read its id from the task-local instead (`request_log::current_id`).
         let span = tracing::debug_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(), %peer);
         let (method, uri) = (req.method().clone(), req.uri().clone()); // cheap: shared bytes
-        let res = match crate::precheck::refuse(&req) {
-            Some(refusal) => refusal,
-            None => request_log::with_id(id, self.call_s3(peer, req, &span)).await?,
+        // CORS: a browser's origin (actual requests get the bucket's Access-Control-* headers)
+        // and preflights, which carry no credentials and are answered here, not by s3s.
+        let cors = self.cors.as_ref().and_then(|store| {
+            let bucket = form_bucket(&req, self.domain.as_deref())?;
+            let origin = req.headers().get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            (origin.is_some() || method == http::Method::OPTIONS).then_some((store, bucket, origin))
+        });
+        let res = match (&cors, crate::precheck::refuse(&req)) {
+            (Some((store, bucket, _)), _) if method == http::Method::OPTIONS => {
+                match crate::cors::preflight(store, bucket, req.headers()).await {
+                    Ok(res) => res,
+                    Err(e) => e.to_http_response().unwrap_or_else(|_| internal_error()),
+                }
+            }
+            (_, Some(refusal)) => refusal,
+            (_, None) => request_log::with_id(id, self.call_s3(peer, req, &span)).await?,
         };
+        let mut res = res;
+        if let Some((store, bucket, Some(origin))) = &cors
+            && method != http::Method::OPTIONS
+        {
+            crate::cors::decorate(store, bucket, origin, &method, &mut res).await;
+        }
         let (res, code) = request_log::stamp(res, &id);
         request_log::log(&request_log::Finished {
             id: &id,

@@ -11,6 +11,7 @@ mod body;
 mod body_guard;
 mod checksum;
 mod conditions;
+mod cors;
 mod encryption;
 mod errors;
 mod frontend;

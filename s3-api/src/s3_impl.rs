@@ -47,6 +47,9 @@ route! {
     put_object_tagging => do_put_object_tagging: PutObjectTaggingInput => PutObjectTaggingOutput;
     get_object_tagging => do_get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput;
     delete_object_tagging => do_delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput;
+    put_bucket_cors => do_put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput;
+    get_bucket_cors => do_get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput;
+    delete_bucket_cors => do_delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput;
     put_bucket_encryption => do_put_bucket_encryption: PutBucketEncryptionInput => PutBucketEncryptionOutput;
     get_bucket_encryption => do_get_bucket_encryption: GetBucketEncryptionInput => GetBucketEncryptionOutput;
     delete_bucket_encryption => do_delete_bucket_encryption: DeleteBucketEncryptionInput => DeleteBucketEncryptionOutput;

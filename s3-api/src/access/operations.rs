@@ -48,6 +48,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("CreateBucket", op("s3:CreateBucket", Target::Bucket)),
     ("CreateMultipartUpload", op("s3:PutObject", Target::Object)),
     ("DeleteBucket", op("s3:DeleteBucket", Target::Bucket)),
+    ("DeleteBucketCors", op("s3:PutBucketCORS", Target::Bucket)),
     ("DeleteBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     ("DeleteBucketLifecycle", op("s3:PutLifecycleConfiguration", Target::Bucket)),
     ("DeleteBucketPolicy", op("s3:DeleteBucketPolicy", Target::Bucket)),
@@ -59,6 +60,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ),
     ("DeleteObjects", op("s3:DeleteObject", Target::EachKey)),
     ("DeletePublicAccessBlock", op("s3:PutBucketPublicAccessBlock", Target::Bucket)),
+    ("GetBucketCors", op("s3:GetBucketCORS", Target::Bucket)),
     ("GetBucketEncryption", op("s3:GetEncryptionConfiguration", Target::Bucket)),
     (
         "GetBucketLifecycleConfiguration",
@@ -94,6 +96,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("ListObjectsV2", op("s3:ListBucket", Target::Bucket)),
     ("ListParts", op("s3:ListMultipartUploadParts", Target::Object)),
     ("PostObject", op("s3:PutObject", Target::Object)),
+    ("PutBucketCors", op("s3:PutBucketCORS", Target::Bucket)),
     ("PutBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     (
         "PutBucketLifecycleConfiguration",

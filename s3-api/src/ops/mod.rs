@@ -3,6 +3,7 @@
 mod attributes;
 mod bucket;
 mod copy;
+mod cors;
 mod encryption;
 mod lifecycle;
 mod list;
