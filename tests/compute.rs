@@ -616,3 +616,47 @@ async fn a_request_that_fails_writes_nothing_and_one_that_succeeds_writes_everyt
         }
     }
 }
+
+#[tokio::test]
+async fn sealed_objects_are_queried_and_output_never_lands_unsealed() {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let s = lake().await;
+    // The bucket seals every new object (SSE-S3): the query reads them near the data.
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    s.client()
+        .put_bucket_encryption()
+        .bucket("lake")
+        .server_side_encryption_configuration(ServerSideEncryptionConfiguration::builder().rules(rule).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    put(&s, "lake", "raw/orders.csv", orders_csv(2000)).await;
+    let (status, body) = query(&s, "SELECT count(*) AS n FROM 's3://lake/raw/orders.csv' WHERE state = 'MG'");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.lines().nth(1), Some("500"), "{body}");
+    // Query output would be written unsealed: refused, nothing written.
+    let (status, body) = query(
+        &s,
+        "COPY (SELECT * FROM 's3://lake/raw/orders.csv') TO 's3://lake/curated/' STORED AS PARQUET",
+    );
+    assert!(status >= 400, "{status} {body}");
+    assert!(body.contains("default encryption"), "{body}");
+    let listed = s
+        .client()
+        .list_objects_v2()
+        .bucket("lake")
+        .prefix("curated/")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.contents().is_empty(), "nothing written");
+}

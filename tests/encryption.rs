@@ -300,6 +300,17 @@ async fn encrypted_multipart_uploads_seal_every_part() {
         .unwrap();
     assert_eq!(up.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
     let id = up.upload_id.unwrap();
+    // Part 2 is uploaded twice (a retry with other bytes): the second upload is the part, sealed
+    // under a key of its own.
+    c.upload_part()
+        .bucket("enc")
+        .key("mp")
+        .upload_id(&id)
+        .part_number(2)
+        .body(ByteStream::from(data(part2.len(), 99)))
+        .send()
+        .await
+        .unwrap();
     let mut parts = Vec::new();
     for (n, body) in [(1, &part1), (2, &part2)] {
         let out = c
@@ -361,45 +372,31 @@ async fn encrypted_multipart_uploads_seal_every_part() {
         .unwrap()
         .upload_id
         .unwrap();
-    let err = c
-        .upload_part()
-        .bucket("enc")
-        .key("mpc")
-        .upload_id(&id)
-        .part_number(1)
-        .body(ByteStream::from(part1.clone()))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidRequest"));
-    let wrong = customer_key(22);
-    let err = c
-        .upload_part()
-        .bucket("enc")
-        .key("mpc")
-        .upload_id(&id)
-        .part_number(1)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&wrong.key)
-        .sse_customer_key_md5(&wrong.md5)
-        .body(ByteStream::from(part1.clone()))
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidRequest"));
-    let p1 = c
-        .upload_part()
-        .bucket("enc")
-        .key("mpc")
-        .upload_id(&id)
-        .part_number(1)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k.key)
-        .sse_customer_key_md5(&k.md5)
-        .body(ByteStream::from(part1.clone()))
-        .send()
-        .await
-        .unwrap();
+    let part_one = |key: Option<&CustomerKey>| {
+        let mut r = c
+            .upload_part()
+            .bucket("enc")
+            .key("mpc")
+            .upload_id(&id)
+            .part_number(1)
+            .body(ByteStream::from(part1.clone()));
+        if let Some(k) = key {
+            r = r
+                .sse_customer_algorithm("AES256")
+                .sse_customer_key(&k.key)
+                .sse_customer_key_md5(&k.md5);
+        }
+        r.send()
+    };
+    for key in [None, Some(&customer_key(22))] {
+        let err = part_one(key).await.unwrap_err();
+        assert_eq!(
+            (status(&err), code(&err).as_str()),
+            (400, "InvalidRequest"),
+            "no key / another key"
+        );
+    }
+    let p1 = part_one(Some(&k)).await.unwrap();
     put(&c, "enc", "plain-source", &part2).await;
     let p2 = c
         .upload_part_copy()

@@ -119,6 +119,22 @@ impl ObjectWriter {
         key: &str,
         owner: &str,
     ) -> object_store::Result<String> {
+        // Query output is written unsealed: a bucket whose default says every new object is
+        // encrypted does not get plaintext behind its back.
+        let sealed_by_default = self
+            .store
+            .bucket_config(bucket, lagoa_store::sealing::DEFAULT_ENCRYPTION_CONFIG)
+            .await
+            .map_err(store_failure)?
+            .is_some();
+        if sealed_by_default {
+            return Err(object_store::Error::NotImplemented {
+                operation: format!(
+                    "writing query output into s3://{bucket}, which has default encryption (write it to another bucket, or copy it in with S3)"
+                ),
+                implementer: "lagoa".into(),
+            });
+        }
         let body = self.body.finish().await.map_err(store_failure)?;
         Ok(pending.stage_body(self.store, bucket, key, owner, body))
     }

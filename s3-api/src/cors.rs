@@ -211,9 +211,10 @@ pub async fn decorate(store: &Store, bucket: &str, origin: &str, method: &Method
     };
     if let Some(rule) = rules.matching(origin, method.as_str(), &[]) {
         rule.grant(origin, res.headers_mut());
-        res.headers_mut()
-            .append(http::header::VARY, HeaderValue::from_static("Origin"));
     }
+    // Whether or not a rule matched: a shared cache must not serve one origin's answer to another.
+    res.headers_mut()
+        .append(http::header::VARY, HeaderValue::from_static("Origin"));
 }
 
 #[cfg(test)]

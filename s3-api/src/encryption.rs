@@ -175,7 +175,7 @@ pub struct DefaultEncryption {
 }
 
 /// The bucket config document that holds [`DefaultEncryption`].
-pub const DEFAULT_ENCRYPTION_DOC: &str = "encryption";
+pub const DEFAULT_ENCRYPTION_DOC: &str = lagoa_store::sealing::DEFAULT_ENCRYPTION_CONFIG;
 
 impl DefaultEncryption {
     /// What the default asks of a write that asked for nothing.
@@ -257,14 +257,15 @@ pub fn read_key(encryption: Option<&Encryption>, fields: CustomerKeyFields<'_>) 
     }
 }
 
-/// The key a part of an encrypted multipart upload is sealed with (`None`: plaintext upload).
-/// SSE-C uploads need the customer's key with every part, the same key as at creation.
+/// The key a part of an encrypted multipart upload is sealed with, fresh for this upload of the
+/// part, and its salt to store with the part (`None`: plaintext upload). SSE-C uploads need the
+/// customer's key with every part, the same key as at creation.
 pub fn part_key(
     upload: Option<&Encryption>,
     fields: CustomerKeyFields<'_>,
     keyring: &lagoa_store::sealing::Keyring,
     part: u32,
-) -> S3Result<Option<Key>> {
+) -> S3Result<Option<(Key, String)>> {
     let given = fields.key()?;
     let Some(upload) = upload else {
         return match given {
@@ -298,7 +299,7 @@ pub fn part_key(
         (_, None) => None,
     };
     let data_key = upload.data_key(keyring, customer.as_ref()).map_err(crate::errors::to_s3)?;
-    Ok(Some(data_key.for_part(part)))
+    Ok(Some(data_key.new_part_key(part)))
 }
 
 /// The SSE headers of a response about an object (or an upload) sealed as `encryption`.

@@ -47,7 +47,7 @@ pub type Response = http::Response<s3s::Body>;
 pub struct S3Frontend {
     s3: S3Service,
     identities: Identities,
-    domain: Option<String>,
+    domain: Option<crate::vhost::DomainHost>,
     body_timeout: Duration,
     /// Routes-only front doors: bodies of SigV4 requests without `x-amz-content-sha256` (curl's
     /// `--aws-sigv4` sends none) are read up to this many bytes and hashed, see
@@ -95,14 +95,18 @@ impl S3Frontend {
         let mut s3_config = s3s::config::S3Config::default();
         s3_config.post_object_max_file_size = config.post_max_bytes;
         builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3_config))));
-        if let Some(domain) = &config.domain {
-            let host = crate::vhost::DomainHost::new(domain).ok_or_else(|| FrontendError::Domain(domain.clone()))?;
-            builder.set_host(host);
-        }
+        let domain = match &config.domain {
+            Some(domain) => {
+                let host = crate::vhost::DomainHost::new(domain).ok_or_else(|| FrontendError::Domain(domain.clone()))?;
+                builder.set_host(host.clone());
+                Some(host)
+            }
+            None => None,
+        };
         Ok(Self {
             s3: builder.build(),
             identities: config.identities,
-            domain: config.domain,
+            domain,
             body_timeout: config.body_timeout,
             hash_small_bodies: None,
             hashing: Arc::default(),
@@ -122,7 +126,7 @@ impl S3Frontend {
         // CORS: a browser's origin (actual requests get the bucket's Access-Control-* headers)
         // and preflights, which carry no credentials and are answered here, not by s3s.
         let cors = self.cors.as_ref().and_then(|store| {
-            let bucket = form_bucket(&req, self.domain.as_deref())?;
+            let bucket = form_bucket(&req, self.domain.as_ref())?;
             let origin = req.headers().get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
             (origin.is_some() || method == http::Method::OPTIONS).then_some((store, bucket, origin))
         });
@@ -168,7 +172,7 @@ impl S3Frontend {
         let body_timeout = self.body_timeout;
         let req = req.map(|body| crate::body_guard::GuardedBody::new(body, aws_chunked, body_timeout));
         let req = if form_post {
-            let bucket = form_bucket(&req, self.domain.as_deref());
+            let bucket = form_bucket(&req, self.domain.as_ref());
             match crate::post_form_head::prepare(req, bucket.as_deref(), &self.form_read_ahead).await {
                 Ok(req) => req,
                 Err(e) => return Ok(e.to_http_response().unwrap_or_else(|_| internal_error())),
@@ -295,14 +299,17 @@ fn internal_error() -> Response {
 /// Memory all browser POST form heads together may hold before their signatures are checked.
 const FORM_READ_AHEAD_BUDGET: usize = 64 * 1024 * 1024;
 
-/// The bucket a browser POST is sent to: the virtual host's, or the path's first segment.
-fn form_bucket<B>(req: &http::Request<B>, domain: Option<&str>) -> Option<String> {
-    if let Some(domain) = domain {
-        let host = req.headers().get(http::header::HOST)?.to_str().ok()?;
-        let host = host.split(':').next().unwrap_or(host);
-        if let Some(bucket) = host.strip_suffix(domain).and_then(|b| b.strip_suffix('.')) {
-            return Some(bucket.to_owned());
-        }
+/// The bucket a request is sent to, as s3s's router reads it: the virtual host's, or the path's
+/// first segment (browser POST forms and CORS need it before s3s runs).
+fn form_bucket<B>(req: &http::Request<B>, domain: Option<&crate::vhost::DomainHost>) -> Option<String> {
+    if let Some(domain) = domain
+        && let Some(bucket) = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| domain.bucket_of(h))
+    {
+        return Some(bucket);
     }
     let path = req.uri().path().trim_start_matches('/');
     let bucket = path.split('/').next().unwrap_or("");

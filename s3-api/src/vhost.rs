@@ -31,16 +31,22 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
+impl DomainHost {
+    /// The bucket a `Host` header names (`bucket.DOMAIN[:port]`), if any: what s3s's router
+    /// reads, for the front door's own uses (browser POST forms, CORS).
+    pub fn bucket_of(&self, host: &str) -> Option<String> {
+        let lower = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
+        let bucket = lower.strip_suffix(self.domain.as_str())?.strip_suffix('.')?;
+        (!bucket.is_empty()).then(|| bucket.to_owned())
+    }
+}
+
 impl S3Host for DomainHost {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {
-        let name = strip_port(host);
-        let lower = name.to_ascii_lowercase();
-        if let Some(bucket) = lower.strip_suffix(self.domain.as_str()).and_then(|b| b.strip_suffix('.'))
-            && !bucket.is_empty()
-        {
-            return Ok(VirtualHost::new(self.domain.as_str()).with_bucket(bucket.to_owned()));
+        match self.bucket_of(host) {
+            Some(bucket) => Ok(VirtualHost::new(self.domain.as_str()).with_bucket(bucket)),
+            None => Ok(VirtualHost::new(self.domain.as_str())),
         }
-        Ok(VirtualHost::new(self.domain.as_str()))
     }
 }
 

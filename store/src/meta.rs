@@ -131,6 +131,9 @@ pub struct Extent {
     pub size: u64,
     /// Hex MD5 of this piece (the part ETag for multipart objects).
     pub md5: String,
+    /// A sealed part's key salt (hex), see `sealing::Key::for_part`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_salt: Option<String>,
 }
 
 /// Where an extent's bytes are stored.

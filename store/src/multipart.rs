@@ -33,6 +33,8 @@ pub struct NewPart {
     /// The part's ETag when it is not the MD5 of the stored bytes: required for a sealed part,
     /// whose stored bytes were not hashed (see [`Store::sealed_body_writer`]).
     pub etag: Option<String>,
+    /// A sealed part's key salt (hex, from `sealing::Key::new_part_key`).
+    pub key_salt: Option<String>,
 }
 
 impl Store {
@@ -96,7 +98,11 @@ impl Store {
         mut body: StagedBody<H>,
         part: NewPart,
     ) -> StoreResult<PartMeta> {
-        let NewPart { checksums, etag } = part;
+        let NewPart {
+            checksums,
+            etag,
+            key_salt,
+        } = part;
         let data = body
             .take_data()
             .ok_or_else(|| StoreError::Internal("body committed twice".into()))?;
@@ -114,7 +120,12 @@ impl Store {
                 let location = s.reference(&mut batch, data);
                 let part = PartMeta {
                     number,
-                    extent: Extent { location, size, md5 },
+                    extent: Extent {
+                        location,
+                        size,
+                        md5,
+                        key_salt,
+                    },
                     last_modified_nanos: now_nanos(),
                     checksums,
                 };

@@ -208,7 +208,12 @@ impl Store {
                 let mut meta = meta;
                 let mut batch = WriteBatch::default();
                 let location = s.reference(&mut batch, data);
-                meta.extents.push(Extent { location, size, md5 });
+                meta.extents.push(Extent {
+                    location,
+                    size,
+                    md5,
+                    key_salt: None,
+                });
                 s.replace_object(batch, &bucket, &key, meta, &condition)
             })
             .await;

@@ -261,7 +261,8 @@ impl Authorizer {
                 let key = if op.target == Target::Object { key } else { None };
                 self.require(&who, action, bucket, key, &facts).await?;
                 if op.target == Target::Object {
-                    for implied in implied_actions(operation, facts.headers) {
+                    let versioned = version_of(facts.uri).is_some();
+                    for implied in implied_actions(operation, facts.headers, versioned) {
                         self.require(&who, implied, bucket, key, &facts).await?;
                     }
                 }
@@ -301,9 +302,14 @@ fn version_of(uri: &http::Uri) -> Option<String> {
 /// Permissions S3 requires beyond the operation's own when a write carries these headers:
 /// a lock (`s3:PutObjectRetention`), a legal hold (`s3:PutObjectLegalHold`), tags
 /// (`s3:PutObjectTagging`), and bypassing governance retention.
-fn implied_actions(operation: &str, headers: &http::HeaderMap) -> Vec<&'static str> {
+fn implied_actions(operation: &str, headers: &http::HeaderMap, versioned: bool) -> Vec<&'static str> {
     let has = |name: &str| headers.contains_key(name);
     let mut actions = Vec::new();
+    // AWS: GetObjectAttributes needs read access as well as its own permission (it reveals the
+    // ETag and the content's checksums).
+    if operation == "GetObjectAttributes" {
+        actions.push(if versioned { "s3:GetObjectVersion" } else { "s3:GetObject" });
+    }
     if matches!(operation, "PutObject" | "CopyObject" | "CreateMultipartUpload") {
         if has("x-amz-object-lock-mode") || has("x-amz-object-lock-retain-until-date") {
             actions.push("s3:PutObjectRetention");

@@ -58,15 +58,7 @@ impl Lagoa {
         let meta = self.store.object_version(&input.bucket, &input.key, version).await.s3()?;
         encryption::read_key(meta.encryption.as_ref(), encryption::customer_fields_of!(input))?;
         let object_parts = if want.parts && meta.multipart {
-            let max = match input.max_parts {
-                None => 1000,
-                Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts cannot be negative")),
-                Some(n) => n.min(1000) as usize,
-            };
-            let marker = match input.part_number_marker {
-                None => 0,
-                Some(m) => u32::try_from(m).map_err(|_| s3_error!(InvalidArgument, "Invalid part-number-marker"))?,
-            };
+            let (max, marker) = crate::ops::multipart::parts_page(input.max_parts, input.part_number_marker)?;
             let all: Vec<ObjectPart> = meta
                 .extents
                 .iter()

@@ -263,12 +263,16 @@ impl Lagoa {
             upload.checksum_algorithm.as_deref(),
             &http::HeaderMap::new(),
         )?;
-        let sealer = part_key.clone();
+        let (sealer, key_salt) = part_key.clone().unzip();
         let (mut staged, plain) = self
             .copy_bytes(src_handle, start, end, hasher, source_key.as_ref(), sealer)
             .await?;
         let checksums = checksum::to_map(&std::mem::take(&mut staged.hasher_mut().0).finalize());
-        let etag = encryption::sealed_etag(upload.encryption.as_ref().map(|e| e.kind), part_key.as_ref(), &plain);
+        let etag = encryption::sealed_etag(
+            upload.encryption.as_ref().map(|e| e.kind),
+            part_key.as_ref().map(|(k, _)| k),
+            &plain,
+        );
         let part = self
             .store
             .put_part(
@@ -277,7 +281,11 @@ impl Lagoa {
                 &input.upload_id,
                 number,
                 staged,
-                NewPart { checksums, etag },
+                NewPart {
+                    checksums,
+                    etag,
+                    key_salt,
+                },
             )
             .await
             .s3()?;

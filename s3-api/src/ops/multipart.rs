@@ -32,6 +32,21 @@ pub(crate) fn part_number(n: i32) -> S3Result<u32> {
     })
 }
 
+/// A page of parts (ListParts, GetObjectAttributes): `max-parts` (at most 1000, the default)
+/// and `part-number-marker`, validated as S3 does.
+pub(crate) fn parts_page(max_parts: Option<i32>, marker: Option<i32>) -> S3Result<(usize, u32)> {
+    let max = match max_parts {
+        None => 1000,
+        Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts cannot be negative")),
+        Some(n) => n.min(1000) as usize,
+    };
+    let marker = match marker {
+        None => 0,
+        Some(m) => u32::try_from(m).map_err(|_| s3_error!(InvalidArgument, "Invalid part-number-marker"))?,
+    };
+    Ok((max, marker))
+}
+
 impl Lagoa {
     pub(crate) async fn do_create_multipart_upload(
         &self,
@@ -110,9 +125,13 @@ impl Lagoa {
             also_compute: upload.checksum_algorithm.as_deref(),
             claimed: Default::default(),
         };
-        let sealer = part_key.clone();
+        let (sealer, key_salt) = part_key.clone().unzip();
         let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
-        let etag = encryption::sealed_etag(upload.encryption.as_ref().map(|e| e.kind), part_key.as_ref(), &plain);
+        let etag = encryption::sealed_etag(
+            upload.encryption.as_ref().map(|e| e.kind),
+            part_key.as_ref().map(|(k, _)| k),
+            &plain,
+        );
         let part = self
             .store
             .put_part(
@@ -121,7 +140,11 @@ impl Lagoa {
                 &input.upload_id,
                 number,
                 staged,
-                NewPart { checksums, etag },
+                NewPart {
+                    checksums,
+                    etag,
+                    key_salt,
+                },
             )
             .await
             .s3()?;
@@ -142,15 +165,7 @@ impl Lagoa {
     pub(crate) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         self.existing_bucket(&req.input.bucket).await?;
         let input = req.input;
-        let max = match input.max_parts {
-            None => 1000,
-            Some(n) if n < 0 => return Err(s3_error!(InvalidArgument, "max-parts cannot be negative")),
-            Some(n) => n.min(1000) as usize,
-        };
-        let marker = match input.part_number_marker {
-            None => 0,
-            Some(m) => u32::try_from(m).map_err(|_| s3_error!(InvalidArgument, "Invalid part-number-marker"))?,
-        };
+        let (max, marker) = parts_page(input.max_parts, input.part_number_marker)?;
         let (upload, parts, truncated) = self
             .store
             .list_parts(&input.bucket, &input.key, &input.upload_id, marker, max)

@@ -42,13 +42,23 @@ impl Key {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).expect("AES-256 takes a 32-byte key"))
     }
 
-    /// The key of one part of a multipart object (part numbers never share a key, so their
-    /// package sequences never share a nonce).
-    pub fn for_part(&self, part: u32) -> Key {
+    /// The key of one upload of one part of a multipart object: derived from the part number
+    /// and a random salt of that upload, so a part uploaded again (a retry, a correction) is
+    /// sealed under a new key — nonces restart at 0 in every stream and must never meet the same
+    /// key twice.
+    pub fn for_part(&self, part: u32, salt: &[u8]) -> Key {
         let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"lagoa part key");
         mac.update(&part.to_be_bytes());
+        mac.update(salt);
         Key(mac.finalize().into_bytes().into())
+    }
+
+    /// A fresh part key (see [`Key::for_part`]) and its salt (hex), to be stored with the part.
+    pub fn new_part_key(&self, part: u32) -> (Key, String) {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        (self.for_part(part, &salt), hex::encode(salt))
     }
 
     /// Seals `data_key` under this key, bound to `context` (what the data key is for).
@@ -193,10 +203,15 @@ mod tests {
     }
 
     #[test]
-    fn part_keys_differ() {
+    fn part_keys_differ_by_part_and_by_upload() {
         let key = Key::random();
-        assert_ne!(key.for_part(1), key.for_part(2));
-        assert_eq!(key.for_part(1), key.for_part(1));
+        assert_ne!(key.for_part(1, b"s"), key.for_part(2, b"s"));
+        assert_eq!(key.for_part(1, b"s"), key.for_part(1, b"s"));
+        let (a, salt_a) = key.new_part_key(1);
+        let (b, salt_b) = key.new_part_key(1);
+        assert_ne!(a, b, "the same part uploaded twice gets two keys");
+        assert_ne!(salt_a, salt_b);
+        assert_eq!(a, key.for_part(1, &hex::decode(salt_a).unwrap()));
     }
 
     #[test]

@@ -13,6 +13,10 @@ use crate::error::{StoreError, StoreResult};
 pub use format::{HashingSealer, Opener, SealedSpan, Sealer, SpanOpener, plain_len, sealed_len};
 pub use keys::{DEFAULT_KEY_NAME, Key, Keyring};
 
+/// The bucket config document of a bucket's default encryption (PutBucketEncryption): the S3
+/// layer reads and writes it; other writers (the compute engine) must not bypass it.
+pub const DEFAULT_ENCRYPTION_CONFIG: &str = "encryption";
+
 /// What the sealed data key of an object is bound to: a data key cannot be moved to another use.
 const DATA_KEY_CONTEXT: &[u8] = b"lagoa object data key";
 
@@ -113,7 +117,7 @@ impl Encryption {
 }
 
 /// The key of one sealed stream of an object: the data key itself, or for a multipart object
-/// the key of the part that extent came from.
+/// the key of the part upload that extent came from (part number + the extent's salt).
 pub(crate) fn stream_key(data_key: &Key, meta: &crate::meta::ObjectMeta, extent: usize) -> StoreResult<Key> {
     if !meta.multipart {
         return Ok(data_key.clone());
@@ -122,5 +126,12 @@ pub(crate) fn stream_key(data_key: &Key, meta: &crate::meta::ObjectMeta, extent:
         .part_numbers
         .get(extent)
         .ok_or_else(|| StoreError::Corrupt("a sealed multipart object lacks its part numbers".into()))?;
-    Ok(data_key.for_part(*part))
+    let salt = meta.extents[extent]
+        .key_salt
+        .as_deref()
+        .map(hex::decode)
+        .transpose()
+        .map_err(|_| StoreError::Corrupt("a sealed part's key salt is not hex".into()))?
+        .ok_or_else(|| StoreError::Corrupt("a sealed part has no key salt".into()))?;
+    Ok(data_key.for_part(*part, &salt))
 }
