@@ -95,6 +95,8 @@ pub fn compute_frontend(
     };
     let config = FrontendConfig {
         identities: identities.clone(),
+        // The SQL endpoint decides by ownership, not by the client's address.
+        trusted_proxies: Vec::new(),
         domain: None,
         body_timeout: limits.body_timeout,
         header_timeout: limits.header_timeout,

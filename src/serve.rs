@@ -82,6 +82,11 @@ pub struct ServeArgs {
     /// authenticates and authorises each request first; the sidecar checks it again.
     #[arg(long, env = "LAGOA_COMPUTE_URL")]
     compute_url: Option<String>,
+    /// Reverse proxies (an ingress) trusted to name the client: from these addresses,
+    /// `X-Forwarded-For` gives `aws:SourceIp` and `X-Forwarded-Proto: https` makes
+    /// `aws:SecureTransport` true in policies (comma-separated CIDRs, e.g. `10.1.0.0/16`).
+    #[arg(long, env = "LAGOA_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     kms: crate::kms::KmsArgs,
     #[command(flatten)]
@@ -117,6 +122,7 @@ impl ServeArgs {
             body_timeout: self.limits().body_timeout,
             header_timeout: self.limits().header_timeout,
             post_max_bytes: self.post_max_bytes,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

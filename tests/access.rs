@@ -720,3 +720,45 @@ async fn disguised_and_implied_actions_are_checked_too() {
         Some(policy)
     );
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_client_address_and_tls() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",
+        "Action":"s3:GetObject","Resource":"arn:aws:s3:::fwd/*",
+        "Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"},"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+    let get = |s: &TestServer, headers: &'static [(&'static str, &'static str)]| {
+        let mut req = reqwest::Client::new().get(format!("{}/fwd/k", s.endpoint));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let https_from_client: &[(&str, &str)] = &[
+        ("x-forwarded-for", "198.51.100.9, 203.0.113.7"),
+        ("x-forwarded-proto", "https"),
+    ];
+    for (trusted, expected) in [(true, 200), (false, 403)] {
+        let s = if trusted {
+            server_with(&["--trusted-proxies", "127.0.0.1/32,10.0.0.0/8"])
+        } else {
+            server()
+        };
+        let c = s.client();
+        bucket(&c, "fwd").await;
+        put(&c, "fwd", "k", b"x").await;
+        set_policy(&c, "fwd", policy).await;
+        assert_eq!(get(&s, https_from_client).await, expected, "trusted proxy: {trusted}");
+        if trusted {
+            // Plain HTTP at the proxy, or a client-written address left of the real one.
+            assert_eq!(get(&s, &[("x-forwarded-for", "203.0.113.7")]).await, 403);
+            let spoofed: &[(&str, &str)] = &[
+                ("x-forwarded-for", "203.0.113.7, 198.51.100.9"),
+                ("x-forwarded-proto", "https"),
+            ];
+            assert_eq!(get(&s, spoofed).await, 403);
+            // A chain of trusted proxies is skipped from the right.
+            let chained: &[(&str, &str)] = &[("x-forwarded-for", "203.0.113.7, 10.1.2.3"), ("x-forwarded-proto", "https")];
+            assert_eq!(get(&s, chained).await, 200);
+        }
+    }
+}

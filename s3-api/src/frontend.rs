@@ -26,6 +26,9 @@ pub struct FrontendConfig {
     pub header_timeout: Duration,
     /// Largest file accepted by a browser POST upload (s3s buffers it in memory).
     pub post_max_bytes: u64,
+    /// Reverse proxies (an ingress) whose `X-Forwarded-For`/`-Proto` name the client for
+    /// `aws:SourceIp` and `aws:SecureTransport`; from anyone else those headers are ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl FrontendConfig {
@@ -59,6 +62,8 @@ pub struct S3Frontend {
     form_read_ahead: crate::post_form_head::ReadAhead,
     /// Where buckets' CORS rules are read (the S3 front door; routes-only ones have none).
     cors: Option<lagoa_store::Store>,
+    /// See [`FrontendConfig::trusted_proxies`].
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl S3Frontend {
@@ -112,6 +117,7 @@ impl S3Frontend {
             hashing: Arc::default(),
             form_read_ahead: crate::post_form_head::ReadAhead::new(FORM_READ_AHEAD_BUDGET, config.header_timeout),
             cors: None,
+            trusted_proxies: config.trusted_proxies,
         })
     }
 
@@ -168,6 +174,9 @@ impl S3Frontend {
         let form_post = crate::post_form::is_form_post(&req);
         let mut req = crate::precheck::adapt(req, &self.identities);
         req.extensions_mut().insert(crate::access::PeerAddr(peer));
+        if let Some(forwarded) = crate::access::Forwarded::of(peer.ip(), req.headers(), &self.trusted_proxies) {
+            req.extensions_mut().insert(forwarded);
+        }
         let aws_chunked = crate::body_guard::is_aws_chunked(req.headers());
         let body_timeout = self.body_timeout;
         let req = req.map(|body| crate::body_guard::GuardedBody::new(body, aws_chunked, body_timeout));

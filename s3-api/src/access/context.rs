@@ -22,6 +22,8 @@ pub(crate) struct RequestContext<'a> {
     pub headers: &'a http::HeaderMap,
     pub uri: &'a http::Uri,
     pub peer: Option<IpAddr>,
+    /// Whether the request came over TLS (reported by a trusted proxy: Lagoa itself speaks HTTP).
+    pub secure: bool,
     /// The object's tags, when a policy reads `s3:ExistingObjectTag/…` and the object exists.
     pub object_tags: Option<Vec<(String, String)>>,
     query: OnceCell<Vec<(String, String)>>,
@@ -29,12 +31,13 @@ pub(crate) struct RequestContext<'a> {
 }
 
 impl<'a> RequestContext<'a> {
-    pub(crate) fn new(principal: Principal<'a>, headers: &'a http::HeaderMap, uri: &'a http::Uri, peer: Option<IpAddr>) -> Self {
+    pub(crate) fn new(principal: Principal<'a>, facts: &super::Facts<'a>) -> Self {
         Self {
             principal,
-            headers,
-            uri,
-            peer,
+            headers: facts.headers,
+            uri: facts.uri,
+            peer: facts.peer,
+            secure: facts.secure,
             object_tags: None,
             query: OnceCell::new(),
             request_tags: OnceCell::new(),
@@ -97,8 +100,8 @@ impl Context for RequestContext<'_> {
         };
         match key {
             "aws:sourceip" => self.peer.and_then(|ip| one(ip.to_canonical().to_string())),
-            // Lagoa listens on plain HTTP (TLS ends in front of it, at an ingress).
-            "aws:securetransport" => one("false".to_owned()),
+            // Lagoa listens on plain HTTP; TLS ends in front of it, at a trusted proxy that says so.
+            "aws:securetransport" => one(self.secure.to_string()),
             "aws:username" | "aws:userid" => user.map(|u| vec![Cow::Borrowed(u)]),
             "aws:principaltype" => one(match self.principal {
                 Principal::Anonymous => "Anonymous",

@@ -28,6 +28,44 @@ use crate::identity::Identities;
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// Who the client is behind a trusted reverse proxy (`--trusted-proxies`): the address the proxy
+/// reports in `X-Forwarded-For` and whether it took the request over TLS (`X-Forwarded-Proto`).
+/// Present only for requests from a trusted proxy; others are judged by their TCP peer.
+#[derive(Debug, Clone, Copy)]
+pub struct Forwarded {
+    pub client: Option<IpAddr>,
+    pub secure: bool,
+}
+
+impl Forwarded {
+    /// What a request from `peer` says about its client, if `peer` is one of `trusted`: the
+    /// right-most `X-Forwarded-For` address that is not itself a trusted proxy (addresses left
+    /// of it were written by whoever the client is, so they prove nothing), and the last
+    /// `X-Forwarded-Proto`.
+    pub fn of(peer: IpAddr, headers: &http::HeaderMap, trusted: &[ipnet::IpNet]) -> Option<Self> {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
+        if !is_trusted(&peer) {
+            return None;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        let client = hops.iter().rev().find(|ip| !is_trusted(ip)).or(hops.first()).copied();
+        let secure = headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .last()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+        Some(Self { client, secure })
+    }
+}
+
 /// Who sent a request, as the gate established it; handlers read it from the extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Who {
@@ -55,7 +93,10 @@ struct PostObjectPending;
 pub(crate) struct Facts<'a> {
     pub headers: &'a http::HeaderMap,
     pub uri: &'a http::Uri,
+    /// The client's address: the TCP peer, or what a trusted proxy reported.
     pub peer: Option<IpAddr>,
+    /// The request reached the trusted proxy over TLS.
+    pub secure: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -66,10 +107,14 @@ impl<'a> Facts<'a> {
 
     /// The facts of a request whose input has been taken apart.
     pub(crate) fn from_parts(headers: &'a http::HeaderMap, uri: &'a http::Uri, extensions: &http::Extensions) -> Self {
+        let forwarded = extensions.get::<Forwarded>();
         Self {
             headers,
             uri,
-            peer: extensions.get::<PeerAddr>().map(|p| p.0.ip()),
+            peer: forwarded
+                .and_then(|f| f.client)
+                .or_else(|| extensions.get::<PeerAddr>().map(|p| p.0.ip())),
+            secure: forwarded.is_some_and(|f| f.secure),
         }
     }
 }
@@ -141,7 +186,7 @@ impl Authorizer {
             return Ok(owner && action.ends_with("BucketPolicy"));
         }
         let caller = self.caller(who);
-        let mut ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
+        let mut ctx = RequestContext::new(principal(who), facts);
         if let Some(key) = key
             && self.reads_object_tags(&access, caller)
         {
@@ -161,7 +206,7 @@ impl Authorizer {
 
     /// Whether `who` may take an action outside any existing bucket (CreateBucket).
     fn allows_without_bucket(&self, who: &Who, action: &str, resource: &str, facts: &Facts<'_>) -> bool {
-        let ctx = RequestContext::new(principal(who), facts.headers, facts.uri, facts.peer);
+        let ctx = RequestContext::new(principal(who), facts);
         self.decide(who, action, resource, &ctx, None)
     }
 
@@ -206,7 +251,14 @@ impl Authorizer {
     /// The gate's decision for one request (see the module docs).
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let who = self.who(cx.credentials().map(|c| c.access_key.as_str()));
-        let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0.ip());
+        let (peer, secure) = {
+            let extensions = cx.extensions_mut();
+            let forwarded = extensions.get::<Forwarded>().copied();
+            let peer = forwarded
+                .and_then(|f| f.client)
+                .or_else(|| extensions.get::<PeerAddr>().map(|p| p.0.ip()));
+            (peer, forwarded.is_some_and(|f| f.secure))
+        };
         cx.extensions_mut().insert(who.clone());
         if matches!(who, Who::Root(_)) {
             return Ok(());
@@ -215,6 +267,7 @@ impl Authorizer {
             headers: cx.headers(),
             uri: cx.uri(),
             peer,
+            secure,
         };
         let operation = cx.s3_op().name();
         let (bucket, key) = match cx.s3_path() {
@@ -372,5 +425,45 @@ impl S3Access for AccessGate {
 
     async fn upload_part_copy(&self, req: &mut S3Request<s3s::dto::UploadPartCopyInput>) -> S3Result<()> {
         self.0.check_copy_source(req, &req.input.copy_source).await
+    }
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::Forwarded;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, http::HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn only_trusted_peers_name_the_client_right_most_untrusted_first() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let h = headers(&[
+            ("x-forwarded-for", "1.1.1.1, 2.2.2.2, 10.0.0.5"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        let f = Forwarded::of("10.0.0.1".parse().unwrap(), &h, &trusted).unwrap();
+        assert_eq!(f.client, Some("2.2.2.2".parse().unwrap()));
+        assert!(f.secure);
+        assert!(
+            Forwarded::of("9.9.9.9".parse().unwrap(), &h, &trusted).is_none(),
+            "untrusted peer"
+        );
+        let only_proxies = headers(&[("x-forwarded-for", "10.0.0.7"), ("x-forwarded-proto", "http")]);
+        let f = Forwarded::of("::ffff:10.0.0.1".parse().unwrap(), &only_proxies, &trusted).unwrap();
+        assert_eq!(f.client, Some("10.0.0.7".parse().unwrap()));
+        assert!(!f.secure);
+        let none = Forwarded::of(
+            "10.0.0.1".parse().unwrap(),
+            &headers(&[("x-forwarded-for", "junk")]),
+            &trusted,
+        )
+        .unwrap();
+        assert_eq!(none.client, None, "the TCP peer is used then");
     }
 }
