@@ -762,3 +762,129 @@ async fn a_trusted_proxy_names_the_client_address_and_tls() {
         }
     }
 }
+
+#[tokio::test]
+async fn acls_are_the_owners_alone_as_under_bucket_owner_enforced() {
+    use aws_sdk_s3::types::{
+        AccessControlPolicy, BucketCannedAcl, Grant, Grantee, ObjectCannedAcl, ObjectOwnership, OwnershipControls,
+        OwnershipControlsRule, Permission, Type,
+    };
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    bucket(&owner, "acl").await;
+    put(&owner, "acl", "k", b"x").await;
+    // Get*Acl: the bucket owner, FULL_CONTROL, and nothing else.
+    let got = owner.get_bucket_acl().bucket("acl").send().await.unwrap();
+    assert_eq!(got.owner().and_then(|o| o.id()), Some(OTHER_USER.0));
+    let grants: Vec<_> = got
+        .grants()
+        .iter()
+        .map(|g| (g.grantee().and_then(|e| e.id()), g.permission().map(|p| p.as_str())))
+        .collect();
+    assert_eq!(grants, vec![(Some(OTHER_USER.0), Some("FULL_CONTROL"))]);
+    let got = owner.get_object_acl().bucket("acl").key("k").send().await.unwrap();
+    assert_eq!(got.grants().len(), 1);
+    let err = owner.get_object_acl().bucket("acl").key("missing").send().await.unwrap_err();
+    assert_eq!(status(&err), 404);
+    // Writes that change nothing are accepted; grants to others are not implemented.
+    owner
+        .put_bucket_acl()
+        .bucket("acl")
+        .acl(BucketCannedAcl::Private)
+        .send()
+        .await
+        .unwrap();
+    owner
+        .put_object_acl()
+        .bucket("acl")
+        .key("k")
+        .acl(ObjectCannedAcl::BucketOwnerFullControl)
+        .send()
+        .await
+        .unwrap();
+    let grant = |id: Option<&str>, uri: Option<&str>, kind: Type, permission: Permission| {
+        Grant::builder()
+            .grantee(
+                Grantee::builder()
+                    .set_id(id.map(str::to_owned))
+                    .set_uri(uri.map(str::to_owned))
+                    .r#type(kind)
+                    .build()
+                    .unwrap(),
+            )
+            .permission(permission)
+            .build()
+    };
+    let policy = |g: Grant| {
+        AccessControlPolicy::builder()
+            .owner(aws_sdk_s3::types::Owner::builder().id(OTHER_USER.0).build())
+            .grants(g)
+            .build()
+    };
+    owner
+        .put_object_acl()
+        .bucket("acl")
+        .key("k")
+        .access_control_policy(policy(grant(
+            Some(OTHER_USER.0),
+            None,
+            Type::CanonicalUser,
+            Permission::FullControl,
+        )))
+        .send()
+        .await
+        .expect("the owner's FULL_CONTROL alone");
+    let public = grant(
+        None,
+        Some("http://acs.amazonaws.com/groups/global/AllUsers"),
+        Type::Group,
+        Permission::Read,
+    );
+    let err = owner
+        .put_object_acl()
+        .bucket("acl")
+        .key("k")
+        .access_control_policy(policy(public))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+    let err = owner
+        .put_bucket_acl()
+        .bucket("acl")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 501);
+    assert_eq!(anonymous_get(&s, "/acl/k").await, 403, "nothing was shared");
+    // Another user may not read the ACL (s3:GetBucketAcl is the owner's unless a policy grants it).
+    let reader = s.client_as(READER_USER.0, READER_USER.1);
+    let err = reader.get_bucket_acl().bucket("acl").send().await.unwrap_err();
+    assert_eq!(status(&err), 403);
+    // Ownership controls: BucketOwnerEnforced, the only mode.
+    let got = owner.get_bucket_ownership_controls().bucket("acl").send().await.unwrap();
+    let rules = got.ownership_controls().unwrap().rules();
+    assert_eq!(rules[0].object_ownership(), &ObjectOwnership::BucketOwnerEnforced);
+    let controls = |o: ObjectOwnership| {
+        OwnershipControls::builder()
+            .rules(OwnershipControlsRule::builder().object_ownership(o).build().unwrap())
+            .build()
+            .unwrap()
+    };
+    owner
+        .put_bucket_ownership_controls()
+        .bucket("acl")
+        .ownership_controls(controls(ObjectOwnership::BucketOwnerEnforced))
+        .send()
+        .await
+        .unwrap();
+    let err = owner
+        .put_bucket_ownership_controls()
+        .bucket("acl")
+        .ownership_controls(controls(ObjectOwnership::ObjectWriter))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+}

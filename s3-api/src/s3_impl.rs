@@ -47,6 +47,12 @@ route! {
     put_object_tagging => do_put_object_tagging: PutObjectTaggingInput => PutObjectTaggingOutput;
     get_object_tagging => do_get_object_tagging: GetObjectTaggingInput => GetObjectTaggingOutput;
     delete_object_tagging => do_delete_object_tagging: DeleteObjectTaggingInput => DeleteObjectTaggingOutput;
+    get_bucket_acl => do_get_bucket_acl: GetBucketAclInput => GetBucketAclOutput;
+    put_bucket_acl => do_put_bucket_acl: PutBucketAclInput => PutBucketAclOutput;
+    get_object_acl => do_get_object_acl: GetObjectAclInput => GetObjectAclOutput;
+    put_object_acl => do_put_object_acl: PutObjectAclInput => PutObjectAclOutput;
+    get_bucket_ownership_controls => do_get_bucket_ownership_controls: GetBucketOwnershipControlsInput => GetBucketOwnershipControlsOutput;
+    put_bucket_ownership_controls => do_put_bucket_ownership_controls: PutBucketOwnershipControlsInput => PutBucketOwnershipControlsOutput;
     put_bucket_cors => do_put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput;
     get_bucket_cors => do_get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput;
     delete_bucket_cors => do_delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput;

@@ -60,6 +60,7 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ),
     ("DeleteObjects", op("s3:DeleteObject", Target::EachKey)),
     ("DeletePublicAccessBlock", op("s3:PutBucketPublicAccessBlock", Target::Bucket)),
+    ("GetBucketAcl", op("s3:GetBucketAcl", Target::Bucket)),
     ("GetBucketCors", op("s3:GetBucketCORS", Target::Bucket)),
     ("GetBucketEncryption", op("s3:GetEncryptionConfiguration", Target::Bucket)),
     (
@@ -67,11 +68,16 @@ const ACTIONS: &[(&str, OperationAction)] = &[
         op("s3:GetLifecycleConfiguration", Target::Bucket),
     ),
     ("GetBucketLocation", op("s3:GetBucketLocation", Target::Bucket)),
+    (
+        "GetBucketOwnershipControls",
+        op("s3:GetBucketOwnershipControls", Target::Bucket),
+    ),
     ("GetBucketPolicy", op("s3:GetBucketPolicy", Target::Bucket)),
     ("GetBucketPolicyStatus", op("s3:GetBucketPolicyStatus", Target::Bucket)),
     ("GetBucketTagging", op("s3:GetBucketTagging", Target::Bucket)),
     ("GetBucketVersioning", op("s3:GetBucketVersioning", Target::Bucket)),
     ("GetObject", versioned("s3:GetObject", "s3:GetObjectVersion")),
+    ("GetObjectAcl", versioned("s3:GetObjectAcl", "s3:GetObjectVersionAcl")),
     (
         "GetObjectAttributes",
         versioned("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
@@ -96,16 +102,22 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("ListObjectsV2", op("s3:ListBucket", Target::Bucket)),
     ("ListParts", op("s3:ListMultipartUploadParts", Target::Object)),
     ("PostObject", op("s3:PutObject", Target::Object)),
+    ("PutBucketAcl", op("s3:PutBucketAcl", Target::Bucket)),
     ("PutBucketCors", op("s3:PutBucketCORS", Target::Bucket)),
     ("PutBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     (
         "PutBucketLifecycleConfiguration",
         op("s3:PutLifecycleConfiguration", Target::Bucket),
     ),
+    (
+        "PutBucketOwnershipControls",
+        op("s3:PutBucketOwnershipControls", Target::Bucket),
+    ),
     ("PutBucketPolicy", op("s3:PutBucketPolicy", Target::Bucket)),
     ("PutBucketTagging", op("s3:PutBucketTagging", Target::Bucket)),
     ("PutBucketVersioning", op("s3:PutBucketVersioning", Target::Bucket)),
     ("PutObject", op("s3:PutObject", Target::Object)),
+    ("PutObjectAcl", versioned("s3:PutObjectAcl", "s3:PutObjectVersionAcl")),
     ("PutObjectLegalHold", op("s3:PutObjectLegalHold", Target::Object)),
     (
         "PutObjectLockConfiguration",
@@ -146,6 +158,6 @@ mod tests {
             );
         }
         assert_eq!(action_of("GetObject").map(|a| a.versioned), Some("s3:GetObjectVersion"));
-        assert!(action_of("GetBucketAcl").is_none());
+        assert!(action_of("GetBucketWebsite").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! One module per family of S3 operations; `s3_impl.rs` routes the `S3` trait to them.
 
+mod acl;
 mod attributes;
 mod bucket;
 mod copy;
