@@ -187,42 +187,22 @@ async fn sse_c_needs_the_right_key_on_every_read_and_copy() {
     assert_eq!(head.sse_customer_key_md5(), Some(k.md5.as_str()));
     assert_eq!(head.content_length(), Some(body.len() as i64));
     // Bad key headers on a PUT.
-    let err = c
-        .put_object()
-        .bucket("enc")
-        .key("bad")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k.key)
-        .sse_customer_key_md5(&other.md5)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
+    let bad_put = |algorithm: &'static str, md5: &str, also_sse_s3: bool| {
+        c.put_object()
+            .bucket("enc")
+            .key("bad")
+            .set_server_side_encryption(also_sse_s3.then_some(ServerSideEncryption::Aes256))
+            .sse_customer_algorithm(algorithm)
+            .sse_customer_key(&k.key)
+            .sse_customer_key_md5(md5)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+    };
+    let err = bad_put("AES256", &other.md5, false).await.unwrap_err();
     assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidArgument"));
-    let err = c
-        .put_object()
-        .bucket("enc")
-        .key("bad")
-        .sse_customer_algorithm("AES128")
-        .sse_customer_key(&k.key)
-        .sse_customer_key_md5(&k.md5)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = bad_put("AES128", &k.md5, false).await.unwrap_err();
     assert_eq!(code(&err), "InvalidEncryptionAlgorithmError");
-    let err = c
-        .put_object()
-        .bucket("enc")
-        .key("bad")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k.key)
-        .sse_customer_key_md5(&k.md5)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .unwrap_err();
+    let err = bad_put("AES256", &k.md5, true).await.unwrap_err();
     assert_eq!(code(&err), "InvalidArgument");
     assert!(
         c.head_object().bucket("enc").key("bad").send().await.is_err(),

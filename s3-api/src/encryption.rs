@@ -230,6 +230,22 @@ pub fn sealed_etag(kind: Option<SseKind>, key: Option<&Key>, plain: &crate::body
     }
 }
 
+/// What a part carries to the store besides its bytes: its checksums, and for a part of an
+/// encrypted upload its ETag (see [`sealed_etag`]) and key salt (see [`part_key`]).
+pub fn sealed_part(
+    upload: Option<&Encryption>,
+    part_key: Option<(Key, String)>,
+    plain: &crate::body::Plaintext,
+    checksums: lagoa_store::Checksums,
+) -> lagoa_store::NewPart {
+    let (key, key_salt) = part_key.unzip();
+    lagoa_store::NewPart {
+        checksums,
+        etag: sealed_etag(upload.map(|e| e.kind), key.as_ref(), plain),
+        key_salt,
+    }
+}
+
 /// The key a read of an object must use, checked against how the object was written: an SSE-C
 /// object needs its key (400 without, 403 with another); other objects take no SSE-C key.
 pub fn read_key(encryption: Option<&Encryption>, fields: CustomerKeyFields<'_>) -> S3Result<Option<Key>> {

@@ -64,6 +64,14 @@ fn accept_acl_write(
 }
 
 impl Lagoa {
+    /// The owner of an existing object (version): its bucket's owner, as under BucketOwnerEnforced.
+    async fn object_owner(&self, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<String> {
+        let owner = self.existing_bucket(bucket).await?.owner;
+        let version = version_param(version_id)?;
+        self.store.object_version(bucket, key, version).await.s3()?;
+        Ok(owner)
+    }
+
     pub(crate) async fn do_get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
         let (owner, grants) = owner_only(&bucket.owner);
@@ -85,13 +93,10 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
-        let bucket = self.existing_bucket(&req.input.bucket).await?;
-        let version = version_param(req.input.version_id.as_deref())?;
-        self.store
-            .object_version(&req.input.bucket, &req.input.key, version)
-            .await
-            .s3()?;
-        let (owner, grants) = owner_only(&bucket.owner);
+        let owner = self
+            .object_owner(&req.input.bucket, &req.input.key, req.input.version_id.as_deref())
+            .await?;
+        let (owner, grants) = owner_only(&owner);
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner),
             grants: Some(grants),
@@ -100,17 +105,14 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
-        let bucket = self.existing_bucket(&req.input.bucket).await?;
-        let version = version_param(req.input.version_id.as_deref())?;
-        self.store
-            .object_version(&req.input.bucket, &req.input.key, version)
-            .await
-            .s3()?;
+        let owner = self
+            .object_owner(&req.input.bucket, &req.input.key, req.input.version_id.as_deref())
+            .await?;
         accept_acl_write(
             &req.headers,
             AclTarget::Object,
             req.input.access_control_policy.as_ref(),
-            &bucket.owner,
+            &owner,
         )?;
         Ok(S3Response::new(PutObjectAclOutput::default()))
     }

@@ -2,7 +2,7 @@
 //! copy is durable and checksummed like any upload and memory stays bounded.
 
 use lagoa_store::sealing::Key;
-use lagoa_store::{NewObject, NewPart, ObjectHandle, WriteCondition};
+use lagoa_store::{NewObject, ObjectHandle, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -263,30 +263,15 @@ impl Lagoa {
             upload.checksum_algorithm.as_deref(),
             &http::HeaderMap::new(),
         )?;
-        let (sealer, key_salt) = part_key.clone().unzip();
+        let sealer = part_key.as_ref().map(|(k, _)| k.clone());
         let (mut staged, plain) = self
             .copy_bytes(src_handle, start, end, hasher, source_key.as_ref(), sealer)
             .await?;
         let checksums = checksum::to_map(&std::mem::take(&mut staged.hasher_mut().0).finalize());
-        let etag = encryption::sealed_etag(
-            upload.encryption.as_ref().map(|e| e.kind),
-            part_key.as_ref().map(|(k, _)| k),
-            &plain,
-        );
+        let new_part = encryption::sealed_part(upload.encryption.as_ref(), part_key, &plain, checksums);
         let part = self
             .store
-            .put_part(
-                &input.bucket,
-                &input.key,
-                &input.upload_id,
-                number,
-                staged,
-                NewPart {
-                    checksums,
-                    etag,
-                    key_salt,
-                },
-            )
+            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, new_part)
             .await
             .s3()?;
         let mut out = UploadPartCopyOutput {

@@ -1,6 +1,6 @@
 //! Multipart uploads: create, upload part, list parts/uploads, complete, abort.
 
-use lagoa_store::{Completion, NewPart, UploadListEntry, UploadSettings, WriteCondition};
+use lagoa_store::{Completion, UploadListEntry, UploadSettings, WriteCondition};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
@@ -125,27 +125,12 @@ impl Lagoa {
             also_compute: upload.checksum_algorithm.as_deref(),
             claimed: Default::default(),
         };
-        let (sealer, key_salt) = part_key.clone().unzip();
+        let sealer = part_key.as_ref().map(|(k, _)| k.clone());
         let (staged, checksums, plain) = body::receive_verified(&self.store, input.body, claims, sealer).await?;
-        let etag = encryption::sealed_etag(
-            upload.encryption.as_ref().map(|e| e.kind),
-            part_key.as_ref().map(|(k, _)| k),
-            &plain,
-        );
+        let new_part = encryption::sealed_part(upload.encryption.as_ref(), part_key, &plain, checksums);
         let part = self
             .store
-            .put_part(
-                &input.bucket,
-                &input.key,
-                &input.upload_id,
-                number,
-                staged,
-                NewPart {
-                    checksums,
-                    etag,
-                    key_salt,
-                },
-            )
+            .put_part(&input.bucket, &input.key, &input.upload_id, number, staged, new_part)
             .await
             .s3()?;
         let c = checksum::from_map(&part.checksums);
