@@ -125,8 +125,20 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
     let opener = {
         let (engine, data) = (engine.clone(), args.data.clone());
         let (s3_url, region) = (args.s3_url.clone(), args.region.clone());
+        let identities = identities.clone();
         tokio::spawn(async move {
             let reader = open_secondary(&data).await.with_keyring(keyring);
+            // Users the admin API adds are in the store: take them before serving, then follow.
+            follow_identities(&reader, &identities).await;
+            drop(tokio::spawn({
+                let (reader, identities) = (reader.clone(), identities.clone());
+                async move {
+                    loop {
+                        tokio::time::sleep(IDENTITIES_REFRESH).await;
+                        follow_identities(&reader, &identities).await;
+                    }
+                }
+            }));
             match Engine::sidecar(reader, s3_url, region, config) {
                 Ok(started) => {
                     let _ = engine.set(started);
@@ -151,6 +163,25 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
         .await;
     opener.abort();
     result
+}
+
+/// How soon the sidecar sees a user added, changed or disabled through the admin API.
+const IDENTITIES_REFRESH: Duration = Duration::from_secs(1);
+
+/// Catches up with the server's metadata and takes its stored users and policies; a document
+/// that cannot be used is logged and the previous identities stay.
+async fn follow_identities(reader: &StoreReader, identities: &Identities) {
+    let stored = match reader.catch_up().await {
+        Ok(()) => reader.site_config(lagoa_s3_api::IAM_DOCUMENT).await,
+        Err(err) => Err(err),
+    };
+    let result = match stored {
+        Ok(stored) => identities.restore(stored.as_deref()).map_err(anyhow::Error::from),
+        Err(err) => Err(anyhow::Error::from(err)),
+    };
+    if let Err(err) = result {
+        tracing::warn!(%err, "cannot take the users and policies stored by the admin API; keeping the previous ones");
+    }
 }
 
 /// Opens the volume read-only, retrying while `lagoa serve` has not created it yet (in a pod

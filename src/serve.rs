@@ -166,7 +166,11 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
         let select = select_port(&args, &engine);
         let maintenance = args.maintenance.clone();
         tokio::spawn(async move {
-            let opened = open_store(data, store_config).await.and_then(|store| {
+            let opened = match open_store(data, store_config).await {
+                Ok(store) => restore_identities(&identities, &store).await.map(|()| store),
+                Err(err) => Err(err),
+            };
+            let opened = opened.and_then(|store| {
                 let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities)).with_lifecycle_clock(maintenance.clock());
                 let lagoa = match select {
                     Some(port) => lagoa.with_select(port),
@@ -263,6 +267,17 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
 }
 
 /// Opens the store and clears what crashed writes left, on a blocking thread.
+/// Takes the users and policies the admin API stored (a document that cannot be used stops
+/// the start: serving without them would lock their users out or, worse, ignore a disable).
+async fn restore_identities(identities: &Identities, store: &Store) -> anyhow::Result<()> {
+    let stored = store
+        .site_config(lagoa_s3_api::IAM_DOCUMENT)
+        .await
+        .context("reading the stored users and policies")?;
+    identities.restore(stored.as_deref())?;
+    Ok(())
+}
+
 async fn open_store(data: PathBuf, config: StoreConfig) -> anyhow::Result<Store> {
     let path = data.display().to_string();
     tokio::task::spawn_blocking(move || {

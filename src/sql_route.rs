@@ -8,14 +8,13 @@
 
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
 use futures::StreamExt;
 use lagoa_compute::datafusion::error::DataFusionError;
 use lagoa_compute::{Caller, Engine, MAX_SQL_BYTES, OutputFormat, is_access_denied, is_storage_fault};
 use lagoa_s3_api::Identities;
+use lagoa_s3_api::signed_route::{read_signed_body, require_signed_body};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
-use sha2::Digest;
 
 /// The path of the SQL endpoint.
 pub const SQL_PATH: &str = "/v1/sql";
@@ -32,38 +31,14 @@ impl S3Route for SqlRoute {
         uri.path() == SQL_PATH || uri.path() == crate::select_wire::SELECT_PATH
     }
 
-    /// Only header-signed requests whose signature covers the SQL text: a presigned URL or an
-    /// unsigned payload would let whoever holds the URL (or sits on the wire) run any SQL as
-    /// the signer.
+    /// Only header-signed requests whose signature covers the SQL text (see
+    /// `lagoa_s3_api::signed_route`).
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
-        if req.credentials.is_none() {
-            return Err(s3_error!(
-                AccessDenied,
-                "The SQL endpoint needs a request signed with AWS Signature V4 by a Lagoa user (e.g. curl --aws-sigv4 \"aws:amz:us-east-1:s3\" --user KEY:SECRET)"
-            ));
-        }
-        if req
-            .uri
-            .query()
-            .is_some_and(|q| q.contains("X-Amz-Signature") || q.contains("Signature="))
-        {
-            return Err(s3_error!(
-                AccessDenied,
-                "The SQL endpoint does not accept presigned URLs: sign the request headers"
-            ));
-        }
-        let hashed = req
-            .headers
-            .get("x-amz-content-sha256")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !hashed {
-            return Err(s3_error!(
-                AccessDenied,
-                "The SQL endpoint needs the SQL text signed: send its SHA-256 in x-amz-content-sha256 (or no such header at all), not UNSIGNED-PAYLOAD or a streaming payload"
-            ));
-        }
-        Ok(())
+        require_signed_body(
+            req,
+            "The SQL endpoint",
+            "e.g. curl --aws-sigv4 \"aws:amz:us-east-1:s3\" --user KEY:SECRET",
+        )
     }
 
     async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
@@ -84,7 +59,7 @@ impl S3Route for SqlRoute {
             is_root: self.identities.is_root(&credentials.access_key),
             granted_bucket: None,
         };
-        let body = read_body(&mut req).await?;
+        let body = read_signed_body(&mut req, MAX_SQL_BYTES, "The SQL text must be at most 1 MiB").await?;
         if is_select {
             return Ok(run_select(engine, &caller, &body).await);
         }
@@ -118,31 +93,6 @@ impl S3Route for SqlRoute {
         );
         Ok(res)
     }
-}
-
-/// The body of the request: at most [`MAX_SQL_BYTES`] and matching the signed payload hash
-/// when the client signed one (s3s checks the signature, not the body).
-async fn read_body(req: &mut S3Request<Body>) -> S3Result<Bytes> {
-    let body: Bytes = req
-        .input
-        .store_all_limited(MAX_SQL_BYTES)
-        .await
-        .map_err(|_| s3_error!(EntityTooLarge, "The SQL text must be at most 1 MiB"))?;
-    let declared = req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
-    if let Some(declared) = declared
-        && !declared.eq_ignore_ascii_case(&hex::encode(sha2::Sha256::digest(&body)))
-    {
-        return Err(lagoa_s3_api::custom_error(
-            "XAmzContentSHA256Mismatch",
-            http::StatusCode::BAD_REQUEST,
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        ));
-    }
-    Ok(body)
 }
 
 /// A Select forwarded by `lagoa serve`: errors before the stream are JSON with their status,

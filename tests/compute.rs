@@ -394,6 +394,60 @@ async fn the_sidecar_reads_the_live_volume_while_puts_continue() {
     assert_eq!(listed.key_count(), Some(22));
 }
 
+#[tokio::test]
+async fn the_sidecar_follows_users_added_and_disabled_through_the_admin_api() {
+    let s = server_with(&["--no-compute"]);
+    let sidecar = Sidecar::start(s.data_dir(), &s.endpoint);
+    let dora = ("dora", "dora-secret-1");
+    let admin = |call: &'static str, query: Vec<(&'static str, &'static str)>, body: Option<String>| {
+        let s = &s;
+        async move {
+            let body = body.map_or_else(Vec::new, |b| {
+                lagoa_s3_api::admin::sealed_body::seal(ROOT_PASSWORD, b.as_bytes())
+            });
+            let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body));
+            let raw = signed(s, "PUT", &format!("/minio/admin/v3/{call}"), &query, &[], &hash, body).await;
+            assert_eq!(raw.status, 200, "{call}: {}", raw.body);
+        }
+    };
+    admin(
+        "add-user",
+        vec![("accessKey", "dora")],
+        Some(r#"{"secretKey":"dora-secret-1","status":"enabled"}"#.into()),
+    )
+    .await;
+    admin(
+        "set-user-or-group-policy",
+        vec![("policyName", "readwrite"), ("userOrGroup", "dora"), ("isGroup", "false")],
+        None,
+    )
+    .await;
+    let client = s.client_as(dora.0, dora.1);
+    client.create_bucket().bucket("dora-lake").send().await.unwrap();
+    client
+        .put_object()
+        .bucket("dora-lake")
+        .key("n.csv")
+        .body(ByteStream::from_static(b"n\n1\n2\n"))
+        .send()
+        .await
+        .unwrap();
+    // The sidecar reads the stored users every second: the new user is known there soon.
+    let sum = "SELECT sum(n) FROM 's3://dora-lake/n.csv'";
+    let answered = |want: u16| {
+        (0..50).any(|_| {
+            let (status, _) = curl_sql(&sidecar.endpoint, dora, "text/csv", sum);
+            status == want || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                false
+            }
+        })
+    };
+    assert!(answered(200), "the sidecar never accepted the admin-added user");
+    admin("set-user-status", vec![("accessKey", "dora"), ("status", "disabled")], None).await;
+    assert!(answered(403), "the sidecar kept accepting a disabled user");
+}
+
 /// A `lagoa compute` process on a server's data directory.
 struct Sidecar {
     child: std::process::Child,

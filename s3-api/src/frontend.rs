@@ -68,11 +68,13 @@ pub struct S3Frontend {
 
 impl S3Frontend {
     /// The S3 front door of `lagoa`: s3s authenticates, Lagoa's access gate authorizes, then
-    /// the operation runs.
+    /// the operation runs; `/minio/admin/v3/…` goes to the admin API (`admin`).
     pub fn new(lagoa: crate::Lagoa, config: FrontendConfig) -> Result<Self, FrontendError> {
         let store = lagoa.store.clone();
+        let admin = crate::admin::AdminRoute::new((*lagoa.identities).clone(), store.clone(), lagoa.region.clone());
         let mut builder = S3ServiceBuilder::new(lagoa.clone());
         builder.set_access(lagoa.access_gate());
+        builder.set_route(admin);
         let mut frontend = Self::build(builder, config)?;
         frontend.cors = Some(store);
         Ok(frontend)
@@ -189,7 +191,14 @@ impl S3Frontend {
         } else if let Some(limit) = self.hash_small_bodies
             && crate::precheck::lacks_payload_hash(req.headers())
         {
-            match hash_body(req, limit, &self.hashing).await {
+            match buffer_body(req, limit, &self.hashing).await {
+                Ok(req) => req,
+                Err(e) => return Ok(e.to_http_response().unwrap_or_else(|_| internal_error())),
+            }
+        } else if req.uri().path().starts_with("/minio/admin/") && !req.headers().contains_key(http::header::CONTENT_LENGTH) {
+            // madmin-go sends admin bodies (even empty ones) chunked, and s3s needs the length
+            // to check the signed payload hash: admin bodies are small, read them first.
+            match buffer_body(req, crate::admin::MAX_ADMIN_BODY, &self.hashing).await {
                 Ok(req) => req,
                 Err(e) => return Ok(e.to_http_response().unwrap_or_else(|_| internal_error())),
             }
@@ -231,10 +240,10 @@ impl Drop for BudgetShare<'_> {
     }
 }
 
-/// Reads a body of at most `limit` bytes and adds its SHA-256 as `x-amz-content-sha256`. Every
-/// such body counts against [`HASHING_BUDGET`] with its announced length (or `limit`) while it
+/// Reads a body of at most `limit` bytes, states its length, and adds its SHA-256 as
+/// `x-amz-content-sha256` when a SigV4 request left it out. Every such body counts against [`HASHING_BUDGET`] with its announced length (or `limit`) while it
 /// is read, so unauthenticated clients cannot make the server hold more than that.
-async fn hash_body<B>(
+async fn buffer_body<B>(
     req: http::Request<B>,
     limit: usize,
     in_use: &std::sync::atomic::AtomicUsize,
@@ -277,10 +286,16 @@ where
         }
         Err(e) => return Err(s3s::s3_error!(IncompleteBody, "The request body could not be read: {e}")),
     };
-    let hash = hex::encode(sha2::Sha256::digest(&bytes));
-    if let Ok(value) = http::HeaderValue::from_str(&hash) {
-        parts.headers.insert("x-amz-content-sha256", value);
+    if crate::precheck::lacks_payload_hash(&parts.headers) {
+        let hash = hex::encode(sha2::Sha256::digest(&bytes));
+        if let Ok(value) = http::HeaderValue::from_str(&hash) {
+            parts.headers.insert("x-amz-content-sha256", value);
+        }
     }
+    parts.headers.remove(http::header::TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
     Ok(http::Request::from_parts(parts, s3s::Body::from(bytes)))
 }
 

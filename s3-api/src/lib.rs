@@ -7,6 +7,7 @@
 //! through `lagoa-store`.
 
 mod access;
+pub mod admin;
 mod body;
 mod body_guard;
 mod checksum;
@@ -25,6 +26,7 @@ mod precheck;
 mod request_log;
 mod s3_impl;
 mod select;
+pub mod signed_route;
 mod unsupported;
 mod version_order;
 mod vhost;
@@ -33,7 +35,7 @@ mod wait_deadline;
 pub use access::{AccessGate, Authorizer, Forwarded, PeerAddr};
 pub use errors::custom as custom_error;
 pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, starting_response};
-pub use identity::{DEFAULT_ROOT, Identities, IdentityError};
+pub use identity::{DEFAULT_ROOT, IAM_DOCUMENT, Identities, IdentityError};
 pub use lagoa::Lagoa;
 pub use select::{SelectCall, SelectPort};
 pub use wait_deadline::WaitDeadline;

@@ -223,7 +223,7 @@ fn sigv2_bucket_uri<B>(req: &Request<B>, identities: &Identities) -> Option<Uri>
     let (access_key, signature) = auth.strip_prefix("AWS ")?.split_once(':')?;
     let secret = identities.secret_key(access_key)?;
     let with_slash = format!("{path}/");
-    let expected = sigv2_signature(secret, &sigv2_string_to_sign(req, &with_slash));
+    let expected = sigv2_signature(&secret, &sigv2_string_to_sign(req, &with_slash));
     if expected != signature.trim() {
         return None;
     }

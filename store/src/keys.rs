@@ -63,6 +63,12 @@ pub fn config_key(bucket: &str, name: &str) -> Vec<u8> {
     object_key(bucket, name)
 }
 
+/// `\0 name`: a site-wide document in the configs family, under the empty bucket name (no
+/// bucket is named "", so bucket prefixes never cover it).
+pub fn site_config_key(name: &str) -> Vec<u8> {
+    config_key("", name)
+}
+
 /// `bucket \0 key \0 upload_id`
 pub fn upload_index_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
     let mut k = object_key(bucket, key);

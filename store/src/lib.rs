@@ -45,7 +45,7 @@ pub use objects::{
 };
 pub use reader::ByteStream;
 pub use snapshot::{ObjectSnapshot, SharedSnapshot, StoreReader};
-pub use space::{FreeSpaceReserve, parse_size};
+pub use space::{FreeSpaceReserve, VolumeUsage, parse_size};
 pub use store::{Store, StoreConfig};
 pub use versions::{NULL_VERSION_ID, is_valid_version_id};
 pub use writer::{BodyHasher, BodyWriter, StagedBody};

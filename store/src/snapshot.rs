@@ -76,6 +76,11 @@ impl StoreReader {
             .await
     }
 
+    /// A site document (see [`Store::site_config`]), as of the last catch-up.
+    pub async fn site_config(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.store.site_config(name).await
+    }
+
     /// The bucket's record, if it exists.
     pub async fn bucket(&self, name: &str) -> StoreResult<Option<BucketMeta>> {
         self.store.bucket(name).await

@@ -100,6 +100,26 @@ impl Space {
     }
 }
 
+/// The data volume's size and what is left of it (`mc admin info`).
+#[derive(Debug, Clone)]
+pub struct VolumeUsage {
+    /// The data directory.
+    pub path: PathBuf,
+    pub total: u64,
+    pub available: u64,
+}
+
+impl Space {
+    /// The volume's size and free space now; `None` when the file system cannot tell.
+    pub(crate) fn usage(&self) -> Option<VolumeUsage> {
+        statvfs(&self.root).map(|stats| VolumeUsage {
+            path: self.root.clone(),
+            total: stats.total,
+            available: stats.available,
+        })
+    }
+}
+
 struct VolumeStats {
     total: u64,
     available: u64,

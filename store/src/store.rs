@@ -197,6 +197,11 @@ impl Store {
         f(&self.inner)
     }
 
+    /// The data volume's size and free space (one `statvfs`).
+    pub fn volume_usage(&self) -> Option<crate::VolumeUsage> {
+        self.inner.space.usage()
+    }
+
     /// Whether `incoming` more bytes fit above the free-space reserve (one `statvfs`): lets a
     /// PUT with a known length be refused before its body is read.
     pub fn ensure_space(&self, incoming: u64) -> StoreResult<()> {
@@ -333,6 +338,27 @@ impl Store {
             s.require_bucket(bucket)?;
             s.config_document(bucket, name)
         })
+    }
+
+    /// Sets (or with `None` removes) a document of the whole site rather than of one bucket
+    /// (the users and policies the admin API manages). Kept in the configs family under the
+    /// empty bucket name, which no bucket can have, so no bucket's removal touches it.
+    pub async fn set_site_config(&self, name: &str, value: Option<Vec<u8>>) -> StoreResult<()> {
+        let key = keys::site_config_key(name);
+        self.blocking(move |s| {
+            let mut batch = WriteBatch::default();
+            match value {
+                Some(value) => batch.put_cf(s.cf(cf::CONFIGS), key, value),
+                None => batch.delete_cf(s.cf(cf::CONFIGS), key),
+            }
+            s.write(batch)
+        })
+        .await
+    }
+
+    /// A site document set by [`Store::set_site_config`].
+    pub async fn site_config(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.point_read(|s| s.config_document("", name))
     }
 
     /// A bucket's record with the named configuration documents, read together (one snapshot

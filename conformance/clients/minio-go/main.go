@@ -1,5 +1,6 @@
-// The minio-go v7 suite: what `mc` does, through the library inside `mc` (Debian's
-// golang-github-minio-minio-go-v7-dev, built in GOPATH mode: no module downloads). Over plain HTTP
+// The minio-go v7 suite: what `mc` does, through the libraries inside `mc` (Debian's
+// golang-github-minio-minio-go-v7-dev and, for `mc admin`, golang-github-minio-madmin-go-dev;
+// built in GOPATH mode: no module downloads). Over plain HTTP
 // minio-go signs PUT bodies as streaming aws-chunked payloads, exactly like `mc`.
 //
 // Each feature prints one JSON line {"client","feature","ok","detail"} for the matrix runner.
@@ -845,6 +846,8 @@ func main() {
 		}
 		return client.RemoveObject(ctx, bucket, "keep", minio.RemoveObjectOptions{})
 	})
+
+	adminFeatures(endpoint.Host)
 
 	feature("bucket cleanup + delete", func() error {
 		if err := client.RemoveBucket(ctx, bucket); err != nil {

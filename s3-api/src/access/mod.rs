@@ -21,7 +21,7 @@ use s3s::{S3Request, S3Result, s3_error};
 use self::context::{Principal, RequestContext};
 use self::operations::Target;
 use self::rules::BucketRulesCache;
-use crate::identity::Identities;
+use crate::identity::{Directory, Identities};
 
 /// The client's address, put in the request's extensions by the front door
 /// (`aws:SourceIp`).
@@ -154,13 +154,13 @@ impl Authorizer {
         }
     }
 
-    fn caller<'a>(&'a self, who: &'a Who) -> Caller<'a> {
+    fn caller<'a>(who: &'a Who, identities: &'a Directory) -> Caller<'a> {
         match who {
             Who::Anonymous => Caller::Anonymous,
             Who::Root(_) => Caller::Root,
             Who::User(key) => Caller::User {
                 access_key: key,
-                policies: self.identities.policies_of(key),
+                policies: identities.policies_of(key),
             },
         }
     }
@@ -185,10 +185,10 @@ impl Authorizer {
         if access.sealed {
             return Ok(owner && action.ends_with("BucketPolicy"));
         }
-        let caller = self.caller(who);
+        let identities = self.identities.current();
         let mut ctx = RequestContext::new(principal(who), facts);
         if let Some(key) = key
-            && self.reads_object_tags(&access, caller)
+            && self.reads_object_tags(&access, Self::caller(who, &identities))
         {
             // The tags of the version asked for; a missing object has none, so conditions on
             // them see no value.
@@ -224,7 +224,8 @@ impl Authorizer {
             resource,
             context,
         };
-        lagoa_access::decide(&request, self.caller(who), bucket) == Decision::Allowed
+        let identities = self.identities.current();
+        lagoa_access::decide(&request, Self::caller(who, &identities), bucket) == Decision::Allowed
     }
 
     /// `allows`, as an S3 answer.
@@ -382,6 +383,25 @@ fn implied_actions(operation: &str, headers: &http::HeaderMap, versioned: bool) 
         actions.push("s3:BypassGovernanceRetention");
     }
     actions
+}
+
+/// Whether `access_key` may take an admin API action (`admin:CreateUser`, …): root always, a
+/// user when an attached identity policy allows it (MinIO's `consoleAdmin` grants `admin:*`).
+/// Admin actions concern no bucket, so only identity policies (and their conditions) apply.
+pub(crate) fn allows_admin(identities: &Directory, access_key: &str, action: &str, facts: &Facts<'_>) -> bool {
+    let who = if identities.is_root(access_key) {
+        Who::Root(access_key.to_owned())
+    } else {
+        Who::User(access_key.to_owned())
+    };
+    let context = RequestContext::new(principal(&who), facts);
+    let request = Request {
+        requester: requester(&who),
+        action,
+        resource: "arn:aws:s3:::*",
+        context: &context,
+    };
+    lagoa_access::decide(&request, Authorizer::caller(&who, identities), None) == Decision::Allowed
 }
 
 fn principal(who: &Who) -> Principal<'_> {
