@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use lagoa_compute::{ComputeConfig, Engine};
-use lagoa_s3_api::{FrontendConfig, Identities, S3Frontend};
+use lagoa_s3_api::{Authorizer, FrontendConfig, Identities, S3Frontend};
 use lagoa_store::StoreReader;
 
 use crate::http::{ConnectionLimits, Listener};
@@ -85,17 +85,15 @@ fn compute_dir(data: &Path) -> PathBuf {
 /// The front door of a compute listener: only `/v1/sql` (and health), signed like S3.
 pub fn compute_frontend(
     engine: Arc<OnceLock<Engine>>,
+    authorizer: Arc<OnceLock<Arc<Authorizer>>>,
     identities: &Identities,
     limits: ConnectionLimits,
     post_max_bytes: u64,
 ) -> Arc<OnceLock<S3Frontend>> {
-    let route = SqlRoute {
-        engine,
-        identities: identities.clone(),
-    };
+    let route = SqlRoute { engine, authorizer };
     let config = FrontendConfig {
         identities: identities.clone(),
-        // The SQL endpoint decides by ownership, not by the client's address.
+        // Clients reach the compute address directly (it is not behind the ingress).
         trusted_proxies: Vec::new(),
         domain: None,
         body_timeout: limits.body_timeout,
@@ -119,23 +117,26 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
     let limits = ConnectionLimits::default();
     let listener = Listener::bind(&args.address, "").await?;
     let engine = Arc::new(OnceLock::<Engine>::new());
+    let authorizer = Arc::new(OnceLock::<Arc<Authorizer>>::new());
     let config = args.tuning.config(&args.data, "sidecar");
     let keyring = args.kms.keyring()?;
     reset_dir(&config.spill_dir)?;
     let opener = {
         let (engine, data) = (engine.clone(), args.data.clone());
         let (s3_url, region) = (args.s3_url.clone(), args.region.clone());
-        let identities = identities.clone();
+        let (identities, authorizer) = (identities.clone(), authorizer.clone());
         tokio::spawn(async move {
             let reader = open_secondary(&data).await.with_keyring(keyring);
             // Users the admin API adds are in the store: take them before serving, then follow.
             follow_identities(&reader, &identities).await;
+            let _ = authorizer.set(Arc::new(Authorizer::reading(identities.clone(), reader.store().clone())));
             drop(tokio::spawn({
                 let (reader, identities) = (reader.clone(), identities.clone());
                 async move {
                     loop {
                         tokio::time::sleep(IDENTITIES_REFRESH).await;
                         follow_identities(&reader, &identities).await;
+                        let _ = authorizer.set(Arc::new(Authorizer::reading(identities.clone(), reader.store().clone())));
                     }
                 }
             }));
@@ -148,7 +149,13 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
             }
         })
     };
-    let frontend = compute_frontend(engine.clone(), &identities, limits, FrontendConfig::DEFAULT_POST_MAX_BYTES);
+    let frontend = compute_frontend(
+        engine.clone(),
+        authorizer,
+        &identities,
+        limits,
+        FrontendConfig::DEFAULT_POST_MAX_BYTES,
+    );
     let ready: Readiness = Arc::new(move || {
         let ok = engine.get().is_some();
         Box::pin(async move { ok })

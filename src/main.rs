@@ -16,6 +16,7 @@ mod k8s_cmd;
 mod kms;
 mod maintenance;
 mod olist_cmd;
+mod query_access;
 mod select;
 mod select_wire;
 mod serve;

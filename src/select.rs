@@ -57,8 +57,10 @@ pub fn caller_of(call: &SelectCall) -> Caller {
     Caller {
         access_key: call.access_key.clone(),
         secret_key: call.secret_key.clone(),
-        is_root: call.is_root,
-        granted_bucket: Some(call.bucket.clone()),
+        access: Arc::new(crate::query_access::PolicyAccess {
+            authorizer: call.authorizer.clone(),
+            caller: call.caller.clone(),
+        }),
     }
 }
 

@@ -156,9 +156,11 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
     let s3 = Arc::new(OnceLock::<S3Frontend>::new());
     let store = Arc::new(OnceLock::<Store>::new());
     let engine = Arc::new(OnceLock::<Engine>::new());
+    let authorizer = Arc::new(OnceLock::<Arc<lagoa_s3_api::Authorizer>>::new());
     let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<anyhow::Error>();
     let opener = {
         let (s3, store_cell, engine) = (s3.clone(), store.clone(), engine.clone());
+        let authorizer = authorizer.clone();
         let frontend_config = args.frontend_config(&identities);
         let (data, store_config, region) = (args.data.clone(), args.store_config()?, args.region.clone());
         let compute = (!args.no_compute).then(|| args.compute.config(&args.data, "serve"));
@@ -172,6 +174,8 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
             };
             let opened = opened.and_then(|store| {
                 let lagoa = Lagoa::new(store.clone(), region, Arc::new(identities)).with_lifecycle_clock(maintenance.clock());
+                // The embedded SQL endpoint decides with this server's evaluator and cache.
+                let _ = authorizer.set(lagoa.authorizer());
                 let lagoa = match select {
                     Some(port) => lagoa.with_select(port),
                     None => lagoa,
@@ -205,7 +209,7 @@ pub async fn run(args: ServeArgs, shutdown: impl std::future::Future<Output = ()
     };
 
     let compute_server = compute_listener.map(|listener| {
-        let frontend = compute_frontend(engine.clone(), &identities, limits, args.post_max_bytes);
+        let frontend = compute_frontend(engine.clone(), authorizer.clone(), &identities, limits, args.post_max_bytes);
         let engine = engine.clone();
         let ready: Readiness = Arc::new(move || {
             let ok = engine.get().is_some();

@@ -8,21 +8,22 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::query_access::PolicyAccess;
 use futures::StreamExt;
 use lagoa_compute::datafusion::error::DataFusionError;
 use lagoa_compute::{Caller, Engine, MAX_SQL_BYTES, OutputFormat, is_access_denied, is_storage_fault};
-use lagoa_s3_api::Identities;
 use lagoa_s3_api::signed_route::{read_signed_body, require_signed_body};
+use lagoa_s3_api::{Authorizer, OnBehalf};
 use s3s::route::S3Route;
 use s3s::{Body, S3Request, S3Response, S3Result, s3_error};
 
 /// The path of the SQL endpoint.
 pub const SQL_PATH: &str = "/v1/sql";
 
-/// See the module docs. The engine appears once the store is open.
+/// See the module docs. The engine and the policy evaluator appear once the store is open.
 pub struct SqlRoute {
     pub engine: Arc<OnceLock<Engine>>,
-    pub identities: Identities,
+    pub authorizer: Arc<OnceLock<Arc<Authorizer>>>,
 }
 
 #[async_trait::async_trait]
@@ -46,18 +47,22 @@ impl S3Route for SqlRoute {
             return Err(s3_error!(MethodNotAllowed, "POST the SQL text to /v1/sql"));
         }
         let is_select = req.uri.path() == crate::select_wire::SELECT_PATH;
-        let Some(engine) = self.engine.get() else {
+        let (Some(engine), Some(authorizer)) = (self.engine.get(), self.authorizer.get()) else {
             return Err(s3_error!(ServiceUnavailable, "The server is starting; retry shortly."));
         };
         let credentials = req
             .credentials
             .as_ref()
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
+        // The query reaches what the caller's S3 requests could: every listing, read and
+        // write is decided by the same policies.
         let caller = Caller {
             access_key: credentials.access_key.clone(),
             secret_key: credentials.secret_key.expose().to_owned(),
-            is_root: self.identities.is_root(&credentials.access_key),
-            granted_bucket: None,
+            access: Arc::new(PolicyAccess {
+                authorizer: authorizer.clone(),
+                caller: OnBehalf::of(&credentials.access_key, &req.headers, &req.extensions),
+            }),
         };
         let body = read_signed_body(&mut req, MAX_SQL_BYTES, "The SQL text must be at most 1 MiB").await?;
         if is_select {

@@ -1,5 +1,6 @@
-//! Authorization over real HTTP: one table of operation × principal × bucket set-up (policy,
-//! public-access block) with the outcome S3's evaluation gives, plus the bucket policy and
+//! Authorization over real HTTP: one table of operation (S3 requests and SQL queries) ×
+//! principal × bucket set-up (policy, public-access block) with the outcome S3's evaluation
+//! gives, plus the bucket policy and
 //! public-access-block APIs and the condition keys policies read.
 
 mod common;
@@ -110,6 +111,32 @@ const OPS: &[Op] = &[
         headers: &[],
         body: DELETE_ONE,
     },
+    // The SQL endpoint (`POST /v1/sql` on the compute address): its reads and writes are
+    // decided object by object like the S3 requests that would make them.
+    Op {
+        name: "SQL: SELECT one object",
+        method: "SQL",
+        path: "",
+        query: &[],
+        headers: &[],
+        body: "SELECT * FROM 's3://{b}/sql/t.csv'",
+    },
+    Op {
+        name: "SQL: scan the bucket",
+        method: "SQL",
+        path: "",
+        query: &[],
+        headers: &[],
+        body: "SELECT count(*) FROM 's3://{b}/sql/'",
+    },
+    Op {
+        name: "SQL: COPY TO",
+        method: "SQL",
+        path: "",
+        query: &[],
+        headers: &[],
+        body: "COPY (SELECT 1 AS x) TO 's3://{b}/copied/{p}.csv' STORED AS CSV",
+    },
 ];
 
 /// Who sends: a name for messages and `{p}`, and credentials (`None`: anonymous).
@@ -133,7 +160,8 @@ const DENIALS: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::{b}/*"}]}"#;
 
 /// A bucket set-up and, per principal, the expected outcome of each of `OPS` in order
-/// (`Y` allowed, `n` refused).
+/// (`Y` allowed, `n` refused). The SQL endpoint takes signed requests only: anonymous
+/// callers are refused there whatever a policy grants.
 struct Setup {
     name: &'static str,
     policy: Option<&'static str>,
@@ -147,13 +175,13 @@ const SETUPS: &[Setup] = &[
         policy: None,
         restrict_public_buckets: false,
         expected: &[
-            //            Get Head Put Del List HeadB Loc GetPol Tag Copy DelObjs
-            ("root", "YYYYYYYYYYY"),
-            ("owner", "YYYYYYYYYYY"),
-            ("reader", "YYnnnnYnnnn"),
-            ("writer", "nnYnnnnnnnn"),
-            ("stranger", "nnnnnnnnnnn"),
-            ("anonymous", "nnnnnnnnnnn"),
+            //            Get Head Put Del List HeadB Loc GetPol Tag Copy DelObjs SqlGet SqlScan SqlCopy
+            ("root", "YYYYYYYYYYYYYY"),
+            ("owner", "YYYYYYYYYYYYYY"),
+            ("reader", "YYnnnnYnnnnYnn"),
+            ("writer", "nnYnnnnnnnnnnY"),
+            ("stranger", "nnnnnnnnnnnnnn"),
+            ("anonymous", "nnnnnnnnnnnnnn"),
         ],
     },
     Setup {
@@ -161,12 +189,12 @@ const SETUPS: &[Setup] = &[
         policy: Some(DOWNLOAD),
         restrict_public_buckets: false,
         expected: &[
-            ("root", "YYYYYYYYYYY"),
-            ("owner", "YYYYYYYYYYY"),
-            ("reader", "YYnnYYYnnnn"),
-            ("writer", "YYYnYYYnnYn"),
-            ("stranger", "YYnnYYYnnnn"),
-            ("anonymous", "YYnnYYYnnnn"),
+            ("root", "YYYYYYYYYYYYYY"),
+            ("owner", "YYYYYYYYYYYYYY"),
+            ("reader", "YYnnYYYnnnnYYn"),
+            ("writer", "YYYnYYYnnYnYYY"),
+            ("stranger", "YYnnYYYnnnnYYn"),
+            ("anonymous", "YYnnYYYnnnnnnn"),
         ],
     },
     Setup {
@@ -174,9 +202,9 @@ const SETUPS: &[Setup] = &[
         policy: Some(DOWNLOAD),
         restrict_public_buckets: true,
         expected: &[
-            ("owner", "YYYYYYYYYYY"),
-            ("stranger", "YYnnYYYnnnn"),
-            ("anonymous", "nnnnnnnnnnn"),
+            ("owner", "YYYYYYYYYYYYYY"),
+            ("stranger", "YYnnYYYnnnnYYn"),
+            ("anonymous", "nnnnnnnnnnnnnn"),
         ],
     },
     Setup {
@@ -184,11 +212,11 @@ const SETUPS: &[Setup] = &[
         policy: Some(DENIALS),
         restrict_public_buckets: false,
         expected: &[
-            ("root", "YYYYYYYYYYY"),
-            ("owner", "YYYnYYYYYYn"),
-            ("reader", "nnnnnnnnnnn"),
-            ("writer", "nnYnnnnnnnn"),
-            ("anonymous", "nnnnnnnnnnn"),
+            ("root", "YYYYYYYYYYYYYY"),
+            ("owner", "YYYnYYYYYYnYYY"),
+            ("reader", "nnnnnnnnnnnnnn"),
+            ("writer", "nnYnnnnnnnnnnY"),
+            ("anonymous", "nnnnnnnnnnnnnn"),
         ],
     },
 ];
@@ -213,9 +241,44 @@ fn sha256_hex(body: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(body))
 }
 
+/// POSTs `sql` to the server's embedded SQL endpoint, signed by `credentials` (or not).
+async fn sql_as(s: &TestServer, credentials: Option<(&str, &str)>, sql: &str) -> Raw {
+    let endpoint = s.compute_endpoint.as_deref().expect("compute is embedded by default");
+    let mut req = reqwest::Client::new()
+        .post(format!("{endpoint}/v1/sql"))
+        .header("accept", "text/csv")
+        .body(sql.to_owned());
+    if let Some((access_key, secret_key)) = credentials {
+        let signer = lagoa_conformance::sigv4::Signer::new(access_key, secret_key);
+        let hash = sha256_hex(sql.as_bytes());
+        let headers: Vec<(String, String)> = vec![
+            ("host".into(), endpoint.trim_start_matches("http://").to_owned()),
+            ("x-amz-date".into(), signer.amz_date.clone()),
+            ("x-amz-content-sha256".into(), hash.clone()),
+        ];
+        let (auth, _) = signer.sign("POST", "/v1/sql", &[], &headers, &hash);
+        req = req.header("authorization", auth);
+        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
+            req = req.header(k, v);
+        }
+    }
+    let resp = req.send().await.unwrap();
+    Raw {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
 /// Sends `op` on `bucket` as `principal`; whether S3 would call it allowed (not a 403, and for
 /// DeleteObjects no per-key AccessDenied).
 async fn attempt(s: &TestServer, bucket: &str, op: &Op, principal: &str, credentials: Option<(&str, &str)>) -> (bool, Raw) {
+    if op.method == "SQL" {
+        let sql = op.body.replace("{b}", bucket).replace("{p}", principal);
+        let raw = sql_as(s, credentials, &sql).await;
+        assert!(raw.status == 200 || raw.status == 403, "{sql}: {} {}", raw.status, raw.body);
+        return (raw.status == 200, raw);
+    }
     let path = format!("/{bucket}{}", op.path.replace("{p}", principal));
     let md5 = content_md5(op.body);
     let mut headers: Vec<(String, String)> = op
@@ -275,6 +338,7 @@ async fn every_operation_is_decided_by_principal_and_policy_as_s3_does() {
         let bucket = format!("table-{i}");
         common::bucket(&owner, &bucket).await;
         put(&owner, &bucket, "obj", b"hello").await;
+        put(&owner, &bucket, "sql/t.csv", b"n\n1\n").await;
         if let Some(policy) = setup.policy {
             set_policy(&owner, &bucket, policy.replace("{b}", &bucket)).await;
         }
@@ -304,7 +368,7 @@ async fn every_operation_is_decided_by_principal_and_policy_as_s3_does() {
                         raw.body.chars().take(200).collect::<String>()
                     ));
                 }
-                if !allowed && op.name != "DeleteObjects" && op.method != "HEAD" {
+                if !allowed && op.name != "DeleteObjects" && op.method != "HEAD" && op.method != "SQL" {
                     assert!(
                         raw.body.contains("<Code>AccessDenied</Code>") && raw.body.contains("<RequestId>"),
                         "{}",

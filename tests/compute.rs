@@ -325,6 +325,67 @@ async fn a_query_reaches_only_the_callers_buckets_and_never_local_files() {
 }
 
 #[tokio::test]
+async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object() {
+    let s = lake().await;
+    for key in ["shared/a.csv", "shared/b.csv", "private/p.csv"] {
+        put(&s, "lake", key, "n\n1\n").await;
+    }
+    let policy = |statements: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+    let grant = format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":["{other}"]}},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::lake","Condition":{{"StringLike":{{"s3:prefix":"shared/*"}}}}}},
+           {{"Effect":"Allow","Principal":{{"AWS":["{other}"]}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/shared/*"}},
+           {{"Effect":"Allow","Principal":{{"AWS":["{other}"]}},"Action":"s3:PutObject","Resource":"arn:aws:s3:::lake/drop/*"}}"#,
+        other = OTHER_USER.0
+    );
+    let root = s.client();
+    root.put_bucket_policy()
+        .bucket("lake")
+        .policy(policy(&grant))
+        .send()
+        .await
+        .unwrap();
+    let sql = |user: (&str, &str), statement: &str| curl_sql(&compute(&s), user, "text/csv", statement);
+
+    // What the bucket policy grants another user: listing and reading under shared/.
+    let (status, body) = sql(OTHER_USER, "SELECT count(*) AS c FROM 's3://lake/shared/'");
+    assert_eq!((status, body.as_str()), (200, "c\n2\n"));
+    // Not the rest of the bucket: neither listing it nor reading one object there.
+    let (status, body) = sql(OTHER_USER, "SELECT count(*) FROM 's3://lake/'");
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = sql(OTHER_USER, "SELECT * FROM 's3://lake/private/p.csv'");
+    assert_eq!(status, 403, "{body}");
+    // Writes: where PutObject is granted, and nowhere else.
+    let (status, body) = sql(OTHER_USER, "COPY (SELECT 1 AS x) TO 's3://lake/drop/x.csv' STORED AS CSV");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = sql(OTHER_USER, "COPY (SELECT 1 AS x) TO 's3://lake/shared/x.csv' STORED AS CSV");
+    assert_eq!(status, 403, "{body}");
+    // An explicit Deny on one object under the granted prefix fails the whole query (its
+    // rows are never silently left out).
+    let deny = format!(
+        r#"{grant},{{"Effect":"Deny","Principal":{{"AWS":["{other}"]}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/shared/b.csv"}}"#,
+        other = OTHER_USER.0
+    );
+    root.put_bucket_policy()
+        .bucket("lake")
+        .policy(policy(&deny))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = sql(OTHER_USER, "SELECT count(*) FROM 's3://lake/shared/'");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("shared/b.csv"), "{body}");
+    // Identity policies count too: readonly reads a named object (GetObject alone) but may not
+    // list a prefix (no s3:ListBucket), as over S3.
+    let (status, body) = sql(READER_USER, "SELECT * FROM 's3://lake/private/p.csv'");
+    assert_eq!((status, body.as_str()), (200, "n\n1\n"));
+    let (status, body) = sql(READER_USER, "SELECT count(*) FROM 's3://lake/private/'");
+    assert_eq!(status, 403, "{body}");
+    // Nothing the refused statements tried to write exists.
+    let listed = root.list_objects_v2().bucket("lake").prefix("shared/x").send().await.unwrap();
+    assert_eq!(listed.key_count(), Some(0));
+}
+
+#[tokio::test]
 async fn bad_queries_get_a_clear_400_and_the_server_keeps_serving() {
     let s = lake().await;
     put(&s, "lake", "bad.parquet", "this is not parquet").await;
@@ -444,6 +505,19 @@ async fn the_sidecar_follows_users_added_and_disabled_through_the_admin_api() {
         })
     };
     assert!(answered(200), "the sidecar never accepted the admin-added user");
+    // Bucket policies written through the server decide the sidecar's next query.
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":["dora"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dora-lake/*"}]}"#;
+    s.client()
+        .put_bucket_policy()
+        .bucket("dora-lake")
+        .policy(deny)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = curl_sql(&sidecar.endpoint, dora, "text/csv", sum);
+    assert_eq!(status, 403, "{body}");
+    s.client().delete_bucket_policy().bucket("dora-lake").send().await.unwrap();
+    assert_eq!(curl_sql(&sidecar.endpoint, dora, "text/csv", sum).0, 200);
     admin("set-user-status", vec![("accessKey", "dora"), ("status", "disabled")], None).await;
     assert!(answered(403), "the sidecar kept accepting a disabled user");
 }

@@ -85,8 +85,7 @@ async fn main() {
     let root = Caller {
         access_key: "root".into(),
         secret_key: String::new(),
-        is_root: true,
-        granted_bucket: None,
+        access: std::sync::Arc::new(lagoa_compute::Unrestricted),
     };
 
     let scan = "SELECT state, count(*), sum(amount), max(length(note)) FROM {t} GROUP BY state";

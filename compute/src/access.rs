@@ -1,7 +1,9 @@
-//! Which storage a query may reach: only `s3://` buckets the caller may use (the owner's and,
-//! for root, every bucket — the same rule as S3 requests), never the local filesystem or any
-//! other URL. DataFusion asks this registry for the store of every URL a query names (tables,
-//! `LOCATION`, `COPY … TO`), so a refusal here covers them all.
+//! Which storage a query may reach: only `s3://` buckets of this lake, never the local
+//! filesystem or any other URL — DataFusion asks [`QueryRegistry`] for the store of every URL a
+//! query names (tables, `LOCATION`, `COPY … TO`), so a refusal there covers them all — and in
+//! them only what the caller's S3 requests could reach: every listing, object read and write
+//! of a query is asked of the caller's [`ObjectAccess`] (the S3 layer's policy evaluator,
+//! plugged in by the binary).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,18 +15,40 @@ use url::Url;
 
 use crate::near_data::{BucketStore, QueryFiles};
 
+/// What a caller may do with the lake's objects. Asked once per distinct request in a query
+/// (decisions are kept for the query), never for an S3 operation itself.
+#[async_trait::async_trait]
+pub trait ObjectAccess: Send + Sync {
+    /// Whether the caller may take `action` — `s3:ListBucket` over `prefix`, `s3:GetObject`,
+    /// `s3:PutObject` or `s3:DeleteObject` on `key` — in `bucket`.
+    async fn allows(&self, action: &'static str, bucket: &str, key: Option<&str>, prefix: Option<&str>) -> bool;
+}
+
+/// Everything allowed: for callers the S3 layer lets do anything (benches, tools).
+pub struct Unrestricted;
+
+#[async_trait::async_trait]
+impl ObjectAccess for Unrestricted {
+    async fn allows(&self, _action: &'static str, _bucket: &str, _key: Option<&str>, _prefix: Option<&str>) -> bool {
+        true
+    }
+}
+
 /// Who runs a query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Caller {
     /// The access key the request was signed with.
     pub access_key: String,
     /// Its secret: the sidecar signs the caller's writes to the S3 server with it.
     pub secret_key: String,
-    /// The root user may use every bucket.
-    pub is_root: bool,
-    /// A bucket the S3 layer has already authorized for this request through the policy
-    /// evaluator (an S3 Select of one of its objects), usable even if another user owns it.
-    pub granted_bucket: Option<String>,
+    /// What the caller may read and write.
+    pub access: Arc<dyn ObjectAccess>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Caller({})", self.access_key)
+    }
 }
 
 /// A query reached for storage it may not use. Carried inside DataFusion's error so that the
@@ -33,35 +57,24 @@ pub struct Caller {
 #[error("{0}")]
 pub struct AccessDenied(pub String);
 
-/// The buckets of one query: a snapshot, taken when the query starts, of which buckets exist
-/// and which of them the caller may use.
+/// The buckets of one query: a snapshot, taken when the query starts, of which buckets exist.
 pub struct QueryRegistry {
     files: Arc<QueryFiles>,
-    allowed: HashSet<String>,
     existing: HashSet<String>,
 }
 
 impl std::fmt::Debug for QueryRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "QueryRegistry({} buckets allowed)", self.allowed.len())
+        write!(f, "QueryRegistry({} buckets)", self.existing.len())
     }
 }
 
 impl QueryRegistry {
-    /// `buckets` are all buckets with their owners; `caller` may use those the S3 rules allow.
-    pub fn new(files: Arc<QueryFiles>, caller: &Caller, buckets: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut allowed = HashSet::new();
-        let mut existing = HashSet::new();
-        for (name, owner) in buckets {
-            if caller.is_root || owner == caller.access_key || caller.granted_bucket.as_deref() == Some(name.as_str()) {
-                allowed.insert(name.clone());
-            }
-            existing.insert(name);
-        }
+    /// `buckets` are all buckets of the lake.
+    pub fn new(files: Arc<QueryFiles>, buckets: impl IntoIterator<Item = String>) -> Self {
         Self {
             files,
-            allowed,
-            existing,
+            existing: buckets.into_iter().collect(),
         }
     }
 }
@@ -71,7 +84,8 @@ fn denied(message: String) -> DataFusionError {
 }
 
 impl QueryRegistry {
-    /// The bucket `url` names, if it is an `s3://` URL of a bucket the caller may use.
+    /// The bucket `url` names, if it is an `s3://` URL of an existing bucket (what the caller
+    /// may do in it is decided per listing, read and write).
     pub fn check<'u>(&self, url: &'u Url) -> Result<&'u str> {
         if !matches!(url.scheme(), "s3" | "s3a") {
             return Err(outside_the_lake(url.as_str()));
@@ -79,11 +93,6 @@ impl QueryRegistry {
         let bucket = url.host_str().unwrap_or_default();
         if !self.existing.contains(bucket) {
             return Err(DataFusionError::Plan(format!("s3://{bucket}: the bucket does not exist")));
-        }
-        if !self.allowed.contains(bucket) {
-            return Err(denied(format!(
-                "s3://{bucket}: Access Denied (the bucket belongs to another user)"
-            )));
         }
         Ok(bucket)
     }

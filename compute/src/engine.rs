@@ -111,6 +111,11 @@ impl Engine {
             return Err(DataFusionError::Plan(format!("the SQL text is over {MAX_SQL_BYTES} bytes")));
         }
         let (ctx, files) = self.session_with_files(caller, self.config.target_partitions).await?;
+        let planned = self.run_statements(ctx, files.clone(), sql).await;
+        planned.map_err(|e| files.denial_or(e))
+    }
+
+    async fn run_statements(&self, ctx: SessionContext, files: Arc<QueryFiles>, sql: &str) -> Result<SendableRecordBatchStream> {
         let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
         if statements.is_empty() {
             return Err(DataFusionError::Plan("no SQL statement given".into()));
@@ -148,11 +153,7 @@ impl Engine {
         self.reader.catch_up().await.map_err(external)?;
         let buckets = self.reader.list_buckets().await.map_err(external)?;
         let files = QueryFiles::new(self.reader.clone(), self.writer.clone(), caller);
-        let registry = Arc::new(QueryRegistry::new(
-            files.clone(),
-            caller,
-            buckets.into_iter().map(|(name, meta)| (name, meta.owner)),
-        ));
+        let registry = Arc::new(QueryRegistry::new(files.clone(), buckets.into_iter().map(|(name, _)| name)));
         let mut runtime = RuntimeEnvBuilder::new();
         runtime.disk_manager = Some(self.disk.clone());
         let runtime = runtime
@@ -196,10 +197,12 @@ fn commit_when_done(stream: SendableRecordBatchStream, files: Arc<QueryFiles>) -
     let schema = stream.schema();
     let failed = Arc::new(AtomicBool::new(false));
     let seen = failed.clone();
-    let rows = stream.inspect(move |item| {
-        if item.is_err() {
+    let denials = files.clone();
+    let rows = stream.map(move |item| {
+        item.map_err(|e| {
             seen.store(true, Ordering::Relaxed);
-        }
+            denials.denial_or(e)
+        })
     });
     let commit = futures::stream::once(async move {
         if failed.load(Ordering::Relaxed) {

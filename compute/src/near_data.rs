@@ -56,7 +56,16 @@ pub struct QueryFiles {
     bytes_read: AtomicU64,
     /// Writes staged by this query, committed when it succeeds.
     pending: PendingWrites,
+    /// What the caller may do, and what it was already answered in this query.
+    access: Arc<dyn crate::access::ObjectAccess>,
+    decisions: Mutex<HashMap<Decision, bool>>,
+    /// The first refusal, which DataFusion may report as an internal error of its own (a
+    /// write refused while files are finalized): the query's error is then this refusal.
+    denied: Mutex<Option<String>>,
 }
+
+/// One access question: action, bucket, key, listing prefix.
+type Decision = (&'static str, String, Option<String>, Option<String>);
 
 impl QueryFiles {
     /// A fresh set for one query.
@@ -72,6 +81,65 @@ impl QueryFiles {
             windows: Mutex::default(),
             bytes_read: AtomicU64::new(0),
             pending: PendingWrites::default(),
+            access: caller.access.clone(),
+            decisions: Mutex::default(),
+            denied: Mutex::default(),
+        })
+    }
+
+    /// `err`, or the access refusal behind it (see `denied`).
+    pub(crate) fn denial_or(&self, err: datafusion::error::DataFusionError) -> datafusion::error::DataFusionError {
+        match self.denied.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(message) if !crate::access::is_access_denied(&err) => {
+                datafusion::error::DataFusionError::External(Box::new(crate::access::AccessDenied(message)))
+            }
+            _ => err,
+        }
+    }
+
+    /// Refuses (`AccessDenied`, a 403) what the caller's S3 requests could not do: list
+    /// `bucket` over `prefix`, or read, write or delete `bucket/key`.
+    pub(crate) async fn require(
+        &self,
+        action: &'static str,
+        bucket: &str,
+        key: Option<&str>,
+        prefix: Option<&str>,
+    ) -> object_store::Result<()> {
+        let question: Decision = (action, bucket.to_owned(), key.map(str::to_owned), prefix.map(str::to_owned));
+        let known = self
+            .decisions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&question)
+            .copied();
+        let allowed = match known {
+            Some(allowed) => allowed,
+            None => {
+                let allowed = self.access.allows(action, bucket, key, prefix).await;
+                self.decisions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(question, allowed);
+                allowed
+            }
+        };
+        if allowed {
+            return Ok(());
+        }
+        let what = match (key, prefix) {
+            (Some(key), _) => format!("s3://{bucket}/{key}"),
+            (None, Some(prefix)) => format!("s3://{bucket}/{prefix}"),
+            (None, None) => format!("s3://{bucket}"),
+        };
+        let message = format!("{what}: Access Denied ({action} is not allowed to {})", self.owner);
+        self.denied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(|| message.clone());
+        Err(object_store::Error::Generic {
+            store: STORE,
+            source: Box::new(crate::access::AccessDenied(message)),
         })
     }
 
@@ -250,6 +318,9 @@ async fn read_range(snap: SharedSnapshot, range: Range<u64>) -> object_store::Re
 impl ObjectStore for BucketStore {
     async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
         refuse_put_options(location, &opts.mode, &opts.tags, &opts.attributes)?;
+        self.files
+            .require("s3:PutObject", &self.bucket, Some(location.as_ref()), None)
+            .await?;
         if let Some(remote) = self.files.remote(&self.bucket)? {
             // One part, completed with the request (a single PUT could not be held back).
             let mut upload = remote.put_multipart_opts(location, PutMultipartOptions::default()).await?;
@@ -273,6 +344,9 @@ impl ObjectStore for BucketStore {
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
         refuse_put_options(location, &object_store::PutMode::Overwrite, &opts.tags, &opts.attributes)?;
+        self.files
+            .require("s3:PutObject", &self.bucket, Some(location.as_ref()), None)
+            .await?;
         if let Some(remote) = self.files.remote(&self.bucket)? {
             let upload = remote.put_multipart_opts(location, opts).await?;
             return Ok(Box::new(DeferredUpload::new(
@@ -299,6 +373,7 @@ impl ObjectStore for BucketStore {
             });
         }
         let key = location.as_ref();
+        self.files.require("s3:GetObject", &self.bucket, Some(key), None).await?;
         let snap = self.files.snapshot(&self.bucket, key).await?;
         let window = self.files.window(&self.bucket, key).unwrap_or(0..snap.size());
         let size = window.end - window.start;
@@ -354,6 +429,7 @@ impl ObjectStore for BucketStore {
                 let (files, bucket) = (files.clone(), bucket.clone());
                 async move {
                     let path = path?;
+                    files.require("s3:DeleteObject", &bucket, Some(path.as_ref()), None).await?;
                     files.writer.delete(&bucket, path.as_ref(), &files.owner).await?;
                     files.forget(&bucket, path.as_ref());
                     Ok(path)
@@ -372,6 +448,7 @@ impl ObjectStore for BucketStore {
                 let Some(after) = after else {
                     return Ok::<_, object_store::Error>(None);
                 };
+                files.require("s3:ListBucket", &bucket, None, Some(&prefix)).await?;
                 let page = files
                     .reader
                     .list_objects(&bucket, &prefix, None, after.as_deref(), LIST_PAGE)
@@ -402,6 +479,7 @@ impl ObjectStore for BucketStore {
             common_prefixes: Vec::new(),
             objects: Vec::new(),
         };
+        self.files.require("s3:ListBucket", &self.bucket, None, Some(&prefix)).await?;
         let mut after: Option<String> = None;
         loop {
             let page = self

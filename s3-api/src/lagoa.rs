@@ -38,6 +38,12 @@ impl Lagoa {
         }
     }
 
+    /// The policy evaluator of this server, for endpoints beside S3 (the SQL endpoint of the
+    /// compute it embeds): one cache of bucket rules, kept fresh by this server's changes.
+    pub fn authorizer(&self) -> Arc<crate::access::Authorizer> {
+        self.access.clone()
+    }
+
     /// The hook s3s calls to authorize each request before it runs.
     pub fn access_gate(&self) -> crate::access::AccessGate {
         crate::access::AccessGate(self.access.clone())

@@ -17,8 +17,10 @@ pub struct SelectCall {
     pub access_key: String,
     /// The caller's secret key: a sidecar is called with the caller's own signature.
     pub secret_key: String,
-    /// Whether the caller is the root user.
-    pub is_root: bool,
+    /// The caller as policy conditions see it, for the reads the query makes.
+    pub caller: crate::access::OnBehalf,
+    /// The server's policy evaluator (the query's reads are decided like S3 requests).
+    pub authorizer: Arc<crate::access::Authorizer>,
     /// The object's bucket.
     pub bucket: String,
     /// The object's key.
@@ -77,7 +79,8 @@ impl Lagoa {
         let call = SelectCall {
             access_key: credentials.access_key.clone(),
             secret_key: credentials.secret_key.expose().to_owned(),
-            is_root: self.identities.is_root(&credentials.access_key),
+            caller: crate::access::OnBehalf::of(&credentials.access_key, &req.headers, &req.extensions),
+            authorizer: self.access.clone(),
             bucket: input.bucket,
             key: input.key,
             request: input.request,

@@ -61,6 +61,12 @@ impl StoreReader {
         self
     }
 
+    /// The store this reader reads, for lookups the read API does not cover (bucket
+    /// configuration documents for access decisions). A secondary refuses every write.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Makes the primary's latest committed writes visible (a no-op on the primary itself).
     /// Call it once per query: listings and snapshots taken after it see every PUT
     /// acknowledged before it.

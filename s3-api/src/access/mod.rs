@@ -66,6 +66,33 @@ impl Forwarded {
     }
 }
 
+/// A signed caller of a non-S3 endpoint (SQL, a forwarded Select), as conditions see it.
+#[derive(Debug, Clone)]
+pub struct OnBehalf {
+    pub access_key: String,
+    /// The request's headers (`aws:UserAgent`, `aws:Referer`, …).
+    pub headers: http::HeaderMap,
+    /// The client's address (`aws:SourceIp`).
+    pub peer: Option<IpAddr>,
+    /// Whether a trusted proxy took the request over TLS (`aws:SecureTransport`).
+    pub secure: bool,
+}
+
+impl OnBehalf {
+    /// The caller of a request as the front door saw it (its address, or what a trusted proxy
+    /// reported).
+    pub fn of(access_key: &str, headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
+        let uri = http::Uri::from_static("/");
+        let facts = Facts::from_parts(headers, &uri, extensions);
+        Self {
+            access_key: access_key.to_owned(),
+            headers: headers.clone(),
+            peer: facts.peer,
+            secure: facts.secure,
+        }
+    }
+}
+
 /// Who sent a request, as the gate established it; handlers read it from the extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Who {
@@ -135,8 +162,58 @@ impl Authorizer {
     pub(crate) fn new(identities: Arc<Identities>, store: Store) -> Self {
         Self {
             identities,
-            rules: BucketRulesCache::new(store.clone()),
+            rules: BucketRulesCache::new(store.clone(), true),
             store,
+        }
+    }
+
+    /// An authorizer over a volume another process serves (the compute sidecar reading `lagoa
+    /// serve`'s store): bucket rules are read for every decision, never cached, because they
+    /// change in the other process.
+    pub fn reading(identities: Identities, store: Store) -> Self {
+        Self {
+            identities: Arc::new(identities),
+            rules: BucketRulesCache::new(store.clone(), false),
+            store,
+        }
+    }
+
+    /// Whether `caller` may take `action` on `bucket` (`key`) for a request that is not itself
+    /// an S3 operation but reaches S3 resources — a SQL query's listings, reads and writes:
+    /// the decision an S3 request with the caller's headers and address would get; `prefix` is
+    /// what `s3:prefix` sees for a listing. Rules that cannot be read refuse.
+    pub async fn allows_on_behalf(
+        &self,
+        caller: &OnBehalf,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+        prefix: Option<&str>,
+    ) -> bool {
+        let who = self.who(Some(&caller.access_key));
+        // Conditions read the query string (`s3:prefix`); the key is passed on its own.
+        let path = match prefix {
+            Some(prefix) => format!(
+                "/{bucket}?prefix={}",
+                form_urlencoded::byte_serialize(prefix.as_bytes()).collect::<String>()
+            ),
+            None => format!("/{bucket}"),
+        };
+        let Ok(uri) = path.parse::<http::Uri>() else {
+            return false;
+        };
+        let facts = Facts {
+            headers: &caller.headers,
+            uri: &uri,
+            peer: caller.peer,
+            secure: caller.secure,
+        };
+        match self.allows(&who, action, bucket, key, &facts).await {
+            Ok(allowed) => allowed,
+            Err(err) => {
+                tracing::warn!(bucket, %err, "cannot read a bucket's access rules; refusing");
+                false
+            }
         }
     }
 

@@ -44,15 +44,18 @@ impl BucketAccess {
 /// See the module docs.
 pub(crate) struct BucketRulesCache {
     store: Store,
+    /// Off where the rules change in another process (the sidecar): every get loads.
+    cached: bool,
     entries: RwLock<HashMap<String, Arc<BucketAccess>>>,
     /// Bumped by every change: a load that started before a change is not cached.
     generation: AtomicU64,
 }
 
 impl BucketRulesCache {
-    pub(crate) fn new(store: Store) -> Self {
+    pub(crate) fn new(store: Store, cached: bool) -> Self {
         Self {
             store,
+            cached,
             entries: RwLock::default(),
             generation: AtomicU64::new(0),
         }
@@ -60,6 +63,9 @@ impl BucketRulesCache {
 
     /// The rules of `bucket`, `None` if it does not exist.
     pub(crate) async fn get(&self, bucket: &str) -> S3Result<Option<Arc<BucketAccess>>> {
+        if !self.cached {
+            return Ok(self.load(bucket).await?.map(Arc::new));
+        }
         if let Some(found) = self.entries.read().unwrap_or_else(|p| p.into_inner()).get(bucket) {
             return Ok(Some(found.clone()));
         }
