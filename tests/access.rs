@@ -5,6 +5,7 @@
 
 mod common;
 
+use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine;
 use common::*;
 
@@ -912,7 +913,7 @@ async fn acls_are_the_owners_alone_as_under_bucket_owner_enforced() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+    assert_eq!((status(&err), code(&err).as_str()), (400, "AccessControlListNotSupported"));
     let err = owner
         .put_bucket_acl()
         .bucket("acl")
@@ -920,13 +921,13 @@ async fn acls_are_the_owners_alone_as_under_bucket_owner_enforced() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(status(&err), 501);
+    assert_eq!((status(&err), code(&err).as_str()), (400, "AccessControlListNotSupported"));
     assert_eq!(anonymous_get(&s, "/acl/k").await, 403, "nothing was shared");
     // Another user may not read the ACL (s3:GetBucketAcl is the owner's unless a policy grants it).
     let reader = s.client_as(READER_USER.0, READER_USER.1);
     let err = reader.get_bucket_acl().bucket("acl").send().await.unwrap_err();
     assert_eq!(status(&err), 403);
-    // Ownership controls: BucketOwnerEnforced, the only mode.
+    // Ownership controls: BucketOwnerEnforced by default.
     let got = owner.get_bucket_ownership_controls().bucket("acl").send().await.unwrap();
     let rules = got.ownership_controls().unwrap().rules();
     assert_eq!(rules[0].object_ownership(), &ObjectOwnership::BucketOwnerEnforced);
@@ -943,12 +944,286 @@ async fn acls_are_the_owners_alone_as_under_bucket_owner_enforced() {
         .send()
         .await
         .unwrap();
-    let err = owner
+    // Another mode enables ACLs; deleting the controls leaves them enabled (404 on Get).
+    owner
         .put_bucket_ownership_controls()
         .bucket("acl")
         .ownership_controls(controls(ObjectOwnership::ObjectWriter))
         .send()
         .await
+        .unwrap();
+    owner
+        .put_bucket_acl()
+        .bucket("acl")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    // Enforcing ownership again while the bucket ACL grants others is refused, as on AWS.
+    let err = owner
+        .put_bucket_ownership_controls()
+        .bucket("acl")
+        .ownership_controls(controls(ObjectOwnership::BucketOwnerEnforced))
+        .send()
+        .await
         .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+    assert_eq!(
+        (status(&err), code(&err).as_str()),
+        (400, "InvalidBucketAclWithObjectOwnership")
+    );
+    owner.delete_bucket_ownership_controls().bucket("acl").send().await.unwrap();
+    let err = owner.get_bucket_ownership_controls().bucket("acl").send().await.unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (404, "OwnershipControlsNotFoundError"));
+}
+
+#[tokio::test]
+async fn acls_grant_access_in_buckets_whose_ownership_enables_them() {
+    use aws_sdk_s3::types::{BucketCannedAcl, ObjectCannedAcl, ObjectOwnership, PublicAccessBlockConfiguration};
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    // HOME_USER's own policy reaches only home/<name>/ prefixes: ACLs are all it gets here.
+    let stranger = s.client_as(HOME_USER.0, HOME_USER.1);
+    owner
+        .create_bucket()
+        .bucket("shared")
+        .object_ownership(ObjectOwnership::ObjectWriter)
+        .send()
+        .await
+        .unwrap();
+    let put_acl = |key: &'static str, acl: Option<ObjectCannedAcl>| {
+        let owner = owner.clone();
+        async move {
+            owner
+                .put_object()
+                .bucket("shared")
+                .key(key)
+                .set_acl(acl)
+                .body(ByteStream::from_static(b"data"))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put_acl("public", Some(ObjectCannedAcl::PublicRead)).await;
+    put_acl("signed", Some(ObjectCannedAcl::AuthenticatedRead)).await;
+    put_acl("private", None).await;
+    // public-read: everyone; authenticated-read: signed callers; private: the owner.
+    assert_eq!(anonymous_get(&s, "/shared/public").await, 200);
+    assert_eq!(anonymous_get(&s, "/shared/signed").await, 403);
+    assert_eq!(anonymous_get(&s, "/shared/private").await, 403);
+    assert!(stranger.get_object().bucket("shared").key("signed").send().await.is_ok());
+    let err = stranger
+        .get_object()
+        .bucket("shared")
+        .key("private")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 403);
+    // A READ grant gives reads, not writes: the object stays.
+    let err = stranger
+        .delete_object()
+        .bucket("shared")
+        .key("public")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 403);
+    // An explicit grant by canonical id (the access key), through the grant header.
+    owner
+        .put_object_acl()
+        .bucket("shared")
+        .key("private")
+        .grant_read(format!("id=\"{}\"", HOME_USER.0))
+        .send()
+        .await
+        .unwrap();
+    assert!(stranger.get_object().bucket("shared").key("private").send().await.is_ok());
+    let got = owner.get_object_acl().bucket("shared").key("private").send().await.unwrap();
+    let grants: Vec<_> = got
+        .grants()
+        .iter()
+        .map(|g| {
+            (
+                g.grantee().and_then(|e| e.id()).unwrap_or_default(),
+                g.permission().unwrap().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(grants, vec![(HOME_USER.0, "READ")]);
+    // Unknown ids and e-mail grantees are refused and change nothing.
+    let err = owner
+        .put_object_acl()
+        .bucket("shared")
+        .key("private")
+        .grant_read("id=\"nobody-here\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidArgument"));
+    let err = owner
+        .put_object_acl()
+        .bucket("shared")
+        .key("private")
+        .grant_read("emailAddress=\"a@example.com\"")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (400, "UnresolvableGrantByEmailAddress"));
+    assert!(stranger.get_object().bucket("shared").key("private").send().await.is_ok());
+
+    // Copies and multipart uploads take the ACL their request names (a copy never the source's).
+    owner
+        .copy_object()
+        .bucket("shared")
+        .key("public-copy")
+        .copy_source("shared/private")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    owner
+        .copy_object()
+        .bucket("shared")
+        .key("plain-copy")
+        .copy_source("shared/public")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_get(&s, "/shared/public-copy").await, 200);
+    assert_eq!(anonymous_get(&s, "/shared/plain-copy").await, 403);
+    let upload = owner
+        .create_multipart_upload()
+        .bucket("shared")
+        .key("mp")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let part = owner
+        .upload_part()
+        .bucket("shared")
+        .key("mp")
+        .upload_id(upload.upload_id().unwrap())
+        .part_number(1)
+        .body(ByteStream::from_static(b"mp"))
+        .send()
+        .await
+        .unwrap();
+    let done = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+        .parts(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        )
+        .build();
+    owner
+        .complete_multipart_upload()
+        .bucket("shared")
+        .key("mp")
+        .upload_id(upload.upload_id().unwrap())
+        .multipart_upload(done)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_get(&s, "/shared/mp").await, 200);
+
+    // Bucket ACLs: public-read lists to everyone, public-read-write also takes anonymous PUTs.
+    assert_eq!(anonymous_get(&s, "/shared?list-type=2").await, 403);
+    owner
+        .put_bucket_acl()
+        .bucket("shared")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_get(&s, "/shared?list-type=2").await, 200);
+    let anonymous_put = reqwest::Client::new()
+        .put(format!("{}/shared/dropped", s.endpoint))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_put.status(), 403);
+    owner
+        .put_bucket_acl()
+        .bucket("shared")
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap();
+    let anonymous_put = reqwest::Client::new()
+        .put(format!("{}/shared/dropped", s.endpoint))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_put.status(), 200);
+
+    // ObjectWriter: another user's object is theirs — the bucket owner reads it only when the
+    // writer grants it (bucket-owner-full-control), but may always delete it.
+    stranger
+        .put_object()
+        .bucket("shared")
+        .key("theirs")
+        .body(ByteStream::from_static(b"t"))
+        .send()
+        .await
+        .unwrap();
+    let err = owner.get_object().bucket("shared").key("theirs").send().await.unwrap_err();
+    assert_eq!(status(&err), 403);
+    let acl = owner.get_bucket_acl().bucket("shared").send().await.unwrap();
+    assert_eq!(acl.owner().and_then(|o| o.id()), Some(OTHER_USER.0));
+    stranger
+        .put_object()
+        .bucket("shared")
+        .key("given")
+        .acl(ObjectCannedAcl::BucketOwnerFullControl)
+        .body(ByteStream::from_static(b"g"))
+        .send()
+        .await
+        .unwrap();
+    assert!(owner.get_object().bucket("shared").key("given").send().await.is_ok());
+    let got = stranger.get_object_acl().bucket("shared").key("given").send().await.unwrap();
+    assert_eq!(got.owner().and_then(|o| o.id()), Some(HOME_USER.0));
+    owner.delete_object().bucket("shared").key("theirs").send().await.unwrap();
+
+    // The public-access block: BlockPublicAcls refuses public ACLs, IgnorePublicAcls voids them.
+    let block = |block: bool, ignore: bool| {
+        PublicAccessBlockConfiguration::builder()
+            .block_public_acls(block)
+            .ignore_public_acls(ignore)
+            .build()
+    };
+    owner
+        .put_public_access_block()
+        .bucket("shared")
+        .public_access_block_configuration(block(false, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_get(&s, "/shared/public").await, 403, "IgnorePublicAcls");
+    owner
+        .put_public_access_block()
+        .bucket("shared")
+        .public_access_block_configuration(block(true, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_get(&s, "/shared/public").await, 200);
+    let err = owner
+        .put_object()
+        .bucket("shared")
+        .key("blocked")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"b"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(status(&err), 403);
+    assert_eq!(
+        status(&owner.head_object().bucket("shared").key("blocked").send().await.unwrap_err()),
+        404
+    );
 }

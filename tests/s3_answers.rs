@@ -29,7 +29,7 @@ fn crc32_b64(data: &[u8]) -> String {
 // ---- ACLs: refused whole, nothing stored (encryption: tests/encryption.rs) ----
 
 #[tokio::test]
-async fn only_private_canned_acls_are_accepted() {
+async fn acls_that_grant_others_are_refused_where_the_bucket_disables_acls() {
     use aws_sdk_s3::types::{BucketCannedAcl, ObjectCannedAcl};
     let s = server();
     let c = s.client();
@@ -40,7 +40,10 @@ async fn only_private_canned_acls_are_accepted() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+    assert_eq!(
+        (status(&err), code(&err).as_str()),
+        (400, "InvalidBucketAclWithObjectOwnership")
+    );
     assert_eq!(status(&c.head_bucket().bucket("acl-public").send().await.unwrap_err()), 404);
     c.create_bucket()
         .bucket("acl")
@@ -58,7 +61,11 @@ async fn only_private_canned_acls_are_accepted() {
             .send()
             .await
             .unwrap_err();
-        assert_eq!(status(&err), 501, "{acl:?}");
+        assert_eq!(
+            (status(&err), code(&err).as_str()),
+            (400, "AccessControlListNotSupported"),
+            "{acl:?}"
+        );
     }
     let err = c
         .put_object()
@@ -69,7 +76,7 @@ async fn only_private_canned_acls_are_accepted() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(status(&err), 501);
+    assert_eq!((status(&err), code(&err).as_str()), (400, "AccessControlListNotSupported"));
     assert_eq!(status(&c.head_object().bucket("acl").key("o").send().await.unwrap_err()), 404);
     for acl in [ObjectCannedAcl::Private, ObjectCannedAcl::BucketOwnerFullControl] {
         c.put_object()
@@ -89,7 +96,7 @@ async fn only_private_canned_acls_are_accepted() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(status(&err), 501);
+    assert_eq!((status(&err), code(&err).as_str()), (400, "AccessControlListNotSupported"));
     let err = c
         .copy_object()
         .bucket("acl")
@@ -99,7 +106,7 @@ async fn only_private_canned_acls_are_accepted() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(status(&err), 501);
+    assert_eq!((status(&err), code(&err).as_str()), (400, "AccessControlListNotSupported"));
 }
 
 // ---- conditional writes and deletes ----

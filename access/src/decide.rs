@@ -1,9 +1,10 @@
 //! How the pieces combine, as AWS evaluates a request within one account: an explicit Deny
-//! anywhere wins; otherwise the bucket's owner, an identity policy or the bucket policy may
-//! allow; anonymous callers are allowed only by a bucket policy (and not at all through a
+//! anywhere wins; otherwise the resource's owner, an identity policy, the bucket policy or (in
+//! buckets with ACLs) an ACL grant may allow; anonymous callers are allowed only by a bucket policy (and not at all through a
 //! public one when the bucket restricts public buckets). The root user is Lagoa's
 //! administrator (MinIO's root) and is never refused.
 
+use crate::acl::{Acl, AclOf};
 use crate::policy::{Outcome, Policy, Request, Requester};
 
 /// Who calls, with what identity policies.
@@ -43,6 +44,37 @@ pub struct BucketRules<'a> {
     pub owner: &'a str,
     pub policy: Option<&'a Policy>,
     pub block: PublicAccessBlock,
+    /// The bucket's ACL when its ownership mode enables ACLs; `None`: ACLs are disabled
+    /// (`BucketOwnerEnforced`).
+    pub acl: Option<&'a Acl>,
+    /// The object's ACL, for a request on an object of a bucket with ACLs.
+    pub object_acl: Option<&'a Acl>,
+}
+
+impl BucketRules<'_> {
+    /// Whether the bucket's or the object's ACL grants the request (AWS's mapping of ACL
+    /// permissions to actions); public grants count for nothing under IgnorePublicAcls.
+    fn acl_allows(&self, request: &Request<'_>) -> bool {
+        let (Some(bucket_acl), Some((of, permission))) = (self.acl, crate::acl::permission_for(request.action)) else {
+            return false;
+        };
+        let acl = match of {
+            AclOf::Bucket => Some(bucket_acl),
+            AclOf::Object => self.object_acl,
+        };
+        acl.is_some_and(|acl| acl.grants(request.requester, permission, self.block.ignore_public_acls))
+    }
+
+    /// Who owns the resource of `action`: the object's owner for object permissions in a
+    /// bucket with ACLs (an object another account wrote is not the bucket owner's to read,
+    /// as on AWS), else the bucket's owner.
+    fn owner_of(&self, action: &str) -> &str {
+        let object_permission = matches!(crate::acl::permission_for(action), Some((AclOf::Object, _)));
+        match (self.acl, self.object_acl) {
+            (Some(_), Some(object)) if object_permission => &object.owner,
+            _ => self.owner,
+        }
+    }
 }
 
 /// The answer.
@@ -84,7 +116,7 @@ pub fn decide(request: &Request<'_>, caller: Caller<'_>, bucket: Option<&BucketR
                 None if is_one_of(WITHOUT_POLICIES, request.action) => Outcome::Allowed,
                 None => Outcome::NotApplicable,
             };
-            (identity, bucket.is_some_and(|b| b.owner == access_key))
+            (identity, bucket.is_some_and(|b| b.owner_of(request.action) == access_key))
         }
     };
     let anonymous = request.requester == Requester::Anonymous;
@@ -104,7 +136,8 @@ pub fn decide(request: &Request<'_>, caller: Caller<'_>, bucket: Option<&BucketR
         let kept = owner && identity != Outcome::Denied && is_one_of(OWNER_KEEPS, request.action);
         return if kept { Decision::Allowed } else { Decision::Denied };
     }
-    if owner || identity == Outcome::Allowed || resource == Outcome::Allowed {
+    let acl = bucket.is_some_and(|b| b.acl_allows(request));
+    if owner || identity == Outcome::Allowed || resource == Outcome::Allowed || acl {
         Decision::Allowed
     } else {
         Decision::Denied
@@ -161,6 +194,8 @@ mod tests {
             owner: "owner",
             policy: Some(&policy),
             block: PublicAccessBlock::default(),
+            acl: None,
+            object_acl: None,
         };
         let restricted = BucketRules {
             block: PublicAccessBlock {
@@ -183,16 +218,22 @@ mod tests {
             owner: "owner",
             policy: Some(&all),
             block: PublicAccessBlock::default(),
+            acl: None,
+            object_acl: None,
         };
         let locked_out = BucketRules {
             owner: "owner",
             policy: Some(&none),
             block: PublicAccessBlock::default(),
+            acl: None,
+            object_acl: None,
         };
         let private = BucketRules {
             owner: "owner",
             policy: None,
             block: PublicAccessBlock::default(),
+            acl: None,
+            object_acl: None,
         };
         use Decision::{Allowed as A, Denied as D};
         let user = |key| Caller::User {
@@ -345,5 +386,81 @@ mod tests {
         };
         assert_eq!(decide(&request("s3:CreateBucket"), caller, None), Decision::Allowed);
         assert_eq!(decide(&request("s3:ListBucket"), caller, None), Decision::Denied);
+    }
+
+    #[test]
+    fn acl_grants_allow_where_acls_are_enabled_and_denials_still_win() {
+        let bucket_acl = Acl::private("owner");
+        let public_object = Acl::canned("public-read", "owner", "owner").unwrap();
+        let writers_object = Acl::private("writer");
+        let deny_anonymous = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/secret"}]}"#,
+            PolicyKind::Bucket("b"),
+        )
+        .unwrap();
+        let rules = |object_acl, enabled: bool, policy| BucketRules {
+            owner: "owner",
+            policy,
+            block: PublicAccessBlock::default(),
+            acl: enabled.then_some(&bucket_acl),
+            object_acl,
+        };
+        let ask = |requester, action, resource, rules: &BucketRules<'_>| {
+            let request = Request {
+                requester,
+                action,
+                resource,
+                context: &NoContext,
+            };
+            let caller = match requester {
+                Requester::Anonymous => Caller::Anonymous,
+                Requester::User(access_key) => Caller::User {
+                    access_key,
+                    policies: None,
+                },
+            };
+            decide(&request, caller, Some(rules))
+        };
+        let anonymous = Requester::Anonymous;
+        let object = "arn:aws:s3:::b/k";
+        // A public-read object is readable by anyone, but only where ACLs count.
+        assert_eq!(
+            ask(anonymous, "s3:GetObject", object, &rules(Some(&public_object), true, None)),
+            Decision::Allowed
+        );
+        assert_eq!(
+            ask(anonymous, "s3:GetObject", object, &rules(Some(&public_object), false, None)),
+            Decision::Denied
+        );
+        assert_eq!(
+            ask(anonymous, "s3:PutObjectAcl", object, &rules(Some(&public_object), true, None)),
+            Decision::Denied
+        );
+        // An explicit Deny beats an ACL grant.
+        let secret = "arn:aws:s3:::b/secret";
+        assert_eq!(
+            ask(
+                anonymous,
+                "s3:GetObject",
+                secret,
+                &rules(Some(&public_object), true, Some(&deny_anonymous))
+            ),
+            Decision::Denied
+        );
+        // An object another user wrote (ObjectWriter) is theirs to read; the bucket owner may
+        // still delete it.
+        let theirs = rules(Some(&writers_object), true, None);
+        assert_eq!(
+            ask(Requester::User("owner"), "s3:GetObject", object, &theirs),
+            Decision::Denied
+        );
+        assert_eq!(
+            ask(Requester::User("writer"), "s3:GetObject", object, &theirs),
+            Decision::Allowed
+        );
+        assert_eq!(
+            ask(Requester::User("owner"), "s3:DeleteObject", object, &theirs),
+            Decision::Allowed
+        );
     }
 }

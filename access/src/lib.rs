@@ -6,6 +6,7 @@
 //! This crate knows no HTTP, no storage and no S3 wire format: callers describe a request as an
 //! action on a resource with condition values ([`Context`]) and get a [`Decision`].
 
+pub mod acl;
 mod actions;
 mod canned;
 mod condition;
@@ -14,6 +15,7 @@ mod policy;
 mod variables;
 pub mod wildcard;
 
+pub use acl::{Acl, Grantee, Permission};
 pub use actions::{ResourceKind, S3_ACTIONS, kind_of};
 pub use canned::{CANNED_POLICIES, canned_policy};
 pub use condition::{Condition, Context};

@@ -279,6 +279,47 @@ def _():
     s3.delete_bucket(Bucket=pb)
 
 
+@suite.feature("ACLs: ownership controls, canned and granted object/bucket ACLs, anonymous reads")
+def _():
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    anonymous = boto3.client("s3", endpoint_url=ENDPOINT, region_name="us-east-1",
+                             config=Config(signature_version=UNSIGNED, s3={"addressing_style": "path"}))
+    enforced = bucket_name("boto3-acl-off")
+    s3.create_bucket(Bucket=enforced)
+    controls = s3.get_bucket_ownership_controls(Bucket=enforced)["OwnershipControls"]["Rules"]
+    assert controls == [{"ObjectOwnership": "BucketOwnerEnforced"}], controls
+    expect_error("AccessControlListNotSupported", s3.put_object, Bucket=enforced, Key="k", Body=b"x", ACL="public-read")
+    s3.put_object(Bucket=enforced, Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    s3.delete_object(Bucket=enforced, Key="k")
+    s3.delete_bucket(Bucket=enforced)
+    expect_error("InvalidBucketAclWithObjectOwnership", s3.create_bucket, Bucket=enforced, ACL="public-read")
+
+    b = bucket_name("boto3-acl")
+    s3.create_bucket(Bucket=b, ObjectOwnership="ObjectWriter")
+    s3.put_object(Bucket=b, Key="public", Body=b"shared", ACL="public-read")
+    s3.put_object(Bucket=b, Key="private", Body=b"mine")
+    assert anonymous.get_object(Bucket=b, Key="public")["Body"].read() == b"shared"
+    expect_error("AccessDenied", anonymous.get_object, Bucket=b, Key="private")
+    acl = s3.get_object_acl(Bucket=b, Key="public")
+    groups = [(g["Grantee"].get("URI"), g["Permission"]) for g in acl["Grants"] if g["Grantee"]["Type"] == "Group"]
+    assert groups == [("http://acs.amazonaws.com/groups/global/AllUsers", "READ")], acl
+    owner = acl["Owner"]
+    s3.put_object_acl(Bucket=b, Key="private", AccessControlPolicy={"Owner": owner, "Grants": [
+        {"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"]}, "Permission": "FULL_CONTROL"},
+        {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}]})
+    assert anonymous.get_object(Bucket=b, Key="private")["Body"].read() == b"mine"
+    expect_error("AccessDenied", anonymous.list_objects_v2, Bucket=b)
+    s3.put_bucket_acl(Bucket=b, ACL="public-read")
+    assert sorted(o["Key"] for o in anonymous.list_objects_v2(Bucket=b)["Contents"]) == ["private", "public"]
+    s3.put_bucket_acl(Bucket=b, ACL="private")
+    for key in ("public", "private"):
+        s3.delete_object(Bucket=b, Key=key)
+    s3.delete_bucket(Bucket=b)
+
+
 @suite.feature("SigV2 header auth (bucket and object requests, clock skew)")
 def _():
     import base64

@@ -268,6 +268,8 @@ pub(crate) fn attributes(
         headers,
         user_metadata,
         tags,
+        // Set by the write's ACL headers, if any (see `acl_request`).
+        acl: None,
     })
 }
 

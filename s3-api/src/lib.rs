@@ -7,6 +7,7 @@
 //! through `lagoa-store`.
 
 mod access;
+mod acl_request;
 pub mod admin;
 mod body;
 mod body_guard;

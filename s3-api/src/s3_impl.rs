@@ -53,6 +53,7 @@ route! {
     put_object_acl => do_put_object_acl: PutObjectAclInput => PutObjectAclOutput;
     get_bucket_ownership_controls => do_get_bucket_ownership_controls: GetBucketOwnershipControlsInput => GetBucketOwnershipControlsOutput;
     put_bucket_ownership_controls => do_put_bucket_ownership_controls: PutBucketOwnershipControlsInput => PutBucketOwnershipControlsOutput;
+    delete_bucket_ownership_controls => do_delete_bucket_ownership_controls: DeleteBucketOwnershipControlsInput => DeleteBucketOwnershipControlsOutput;
     put_bucket_cors => do_put_bucket_cors: PutBucketCorsInput => PutBucketCorsOutput;
     get_bucket_cors => do_get_bucket_cors: GetBucketCorsInput => GetBucketCorsOutput;
     delete_bucket_cors => do_delete_bucket_cors: DeleteBucketCorsInput => DeleteBucketCorsOutput;

@@ -116,6 +116,9 @@ pub struct ObjectAttributes {
     /// Object tags in the order given.
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The object's ACL as the S3 layer stores it (JSON); `None`: private to its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
 }
 
 /// Additional checksums (`x-amz-checksum-*`), base64 as on the wire, keyed by algorithm name

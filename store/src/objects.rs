@@ -352,6 +352,21 @@ impl Store {
         .await
     }
 
+    /// Sets (or with `None` clears) one version's ACL document (`None`: the current version).
+    pub async fn set_object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        acl: Option<String>,
+    ) -> StoreResult<Option<String>> {
+        self.edit_version(bucket, key, version, false, move |meta, _| {
+            meta.attributes.acl = acl;
+            Ok(())
+        })
+        .await
+    }
+
     /// Rewrites one version's record (`None`: the current one) under the key lock with `edit`
     /// (given the record and the time now); with `needs_object_lock`, only in a bucket with
     /// object lock. Returns the version id responses show.

@@ -264,21 +264,28 @@ impl Authorizer {
         }
         let identities = self.identities.current();
         let mut ctx = RequestContext::new(principal(who), facts);
+        let reads_tags = self.reads_object_tags(&access, Self::caller(who, &identities));
+        let reads_acl = access.acl.is_some()
+            && matches!(
+                lagoa_access::acl::permission_for(action),
+                Some((lagoa_access::acl::AclOf::Object, _))
+            );
+        let mut object_acl = None;
         if let Some(key) = key
-            && self.reads_object_tags(&access, Self::caller(who, &identities))
+            && (reads_tags || reads_acl)
         {
-            // The tags of the version asked for; a missing object has none, so conditions on
-            // them see no value.
+            // The version asked for; a missing object has no tags (conditions on them see no
+            // value) and no ACL (the operation answers 404 to whoever may know that).
             let version = version_of(facts.uri);
-            ctx.object_tags = self
-                .store
-                .object_version(bucket, key, version.as_deref())
-                .await
-                .ok()
-                .map(|m| m.attributes.tags);
+            let meta = self.store.object_version(bucket, key, version.as_deref()).await.ok();
+            if let Some(meta) = meta {
+                object_acl =
+                    reads_acl.then(|| rules::stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &access.owner));
+                ctx.object_tags = Some(meta.attributes.tags);
+            }
         }
         let resource = lagoa_access::resource_arn(bucket, key);
-        Ok(self.decide(who, action, &resource, &ctx, Some(&access.rules())))
+        Ok(self.decide(who, action, &resource, &ctx, Some(&access.rules(object_acl.as_ref()))))
     }
 
     /// Whether `who` may take an action outside any existing bucket (CreateBucket).

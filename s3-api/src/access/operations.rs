@@ -51,6 +51,10 @@ const ACTIONS: &[(&str, OperationAction)] = &[
     ("DeleteBucketCors", op("s3:PutBucketCORS", Target::Bucket)),
     ("DeleteBucketEncryption", op("s3:PutEncryptionConfiguration", Target::Bucket)),
     ("DeleteBucketLifecycle", op("s3:PutLifecycleConfiguration", Target::Bucket)),
+    (
+        "DeleteBucketOwnershipControls",
+        op("s3:PutBucketOwnershipControls", Target::Bucket),
+    ),
     ("DeleteBucketPolicy", op("s3:DeleteBucketPolicy", Target::Bucket)),
     ("DeleteBucketTagging", op("s3:PutBucketTagging", Target::Bucket)),
     ("DeleteObject", versioned("s3:DeleteObject", "s3:DeleteObjectVersion")),

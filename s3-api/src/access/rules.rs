@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use lagoa_access::{Policy, PolicyKind, PublicAccessBlock};
+use lagoa_access::{Acl, Policy, PolicyKind, PublicAccessBlock};
 use lagoa_store::Store;
 use s3s::S3Result;
 
@@ -16,6 +16,52 @@ use crate::errors::StoreResultExt;
 /// Names of the access documents in the store's bucket configurations.
 pub(crate) const POLICY_DOC: &str = "policy";
 pub(crate) const PUBLIC_ACCESS_BLOCK_DOC: &str = "public-access-block";
+/// The bucket's ACL (`lagoa_access::Acl` JSON); absent: private to the owner.
+pub(crate) const ACL_DOC: &str = "acl";
+/// The bucket's object ownership mode; absent: `BucketOwnerEnforced`.
+pub(crate) const OWNERSHIP_DOC: &str = "ownership";
+
+/// S3's object ownership modes (`x-amz-object-ownership`, PutBucketOwnershipControls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ownership {
+    /// ACLs disabled; the bucket owner owns every object (AWS's default for new buckets).
+    BucketOwnerEnforced,
+    /// ACLs enabled; objects written with `bucket-owner-full-control` belong to the bucket
+    /// owner, others to their writer.
+    BucketOwnerPreferred,
+    /// ACLs enabled; objects belong to their writer.
+    ObjectWriter,
+}
+
+impl Ownership {
+    /// S3's spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::BucketOwnerEnforced => "BucketOwnerEnforced",
+            Self::BucketOwnerPreferred => "BucketOwnerPreferred",
+            Self::ObjectWriter => "ObjectWriter",
+        }
+    }
+
+    /// A mode from S3's spelling.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        [Self::BucketOwnerEnforced, Self::BucketOwnerPreferred, Self::ObjectWriter]
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+
+    /// The stored mode (absent or unreadable: enforced, ACLs off).
+    pub(crate) fn of_doc(doc: Option<&[u8]>) -> Self {
+        doc.and_then(|raw| std::str::from_utf8(raw).ok())
+            .and_then(Self::parse)
+            .unwrap_or(Self::BucketOwnerEnforced)
+    }
+
+    /// Whether ACLs decide anything in such a bucket.
+    pub(crate) fn acls_enabled(self) -> bool {
+        self != Self::BucketOwnerEnforced
+    }
+}
 
 /// A bucket's access rules.
 #[derive(Debug)]
@@ -28,15 +74,20 @@ pub(crate) struct BucketAccess {
     /// The stored policy no longer parses (a newer server's stricter validation): only the
     /// owner and root get in until it is replaced — never silently open or closed.
     pub sealed: bool,
+    pub ownership: Ownership,
+    /// The bucket's ACL, when its ownership mode enables ACLs.
+    pub acl: Option<Acl>,
 }
 
 impl BucketAccess {
-    /// The view `lagoa_access::decide` takes.
-    pub(crate) fn rules(&self) -> lagoa_access::BucketRules<'_> {
+    /// The view `lagoa_access::decide` takes, for a request on an object with `object_acl`.
+    pub(crate) fn rules<'a>(&'a self, object_acl: Option<&'a Acl>) -> lagoa_access::BucketRules<'a> {
         lagoa_access::BucketRules {
             owner: &self.owner,
             policy: self.policy.as_deref(),
             block: self.block,
+            acl: self.acl.as_ref(),
+            object_acl,
         }
     }
 }
@@ -91,13 +142,13 @@ impl BucketRulesCache {
     async fn load(&self, bucket: &str) -> S3Result<Option<BucketAccess>> {
         let Some((meta, docs)) = self
             .store
-            .bucket_with_configs(bucket, &[POLICY_DOC, PUBLIC_ACCESS_BLOCK_DOC])
+            .bucket_with_configs(bucket, &[POLICY_DOC, PUBLIC_ACCESS_BLOCK_DOC, ACL_DOC, OWNERSHIP_DOC])
             .await
             .s3()?
         else {
             return Ok(None);
         };
-        let [policy, block]: [Option<Vec<u8>>; 2] = docs
+        let [policy, block, acl, ownership]: [Option<Vec<u8>>; 4] = docs
             .try_into()
             .map_err(|_| s3s::s3_error!(InternalError, "the store returned the wrong number of documents"))?;
         let (policy, sealed) = match policy {
@@ -114,12 +165,16 @@ impl BucketRulesCache {
             None => (PublicAccessBlock::default(), false),
             Some(raw) => (decode_block(&raw), true),
         };
+        let ownership = Ownership::of_doc(ownership.as_deref());
+        let acl = ownership.acls_enabled().then(|| stored_acl(acl.as_deref(), &meta.owner));
         Ok(Some(BucketAccess {
             owner: meta.owner,
             policy,
             block,
             block_set,
             sealed,
+            ownership,
+            acl,
         }))
     }
 }
@@ -142,4 +197,11 @@ fn decode_block(raw: &[u8]) -> PublicAccessBlock {
         block_public_policy: flag(2),
         restrict_public_buckets: flag(3),
     }
+}
+
+/// A stored ACL document (bucket or object); absent or unreadable: private to `owner`.
+pub(crate) fn stored_acl(doc: Option<&[u8]>, owner: &str) -> Acl {
+    doc.and_then(|raw| std::str::from_utf8(raw).ok())
+        .and_then(Acl::from_json)
+        .unwrap_or_else(|| Acl::private(owner))
 }

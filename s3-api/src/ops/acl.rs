@@ -1,80 +1,101 @@
-//! ACLs as S3 answers them for buckets whose ownership is `BucketOwnerEnforced` — the default of
-//! new AWS buckets and the only mode Lagoa has: ACLs are disabled, the bucket owner owns every
-//! object and has FULL_CONTROL, and access is decided by policies. Get*Acl report exactly that;
-//! Put*Acl accept what changes nothing (`private`, `bucket-owner-full-control`, a policy granting
-//! only the owner FULL_CONTROL); anything that would grant access is `501 NotImplemented`, as is
-//! an ownership mode that enables ACLs.
+//! ACLs and object ownership controls. A bucket's ownership mode decides whether ACLs count:
+//! `BucketOwnerEnforced` (the default of new buckets, as on AWS) disables them — Get*Acl
+//! report the owner's FULL_CONTROL, Put*Acl accept only what grants nothing more — while
+//! `ObjectWriter` and `BucketOwnerPreferred` enable them: bucket and object ACLs are stored
+//! and the access gate honours their grants (see `lagoa_access::acl`, `acl_request`).
 
+use lagoa_access::acl::{Acl, Grantee as AclGrantee};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use crate::access::rules::{ACL_DOC, BucketAccess, OWNERSHIP_DOC, Ownership, stored_acl};
+use crate::acl_request::{self, AclAsk};
 use crate::errors::{StoreResultExt, custom};
 use crate::lagoa::Lagoa;
 use crate::ops::versioning::version_param;
-use crate::unsupported::{AclTarget, reject_acl};
 
-/// The only ACL a bucket or object has: its bucket's owner, FULL_CONTROL.
-fn owner_only(owner: &str) -> (Owner, Vec<Grant>) {
-    let grant = Grant {
-        grantee: Some(Grantee {
-            display_name: Some(owner.to_owned()),
-            email_address: None,
-            id: Some(owner.to_owned()),
-            type_: Type::from_static(Type::CANONICAL_USER),
-            uri: None,
-        }),
-        permission: Some(Permission::from_static(Permission::FULL_CONTROL)),
-    };
-    (Lagoa::owner(owner), vec![grant])
+/// Stored for a bucket whose ownership controls were deleted (it then behaves as
+/// `ObjectWriter`, and GetBucketOwnershipControls is 404, as on AWS).
+const NO_CONTROLS: &str = "none";
+
+/// An ACL as S3's response DTOs.
+fn acl_dto(acl: &Acl) -> (Owner, Vec<Grant>) {
+    let grants = acl
+        .grants
+        .iter()
+        .map(|(grantee, permission)| {
+            let grantee = match grantee {
+                AclGrantee::User(id) => Grantee {
+                    display_name: Some(id.clone()),
+                    email_address: None,
+                    id: Some(id.clone()),
+                    type_: Type::from_static(Type::CANONICAL_USER),
+                    uri: None,
+                },
+                AclGrantee::Group(uri) => Grantee {
+                    display_name: None,
+                    email_address: None,
+                    id: None,
+                    type_: Type::from_static(Type::GROUP),
+                    uri: Some((*uri).to_owned()),
+                },
+            };
+            Grant {
+                grantee: Some(grantee),
+                permission: Some(Permission::from(permission.as_str().to_owned())),
+            }
+        })
+        .collect();
+    (Lagoa::owner(&acl.owner), grants)
 }
 
-/// Accepts an ACL write that grants nothing beyond the owner's FULL_CONTROL.
-fn accept_acl_write(
-    headers: &http::HeaderMap,
-    target: AclTarget,
-    policy: Option<&AccessControlPolicy>,
-    owner: &str,
-) -> S3Result<()> {
-    reject_acl(headers, target)?;
-    let has_canned = headers.contains_key("x-amz-acl");
-    let Some(policy) = policy else {
-        return match has_canned {
-            true => Ok(()),
-            false => Err(custom(
-                "MissingSecurityHeader",
-                http::StatusCode::BAD_REQUEST,
-                "Your request was missing a required header: x-amz-acl, an x-amz-grant-* header or an AccessControlPolicy",
-            )),
-        };
-    };
-    let owner_full_control = |g: &Grant| {
-        g.permission.as_ref().is_some_and(|p| p.as_str() == Permission::FULL_CONTROL)
-            && g.grantee
-                .as_ref()
-                .is_some_and(|e| e.type_.as_str() == Type::CANONICAL_USER && e.id.as_deref() == Some(owner))
-    };
-    let grants = policy.grants.as_deref().unwrap_or_default();
-    if grants.is_empty() || !grants.iter().all(owner_full_control) {
-        return Err(s3_error!(
-            NotImplemented,
-            "ACL grants other than the bucket owner's FULL_CONTROL are not implemented by this server (its buckets are BucketOwnerEnforced); the request was not executed"
-        ));
+/// The ACL a Put*Acl asks for: a body, or headers, not both; one of them is required.
+fn ask_of(headers: &http::HeaderMap, canned: Option<&str>, body: Option<&AccessControlPolicy>) -> S3Result<AclAsk> {
+    let from_headers = AclAsk::of(headers, canned)?;
+    match (body, from_headers.is_set()) {
+        (Some(_), true) => Err(s3_error!(
+            UnexpectedContent,
+            "This request does not support content: send an ACL in the headers or the body, not both"
+        )),
+        (Some(policy), false) => AclAsk::of_policy(policy),
+        (None, true) => Ok(from_headers),
+        (None, false) => Err(custom(
+            "MissingSecurityHeader",
+            http::StatusCode::BAD_REQUEST,
+            "Your request was missing a required header: x-amz-acl, an x-amz-grant-* header or an AccessControlPolicy",
+        )),
     }
-    Ok(())
 }
 
 impl Lagoa {
-    /// The owner of an existing object (version): its bucket's owner, as under BucketOwnerEnforced.
-    async fn object_owner(&self, bucket: &str, key: &str, version_id: Option<&str>) -> S3Result<String> {
-        let owner = self.existing_bucket(bucket).await?.owner;
-        let version = version_param(version_id)?;
-        self.store.object_version(bucket, key, version).await.s3()?;
-        Ok(owner)
+    /// A bucket's access rules (owner, ownership mode, ACL); `NoSuchBucket` if it is gone.
+    pub(crate) async fn bucket_rules(&self, bucket: &str) -> S3Result<std::sync::Arc<BucketAccess>> {
+        self.access
+            .rules()
+            .get(bucket)
+            .await?
+            .ok_or_else(|| s3_error!(NoSuchBucket, "The specified bucket does not exist"))
+    }
+
+    /// The ACL a new object gets from its write's ACL headers (`canned`: s3s's parse of
+    /// `x-amz-acl` or a POST form's field), as the stored document (`None`: owner-only).
+    pub(crate) async fn new_object_acl(
+        &self,
+        bucket: &str,
+        headers: &http::HeaderMap,
+        canned: Option<&str>,
+        writer: Option<&str>,
+    ) -> S3Result<Option<String>> {
+        let ask = AclAsk::of(headers, canned)?;
+        let rules = self.bucket_rules(bucket).await?;
+        let acl = acl_request::resolve(&ask, &rules, writer, &self.identities.current())?;
+        Ok(acl.map(|acl| acl.to_json()))
     }
 
     pub(crate) async fn do_get_bucket_acl(&self, req: S3Request<GetBucketAclInput>) -> S3Result<S3Response<GetBucketAclOutput>> {
-        let bucket = self.existing_bucket(&req.input.bucket).await?;
-        let (owner, grants) = owner_only(&bucket.owner);
+        let rules = self.bucket_rules(&req.input.bucket).await?;
+        let acl = rules.acl.clone().unwrap_or_else(|| Acl::private(&rules.owner));
+        let (owner, grants) = acl_dto(&acl);
         Ok(S3Response::new(GetBucketAclOutput {
             owner: Some(owner),
             grants: Some(grants),
@@ -82,21 +103,32 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_put_bucket_acl(&self, req: S3Request<PutBucketAclInput>) -> S3Result<S3Response<PutBucketAclOutput>> {
-        let bucket = self.existing_bucket(&req.input.bucket).await?;
-        accept_acl_write(
-            &req.headers,
-            AclTarget::Bucket,
-            req.input.access_control_policy.as_ref(),
-            &bucket.owner,
-        )?;
+        let rules = self.bucket_rules(&req.input.bucket).await?;
+        let canned = req.input.acl.as_ref().map(|a| a.as_str());
+        let ask = ask_of(&req.headers, canned, req.input.access_control_policy.as_ref())?;
+        if let Some(acl) = acl_request::replace(&ask, &rules.owner, &rules, &self.identities.current())? {
+            self.store
+                .set_bucket_config(&req.input.bucket, ACL_DOC, Some(acl.to_json().into_bytes()))
+                .await
+                .s3()?;
+            self.access.rules().changed(&req.input.bucket);
+        }
         Ok(S3Response::new(PutBucketAclOutput::default()))
     }
 
     pub(crate) async fn do_get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
-        let owner = self
-            .object_owner(&req.input.bucket, &req.input.key, req.input.version_id.as_deref())
-            .await?;
-        let (owner, grants) = owner_only(&owner);
+        let rules = self.bucket_rules(&req.input.bucket).await?;
+        let version = version_param(req.input.version_id.as_deref())?;
+        let meta = self
+            .store
+            .object_version(&req.input.bucket, &req.input.key, version)
+            .await
+            .s3()?;
+        let acl = match rules.ownership.acls_enabled() {
+            true => stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &rules.owner),
+            false => Acl::private(&rules.owner),
+        };
+        let (owner, grants) = acl_dto(&acl);
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner),
             grants: Some(grants),
@@ -105,15 +137,22 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
-        let owner = self
-            .object_owner(&req.input.bucket, &req.input.key, req.input.version_id.as_deref())
-            .await?;
-        accept_acl_write(
-            &req.headers,
-            AclTarget::Object,
-            req.input.access_control_policy.as_ref(),
-            &owner,
-        )?;
+        let rules = self.bucket_rules(&req.input.bucket).await?;
+        let version = version_param(req.input.version_id.as_deref())?;
+        let meta = self
+            .store
+            .object_version(&req.input.bucket, &req.input.key, version)
+            .await
+            .s3()?;
+        let owner = stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &rules.owner).owner;
+        let canned = req.input.acl.as_ref().map(|a| a.as_str());
+        let ask = ask_of(&req.headers, canned, req.input.access_control_policy.as_ref())?;
+        if let Some(acl) = acl_request::replace(&ask, &owner, &rules, &self.identities.current())? {
+            self.store
+                .set_object_acl(&req.input.bucket, &req.input.key, version, Some(acl.to_json()))
+                .await
+                .s3()?;
+        }
         Ok(S3Response::new(PutObjectAclOutput::default()))
     }
 
@@ -122,10 +161,19 @@ impl Lagoa {
         req: S3Request<GetBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
         self.existing_bucket(&req.input.bucket).await?;
+        let doc = self.store.bucket_config(&req.input.bucket, OWNERSHIP_DOC).await.s3()?;
+        if doc.as_deref() == Some(NO_CONTROLS.as_bytes()) {
+            return Err(custom(
+                "OwnershipControlsNotFoundError",
+                http::StatusCode::NOT_FOUND,
+                "The bucket ownership controls were not found",
+            ));
+        }
+        let ownership = Ownership::of_doc(doc.as_deref());
         Ok(S3Response::new(GetBucketOwnershipControlsOutput {
             ownership_controls: Some(OwnershipControls {
                 rules: vec![OwnershipControlsRule {
-                    object_ownership: ObjectOwnership::from_static(ObjectOwnership::BUCKET_OWNER_ENFORCED),
+                    object_ownership: ObjectOwnership::from(ownership.as_str().to_owned()),
                 }],
             }),
         }))
@@ -135,21 +183,47 @@ impl Lagoa {
         &self,
         req: S3Request<PutBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
-        self.existing_bucket(&req.input.bucket).await?;
-        let rules = &req.input.ownership_controls.rules;
-        if rules.is_empty() {
-            return Err(s3_error!(MalformedXML, "OwnershipControls needs a Rule"));
-        }
-        if let Some(other) = rules
-            .iter()
-            .find(|r| r.object_ownership.as_str() != ObjectOwnership::BUCKET_OWNER_ENFORCED)
-        {
-            return Err(s3_error!(
-                NotImplemented,
-                "Object ownership {:?} (ACLs enabled) is not implemented by this server; its buckets are BucketOwnerEnforced",
-                other.object_ownership.as_str()
+        let rules = self.bucket_rules(&req.input.bucket).await?;
+        let [rule] = req.input.ownership_controls.rules.as_slice() else {
+            return Err(s3_error!(MalformedXML, "OwnershipControls needs exactly one Rule"));
+        };
+        let ownership = Ownership::parse(rule.object_ownership.as_str())
+            .ok_or_else(|| s3_error!(MalformedXML, "Unknown ObjectOwnership {:?}", rule.object_ownership.as_str()))?;
+        self.set_ownership(&req.input.bucket, &rules, ownership).await?;
+        Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+    }
+
+    pub(crate) async fn do_delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        self.bucket_rules(&req.input.bucket).await?;
+        self.store
+            .set_bucket_config(&req.input.bucket, OWNERSHIP_DOC, Some(NO_CONTROLS.as_bytes().to_vec()))
+            .await
+            .s3()?;
+        self.access.rules().changed(&req.input.bucket);
+        Ok(S3Response::with_status(
+            DeleteBucketOwnershipControlsOutput::default(),
+            http::StatusCode::NO_CONTENT,
+        ))
+    }
+
+    /// Stores an ownership mode. Enforcing bucket ownership while the bucket's ACL grants
+    /// others is refused, as on AWS (the grants would silently stop counting).
+    pub(crate) async fn set_ownership(&self, bucket: &str, rules: &BucketAccess, ownership: Ownership) -> S3Result<()> {
+        if !ownership.acls_enabled() && rules.acl.as_ref().is_some_and(Acl::grants_others) {
+            return Err(custom(
+                "InvalidBucketAclWithObjectOwnership",
+                http::StatusCode::BAD_REQUEST,
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
             ));
         }
-        Ok(S3Response::new(PutBucketOwnershipControlsOutput::default()))
+        self.store
+            .set_bucket_config(bucket, OWNERSHIP_DOC, Some(ownership.as_str().as_bytes().to_vec()))
+            .await
+            .s3()?;
+        self.access.rules().changed(bucket);
+        Ok(())
     }
 }

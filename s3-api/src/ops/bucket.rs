@@ -3,13 +3,15 @@
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use crate::errors::StoreResultExt;
+use crate::access::rules::{ACL_DOC, BucketAccess, OWNERSHIP_DOC, Ownership};
+use crate::acl_request::{self, AclAsk};
+use crate::errors::{StoreResultExt, custom};
 use crate::lagoa::{Lagoa, timestamp};
 
 impl Lagoa {
     pub(crate) async fn do_create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
         let caller = self.caller(&req)?;
-        crate::unsupported::reject_bucket_create(&req.headers)?;
+        let (ownership, acl) = self.new_bucket_acl(&req, &caller)?;
         let input = req.input;
         if crate::lagoa::reserved_bucket_name(&input.bucket) {
             return Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."));
@@ -32,6 +34,18 @@ impl Lagoa {
             self.store.create_locked_bucket(&input.bucket, &caller, &region).await.s3()?;
         } else {
             self.store.create_bucket(&input.bucket, &caller, &region).await.s3()?;
+        }
+        if let Some(ownership) = ownership {
+            self.store
+                .set_bucket_config(&input.bucket, OWNERSHIP_DOC, Some(ownership.as_str().as_bytes().to_vec()))
+                .await
+                .s3()?;
+        }
+        if let Some(acl) = acl {
+            self.store
+                .set_bucket_config(&input.bucket, ACL_DOC, Some(acl.to_json().into_bytes()))
+                .await
+                .s3()?;
         }
         self.access.rules().changed(&input.bucket);
         Ok(S3Response::new(CreateBucketOutput {
@@ -140,4 +154,45 @@ fn decode_token(token: &str) -> Option<String> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
     String::from_utf8(raw).ok()
+}
+
+impl Lagoa {
+    /// A new bucket's ownership mode (`x-amz-object-ownership`; none: BucketOwnerEnforced, as
+    /// AWS) and ACL (`x-amz-acl`, `x-amz-grant-*`), checked before the bucket is created so that
+    /// a refused ACL leaves no bucket behind.
+    fn new_bucket_acl(
+        &self,
+        req: &S3Request<CreateBucketInput>,
+        caller: &str,
+    ) -> S3Result<(Option<Ownership>, Option<lagoa_access::Acl>)> {
+        let ownership = match &req.input.object_ownership {
+            Some(o) => Some(
+                Ownership::parse(o.as_str())
+                    .ok_or_else(|| s3_error!(InvalidArgument, "Invalid x-amz-object-ownership {:?}", o.as_str()))?,
+            ),
+            None => None,
+        };
+        let ask = AclAsk::of(&req.headers, req.input.acl.as_ref().map(|a| a.as_str()))?;
+        let rules = BucketAccess {
+            owner: caller.to_owned(),
+            policy: None,
+            block: lagoa_access::PublicAccessBlock::default(),
+            block_set: false,
+            sealed: false,
+            ownership: ownership.unwrap_or(Ownership::BucketOwnerEnforced),
+            acl: None,
+        };
+        let acl = acl_request::replace(&ask, caller, &rules, &self.identities.current()).map_err(|e| {
+            if *e.code() == s3s::S3ErrorCode::Custom("AccessControlListNotSupported".into()) {
+                custom(
+                    "InvalidBucketAclWithObjectOwnership",
+                    http::StatusCode::BAD_REQUEST,
+                    "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+                )
+            } else {
+                e
+            }
+        })?;
+        Ok((ownership, acl))
+    }
 }

@@ -93,7 +93,15 @@ impl Lagoa {
     pub(crate) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
         let caller = self.writer(&req, &bucket);
-        crate::unsupported::reject_object_write(&req.headers)?;
+        // A copy gets the ACL its request names, never the source's (as S3).
+        let acl = self
+            .new_object_acl(
+                &req.input.bucket,
+                &req.headers,
+                req.input.acl.as_ref().map(|a| a.as_str()),
+                Some(&caller),
+            )
+            .await?;
         // The copy's lock comes from this request (or the bucket's default), never the source's.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let sse = encryption::sse_fields_of!(req.input).request()?;
@@ -154,6 +162,7 @@ impl Lagoa {
             a.tags = Vec::new();
             a
         };
+        attrs.acl = acl;
         attrs.tags = if replace_tags {
             input
                 .tagging

@@ -54,7 +54,14 @@ impl Lagoa {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
         let caller = self.writer(&req, &bucket);
-        crate::unsupported::reject_object_write(&req.headers)?;
+        let acl = self
+            .new_object_acl(
+                &req.input.bucket,
+                &req.headers,
+                req.input.acl.as_ref().map(|a| a.as_str()),
+                Some(&caller),
+            )
+            .await?;
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let sse = encryption::sse_fields_of!(req.input).request()?;
         let input = req.input;
@@ -69,7 +76,8 @@ impl Lagoa {
             input.cache_control,
             input.expires.as_ref(),
         );
-        let attrs = attributes(headers, input.metadata, input.tagging.as_deref())?;
+        let mut attrs = attributes(headers, input.metadata, input.tagging.as_deref())?;
+        attrs.acl = acl;
         let checksum = multipart_checksum::for_create(
             input.checksum_algorithm.as_ref().map(|a| a.as_str()),
             input.checksum_type.as_ref().map(|t| t.as_str()),

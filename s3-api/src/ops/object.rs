@@ -146,8 +146,17 @@ impl Lagoa {
                 "${{filename}} could not be substituted: the file part has no file name, or the form fields before it exceed 1 MiB"
             ));
         }
-        crate::unsupported::reject_object_write(&req.headers)?;
-        crate::unsupported::reject_put_fields(&req.input)?;
+        if req.method == http::Method::POST {
+            crate::unsupported::reject_post_grants(&req.input)?;
+        }
+        let acl = self
+            .new_object_acl(
+                &req.input.bucket,
+                &req.headers,
+                req.input.acl.as_ref().map(|a| a.as_str()),
+                Some(&caller),
+            )
+            .await?;
         let sse = encryption::sse_fields_of!(req.input).request()?;
         // S3 checks the lock headers (and their integrity header) before reading the body.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
@@ -174,7 +183,8 @@ impl Lagoa {
             input.cache_control.clone(),
             input.expires.as_ref(),
         );
-        let attrs = attributes(headers, input.metadata.clone(), input.tagging.as_deref())?;
+        let mut attrs = attributes(headers, input.metadata.clone(), input.tagging.as_deref())?;
+        attrs.acl = acl;
         let claims = body::BodyClaims {
             headers: &req.headers,
             trailers: req.trailing_headers.as_ref(),
