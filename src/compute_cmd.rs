@@ -136,7 +136,6 @@ pub async fn run(args: ComputeArgs, shutdown: impl std::future::Future<Output = 
                     loop {
                         tokio::time::sleep(IDENTITIES_REFRESH).await;
                         follow_identities(&reader, &identities).await;
-                        let _ = authorizer.set(Arc::new(Authorizer::reading(identities.clone(), reader.store().clone())));
                     }
                 }
             }));

@@ -61,6 +61,11 @@ pub fn caller_of(call: &SelectCall) -> Caller {
             authorizer: call.authorizer.clone(),
             caller: call.caller.clone(),
         }),
+        customer_key: call.customer_key.clone().map(|secret| lagoa_compute::CustomerKey {
+            bucket: call.bucket.clone(),
+            key: call.key.clone(),
+            secret,
+        }),
     }
 }
 
@@ -390,7 +395,11 @@ impl SelectPort for ForwardedSelect {
     async fn select(&self, call: SelectCall) -> S3Result<SelectObjectContentEventStream> {
         let progress = progress_requested(&call);
         let query = query_of(&call)?;
-        let forwarded = crate::select_wire::Forwarded { query, progress };
+        let forwarded = crate::select_wire::Forwarded {
+            query,
+            progress,
+            customer_key: call.customer_key.as_ref().map(crate::select_wire::encode_key),
+        };
         let body = serde_json::to_vec(&forwarded).map_err(|e| s3_error!(InternalError, "encoding a Select for compute: {e}"))?;
         let url = format!("{}{}", self.url.trim_end_matches('/'), crate::select_wire::SELECT_PATH);
         let mut request = http::Request::builder()

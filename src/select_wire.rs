@@ -25,6 +25,20 @@ pub struct Forwarded {
     pub query: SelectQuery,
     /// Whether the client asked for Progress events.
     pub progress: bool,
+    /// The SSE-C key (hex) the S3 server checked for the object, if it is SSE-C encrypted.
+    /// The request is signed by the caller and stays inside the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key: Option<String>,
+}
+
+/// An SSE-C key as [`Forwarded::customer_key`] carries it.
+pub fn encode_key(key: &lagoa_store::sealing::Key) -> String {
+    hex::encode(key.as_bytes())
+}
+
+/// The SSE-C key of a forwarded Select, if it carries a valid one.
+pub fn decode_key(text: &str) -> Option<lagoa_store::sealing::Key> {
+    lagoa_store::sealing::Key::from_slice(&hex::decode(text).ok()?)
 }
 
 /// Frames for `events`.

@@ -63,6 +63,7 @@ impl S3Route for SqlRoute {
                 authorizer: authorizer.clone(),
                 caller: OnBehalf::of(&credentials.access_key, &req.headers, &req.extensions),
             }),
+            customer_key: None,
         };
         let body = read_signed_body(&mut req, MAX_SQL_BYTES, "The SQL text must be at most 1 MiB").await?;
         if is_select {
@@ -119,7 +120,21 @@ async fn run_select(engine: &Engine, caller: &Caller, body: &[u8]) -> S3Response
             ));
         }
     };
-    let run = match engine.select(caller, forwarded.query).await {
+    let mut caller = caller.clone();
+    if let Some(text) = &forwarded.customer_key {
+        let Some(secret) = crate::select_wire::decode_key(text) else {
+            return json(lagoa_compute::SelectError::bad_request(
+                "InvalidRequest",
+                "the forwarded SSE-C key is not 32 bytes of hex".to_owned(),
+            ));
+        };
+        caller.customer_key = Some(lagoa_compute::CustomerKey {
+            bucket: forwarded.query.bucket.clone(),
+            key: forwarded.query.key.clone(),
+            secret,
+        });
+    }
+    let run = match engine.select(&caller, forwarded.query).await {
         Ok(run) => run,
         Err(err) => return json(err),
     };

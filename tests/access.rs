@@ -974,6 +974,8 @@ async fn acls_are_the_owners_alone_as_under_bucket_owner_enforced() {
     owner.delete_bucket_ownership_controls().bucket("acl").send().await.unwrap();
     let err = owner.get_bucket_ownership_controls().bucket("acl").send().await.unwrap_err();
     assert_eq!((status(&err), code(&err).as_str()), (404, "OwnershipControlsNotFoundError"));
+    // Without controls the bucket behaves as ObjectWriter: its public-read ACL still counts.
+    assert_eq!(anonymous_get(&s, "/acl?list-type=2").await, 200);
 }
 
 #[tokio::test]
@@ -1172,6 +1174,17 @@ async fn acls_grant_access_in_buckets_whose_ownership_enables_them() {
         .await
         .unwrap();
     let err = owner.get_object().bucket("shared").key("theirs").send().await.unwrap_err();
+    assert_eq!(status(&err), 403);
+    // Sharing what one writes needs s3:PutObjectAcl besides the bucket's WRITE grant.
+    let err = stranger
+        .put_object()
+        .bucket("shared")
+        .key("shared-by-stranger")
+        .acl(ObjectCannedAcl::PublicRead)
+        .body(ByteStream::from_static(b"s"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(status(&err), 403);
     let acl = owner.get_bucket_acl().bucket("shared").send().await.unwrap();
     assert_eq!(acl.owner().and_then(|o| o.id()), Some(OTHER_USER.0));

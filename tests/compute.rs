@@ -357,6 +357,30 @@ async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object(
     // Writes: where PutObject is granted, and nowhere else.
     let (status, body) = sql(OTHER_USER, "COPY (SELECT 1 AS x) TO 's3://lake/drop/x.csv' STORED AS CSV");
     assert_eq!(status, 200, "{body}");
+    // A condition on a write header is never met by headers sent with the SQL (a query's
+    // writes carry no SSE): "only encrypted PUTs" refuses the query's write.
+    let encrypted_only = format!(
+        r#"{grant},{{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::lake/drop/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"AES256"}}}}}}"#
+    );
+    root.put_bucket_policy()
+        .bucket("lake")
+        .policy(policy(&encrypted_only))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = curl_signed(
+        &compute(&s),
+        OTHER_USER,
+        &["x-amz-server-side-encryption: AES256".to_owned()],
+        "COPY (SELECT 1 AS x) TO 's3://lake/drop/y.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 403, "{body}");
+    root.put_bucket_policy()
+        .bucket("lake")
+        .policy(policy(&grant))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = sql(OTHER_USER, "COPY (SELECT 1 AS x) TO 's3://lake/shared/x.csv' STORED AS CSV");
     assert_eq!(status, 403, "{body}");
     // An explicit Deny on one object under the granted prefix fails the whole query (its

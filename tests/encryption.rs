@@ -674,10 +674,11 @@ async fn s3_select_reads_sse_s3_objects() {
     .await
     .expect("select over an SSE-S3 object");
     assert_eq!(out.records, "1\n3\n");
-    // SSE-C: S3's answer without the key; with it, refused whole (the engine takes no key yet).
+    // SSE-C: S3's answers without the key or with another; with it, the rows.
     let k = customer_key(4);
+    let other = customer_key(5);
     put_sse_c(&c, "lake", "sealed.csv", csv.as_bytes(), &k).await;
-    let query = |with_key: bool| {
+    let query = |with_key: Option<&CustomerKey>| {
         let mut r = c
             .select_object_content()
             .bucket("lake")
@@ -686,16 +687,24 @@ async fn s3_select_reads_sse_s3_objects() {
             .expression_type(aws_sdk_s3::types::ExpressionType::Sql)
             .input_serialization(csv_in(aws_sdk_s3::types::FileHeaderInfo::Use))
             .output_serialization(csv_out());
-        if with_key {
+        if let Some(key) = with_key {
             r = r
                 .sse_customer_algorithm("AES256")
-                .sse_customer_key(&k.key)
-                .sse_customer_key_md5(&k.md5);
+                .sse_customer_key(&key.key)
+                .sse_customer_key_md5(&key.md5);
         }
         r.send()
     };
-    let err = query(false).await.unwrap_err();
+    let err = query(None).await.unwrap_err();
     assert_eq!((status(&err), code(&err).as_str()), (400, "InvalidRequest"));
-    let err = query(true).await.unwrap_err();
-    assert_eq!((status(&err), code(&err).as_str()), (501, "NotImplemented"));
+    let err = query(Some(&other)).await.unwrap_err();
+    assert_eq!((status(&err), code(&err).as_str()), (403, "AccessDenied"));
+    let mut out = query(Some(&k)).await.expect("select over an SSE-C object with its key");
+    let mut records = String::new();
+    while let Some(event) = out.payload.recv().await.unwrap() {
+        if let aws_sdk_s3::types::SelectObjectContentEventStream::Records(r) = event {
+            records.push_str(&String::from_utf8(r.payload.unwrap().into_inner()).unwrap());
+        }
+    }
+    assert_eq!(records, "1,Recife\n2,Natal\n3,Recife\n");
 }

@@ -804,6 +804,42 @@ async fn serve_forwards_to_a_sidecar_on_the_same_volume_while_puts_continue() {
     .unwrap();
     assert_eq!(stats.stats.map(|s| s.0), Some(PEOPLE.len() as i64));
     assert!(stats.progress_events >= 1);
+    // An SSE-C object: the key the S3 server checked travels with the forwarded Select.
+    use base64::Engine;
+    let raw_key = [7u8; 32];
+    let key = base64::engine::general_purpose::STANDARD.encode(raw_key);
+    let key_md5 = base64::engine::general_purpose::STANDARD.encode(<md5::Md5 as md5::Digest>::digest(raw_key));
+    c.put_object()
+        .bucket("lake")
+        .key("sealed.csv")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key)
+        .sse_customer_key_md5(&key_md5)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(PEOPLE.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let mut out = c
+        .select_object_content()
+        .bucket("lake")
+        .key("sealed.csv")
+        .expression("SELECT name FROM S3Object s WHERE s.age > 30")
+        .expression_type(aws_sdk_s3::types::ExpressionType::Sql)
+        .input_serialization(csv_in(FileHeaderInfo::Use))
+        .output_serialization(csv_out())
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key)
+        .sse_customer_key_md5(&key_md5)
+        .send()
+        .await
+        .expect("a forwarded Select of an SSE-C object with its key");
+    let mut records = String::new();
+    while let Some(event) = out.payload.recv().await.unwrap() {
+        if let aws_sdk_s3::types::SelectObjectContentEventStream::Records(r) = event {
+            records.push_str(&String::from_utf8(r.payload.unwrap().into_inner()).unwrap());
+        }
+    }
+    assert_eq!(records, "bob\n");
     let _ = sidecar.kill();
     let _ = sidecar.wait();
 }

@@ -86,6 +86,7 @@ async fn main() {
         access_key: "root".into(),
         secret_key: String::new(),
         access: std::sync::Arc::new(lagoa_compute::Unrestricted),
+        customer_key: None,
     };
 
     let scan = "SELECT state, count(*), sum(amount), max(length(note)) FROM {t} GROUP BY state";

@@ -43,6 +43,16 @@ pub struct Caller {
     pub secret_key: String,
     /// What the caller may read and write.
     pub access: Arc<dyn ObjectAccess>,
+    /// The SSE-C key an S3 Select proved for its object (`None` for SQL: queries carry no keys).
+    pub customer_key: Option<CustomerKey>,
+}
+
+/// An SSE-C key and the one object it opens.
+#[derive(Clone)]
+pub struct CustomerKey {
+    pub bucket: String,
+    pub key: String,
+    pub secret: lagoa_store::sealing::Key,
 }
 
 impl std::fmt::Debug for Caller {

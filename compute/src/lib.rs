@@ -17,7 +17,7 @@ mod spark_parquet;
 mod url_tables;
 mod writer;
 
-pub use access::{AccessDenied, Caller, ObjectAccess, Unrestricted, is_access_denied, is_storage_fault};
+pub use access::{AccessDenied, Caller, CustomerKey, ObjectAccess, Unrestricted, is_access_denied, is_storage_fault};
 pub use datafusion;
 pub use engine::{ComputeConfig, Engine, MAX_SQL_BYTES};
 pub use output::OutputFormat;

@@ -62,6 +62,8 @@ pub struct QueryFiles {
     /// The first refusal, which DataFusion may report as an internal error of its own (a
     /// write refused while files are finalized): the query's error is then this refusal.
     denied: Mutex<Option<String>>,
+    /// The SSE-C key of the one object a Select may open with it.
+    customer_key: Option<crate::access::CustomerKey>,
 }
 
 /// One access question: action, bucket, key, listing prefix.
@@ -84,6 +86,7 @@ impl QueryFiles {
             access: caller.access.clone(),
             decisions: Mutex::default(),
             denied: Mutex::default(),
+            customer_key: caller.customer_key.clone(),
         })
     }
 
@@ -169,9 +172,14 @@ impl QueryFiles {
         if let Some(snap) = self.cached(bucket, key) {
             return Ok(snap);
         }
+        let customer = self
+            .customer_key
+            .as_ref()
+            .filter(|c| c.bucket == bucket && c.key == key)
+            .map(|c| c.secret.clone());
         let snap = Arc::new(
             self.reader
-                .snapshot(bucket, key)
+                .snapshot_with_key(bucket, key, customer)
                 .await
                 .map_err(|e| store_error(e, bucket, key))?,
         );

@@ -25,6 +25,8 @@ pub struct SelectCall {
     pub bucket: String,
     /// The object's key.
     pub key: String,
+    /// The SSE-C key the request proved for the object, if it is SSE-C encrypted.
+    pub customer_key: Option<lagoa_store::sealing::Key>,
     /// The request as the client sent it.
     pub request: SelectObjectContentRequest,
 }
@@ -68,14 +70,9 @@ impl Lagoa {
             .ok_or_else(|| s3_error!(AccessDenied, "Anonymous access is not allowed"))?;
         let input = req.input;
         let meta = self.store.object(&input.bucket, &input.key).await.s3()?;
-        // SSE-C: S3's answers for a missing or wrong key; with the right key the query cannot
-        // run yet (the compute engine takes no per-request key), so it is refused whole.
-        if crate::encryption::read_key(meta.encryption.as_ref(), crate::encryption::customer_fields_of!(input))?.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "S3 Select over SSE-C encrypted objects is not implemented by this server; the query was not run"
-            ));
-        }
+        // SSE-C: S3's answers for a missing or wrong key; the right one opens the object for
+        // this query only.
+        let customer_key = crate::encryption::read_key(meta.encryption.as_ref(), crate::encryption::customer_fields_of!(input))?;
         let call = SelectCall {
             access_key: credentials.access_key.clone(),
             secret_key: credentials.secret_key.expose().to_owned(),
@@ -83,6 +80,7 @@ impl Lagoa {
             authorizer: self.access.clone(),
             bucket: input.bucket,
             key: input.key,
+            customer_key,
             request: input.request,
         };
         let stream = self.select.select(call).await?;

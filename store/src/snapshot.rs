@@ -114,6 +114,12 @@ impl StoreReader {
     /// The current version of `bucket/key`, with every piece of its bytes opened: reads through
     /// the snapshot see exactly this version, whatever happens to the key afterwards.
     pub async fn snapshot(&self, bucket: &str, key: &str) -> StoreResult<ObjectSnapshot> {
+        self.snapshot_with_key(bucket, key, None).await
+    }
+
+    /// [`StoreReader::snapshot`] of an object that may be SSE-C encrypted: `customer` is the
+    /// key the request proved ([`StoreError::CustomerKey`] when it is missing or wrong).
+    pub async fn snapshot_with_key(&self, bucket: &str, key: &str, customer: Option<Key>) -> StoreResult<ObjectSnapshot> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let secondary = self.secondary;
         let keyring = self.keyring.clone();
@@ -121,7 +127,7 @@ impl StoreReader {
             .blocking(move |s| {
                 let mut attempts = 0;
                 loop {
-                    match s.snapshot(&bucket, &key, &keyring) {
+                    match s.snapshot(&bucket, &key, &keyring, customer.as_ref()) {
                         // The version was replaced between reading its record and opening its
                         // data: read the new record (a secondary first catches up to see it).
                         Err(e) if e.is_not_found() && attempts < 8 => {
@@ -237,10 +243,10 @@ impl ObjectSnapshot {
 impl Inner {
     /// Reads the record of `bucket/key` and opens all of its pieces; `NotFound` (see
     /// [`StoreError::is_not_found`]) when a piece vanished because the version was replaced.
-    fn snapshot(&self, bucket: &str, key: &str, keyring: &Keyring) -> StoreResult<ObjectSnapshot> {
+    fn snapshot(&self, bucket: &str, key: &str, keyring: &Keyring, customer: Option<&Key>) -> StoreResult<ObjectSnapshot> {
         let meta = self.require_object(bucket, key)?;
-        // SSE-C objects need the customer's key, which a query does not carry: they fail here.
-        let data_key = meta.encryption.as_ref().map(|e| e.data_key(keyring, None)).transpose()?;
+        // SSE-C objects open only with the customer's key (an S3 Select that sent it).
+        let data_key = meta.encryption.as_ref().map(|e| e.data_key(keyring, customer)).transpose()?;
         let mut pieces = Vec::with_capacity(meta.extents.len());
         let mut start = 0;
         for extent in &meta.extents {

@@ -80,13 +80,22 @@ pub struct OnBehalf {
 
 impl OnBehalf {
     /// The caller of a request as the front door saw it (its address, or what a trusted proxy
-    /// reported).
+    /// reported). Only headers behind global condition keys are kept (`User-Agent`,
+    /// `Referer`): `x-amz-*` headers on a SQL request describe nothing its reads and writes do
+    /// (a query's writes carry no SSE, ACL, tags or lock), so they must not satisfy conditions
+    /// on `s3:x-amz-*` keys.
     pub fn of(access_key: &str, headers: &http::HeaderMap, extensions: &http::Extensions) -> Self {
         let uri = http::Uri::from_static("/");
         let facts = Facts::from_parts(headers, &uri, extensions);
+        let mut kept = http::HeaderMap::new();
+        for name in [http::header::USER_AGENT, http::header::REFERER] {
+            if let Some(value) = headers.get(&name) {
+                kept.insert(name, value.clone());
+            }
+        }
         Self {
             access_key: access_key.to_owned(),
-            headers: headers.clone(),
+            headers: kept,
             peer: facts.peer,
             secure: facts.secure,
         }
@@ -252,6 +261,20 @@ impl Authorizer {
         key: Option<&str>,
         facts: &Facts<'_>,
     ) -> S3Result<bool> {
+        self.allows_version(who, action, bucket, key, version_of(facts.uri).as_deref(), facts)
+            .await
+    }
+
+    /// [`Authorizer::allows`] for a named version of `key` (a copy's source names its own).
+    async fn allows_version(
+        &self,
+        who: &Who,
+        action: &str,
+        bucket: &str,
+        key: Option<&str>,
+        version: Option<&str>,
+        facts: &Facts<'_>,
+    ) -> S3Result<bool> {
         if matches!(who, Who::Root(_)) {
             return Ok(true);
         }
@@ -276,8 +299,7 @@ impl Authorizer {
         {
             // The version asked for; a missing object has no tags (conditions on them see no
             // value) and no ACL (the operation answers 404 to whoever may know that).
-            let version = version_of(facts.uri);
-            let meta = self.store.object_version(bucket, key, version.as_deref()).await.ok();
+            let meta = self.store.object_version(bucket, key, version).await.ok();
             if let Some(meta) = meta {
                 object_acl =
                     reads_acl.then(|| rules::stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &access.owner));
@@ -384,11 +406,29 @@ impl Authorizer {
             },
             (_, Some(bucket)) if operation == "CreateBucket" => {
                 let resource = lagoa_access::resource_arn(bucket, None);
-                if self.allows_without_bucket(&who, action, &resource, &facts) {
-                    Ok(())
-                } else {
-                    Err(access_denied())
+                // An ACL or an ownership mode set at creation needs their own permissions too.
+                let mut actions = vec![action];
+                if sets_acl(facts.headers) {
+                    actions.push("s3:PutBucketAcl");
                 }
+                if facts.headers.contains_key("x-amz-object-ownership") {
+                    actions.push("s3:PutBucketOwnershipControls");
+                }
+                // Those are decided as on the new bucket, which the caller will own (a user
+                // without policies sets up their own bucket as they like).
+                let future = lagoa_access::BucketRules {
+                    owner: who.access_key().unwrap_or_default(),
+                    policy: None,
+                    block: lagoa_access::PublicAccessBlock::default(),
+                    acl: None,
+                    object_acl: None,
+                };
+                let ctx = RequestContext::new(principal(&who), &facts);
+                let allowed = self.allows_without_bucket(&who, action, &resource, &facts)
+                    && actions[1..]
+                        .iter()
+                        .all(|a| who.access_key().is_some() && self.decide(&who, a, &resource, &ctx, Some(&future)));
+                if allowed { Ok(()) } else { Err(access_denied()) }
             }
             (Target::EachKey, _) => Ok(()),
             (_, Some(_)) if operation == "PostObject" => {
@@ -423,7 +463,13 @@ impl Authorizer {
         } else {
             "s3:GetObject"
         };
-        self.require(who, action, bucket, Some(key), &Facts::of(req)).await
+        let version = version_id.as_deref().filter(|v| !v.is_empty());
+        let facts = Facts::of(req);
+        if self.allows_version(who, action, bucket, Some(key), version, &facts).await? {
+            Ok(())
+        } else {
+            Err(access_denied())
+        }
     }
 }
 
@@ -435,6 +481,27 @@ fn version_of(uri: &http::Uri) -> Option<String> {
         .find(|(k, _)| k == "versionId")
         .map(|(_, v)| v.into_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// Whether a write's ACL headers grant anyone beyond the owner and the bucket owner: such a
+/// write also needs `s3:PutObjectAcl` (`s3:PutBucketAcl` for CreateBucket), as on AWS. The
+/// harmless `private` and `bucket-owner-full-control` (what Spark's s3a and many tools send
+/// on every write) need only the write itself.
+pub(crate) fn sets_acl(headers: &http::HeaderMap) -> bool {
+    let canned = headers
+        .get("x-amz-acl")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|acl| !matches!(acl.trim(), "private" | "bucket-owner-full-control"));
+    canned
+        || [
+            "x-amz-grant-read",
+            "x-amz-grant-write",
+            "x-amz-grant-read-acp",
+            "x-amz-grant-write-acp",
+            "x-amz-grant-full-control",
+        ]
+        .iter()
+        .any(|h| headers.contains_key(*h))
 }
 
 /// Permissions S3 requires beyond the operation's own when a write carries these headers:
@@ -457,6 +524,9 @@ fn implied_actions(operation: &str, headers: &http::HeaderMap, versioned: bool) 
         }
         if has("x-amz-tagging") {
             actions.push("s3:PutObjectTagging");
+        }
+        if sets_acl(headers) {
+            actions.push("s3:PutObjectAcl");
         }
     }
     let bypass = headers
@@ -519,6 +589,17 @@ impl S3Access for AccessGate {
             self.0
                 .require(&who, "s3:PutObject", &req.input.bucket, Some(&req.input.key), &facts)
                 .await?;
+            // A form's `acl` field that shares the object needs s3:PutObjectAcl, as the header.
+            let shares = req
+                .input
+                .acl
+                .as_ref()
+                .is_some_and(|acl| !matches!(acl.as_str(), "private" | "bucket-owner-full-control"));
+            if shares {
+                self.0
+                    .require(&who, "s3:PutObjectAcl", &req.input.bucket, Some(&req.input.key), &facts)
+                    .await?;
+            }
         }
         Ok(())
     }

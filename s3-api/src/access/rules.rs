@@ -21,6 +21,9 @@ pub(crate) const ACL_DOC: &str = "acl";
 /// The bucket's object ownership mode; absent: `BucketOwnerEnforced`.
 pub(crate) const OWNERSHIP_DOC: &str = "ownership";
 
+/// The ownership document of a bucket whose controls were deleted.
+pub(crate) const NO_CONTROLS: &str = "none";
+
 /// S3's object ownership modes (`x-amz-object-ownership`, PutBucketOwnershipControls).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ownership {
@@ -50,11 +53,15 @@ impl Ownership {
             .find(|o| o.as_str() == text)
     }
 
-    /// The stored mode (absent or unreadable: enforced, ACLs off).
+    /// The stored mode: absent (buckets made before ownership controls, or new ones without
+    /// `x-amz-object-ownership`) is enforced, ACLs off; deleted controls (`none`) behave as
+    /// `ObjectWriter`, as on AWS.
     pub(crate) fn of_doc(doc: Option<&[u8]>) -> Self {
-        doc.and_then(|raw| std::str::from_utf8(raw).ok())
-            .and_then(Self::parse)
-            .unwrap_or(Self::BucketOwnerEnforced)
+        match doc.and_then(|raw| std::str::from_utf8(raw).ok()) {
+            Some(NO_CONTROLS) => Self::ObjectWriter,
+            Some(text) => Self::parse(text).unwrap_or(Self::BucketOwnerEnforced),
+            None => Self::BucketOwnerEnforced,
+        }
     }
 
     /// Whether ACLs decide anything in such a bucket.

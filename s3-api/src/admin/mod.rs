@@ -79,11 +79,16 @@ impl Call {
     pub async fn sealed_body(&mut self) -> S3Result<Vec<u8>> {
         let sealed = self.body().await?;
         let secret = self.secret_key.clone();
-        let _slot = KDF_SLOTS.acquire().await.map_err(|_| s3_error!(InternalError))?;
-        tokio::task::spawn_blocking(move || sealed_body::open(&secret, &sealed))
-            .await
-            .map_err(|e| s3_error!(InternalError, "opening the body failed: {e}"))?
-            .map_err(|e| custom("XMinioAdminConfigBadJSON", http::StatusCode::BAD_REQUEST, e.to_string()))
+        // The permit goes with the work: a client that hangs up does not free the slot while
+        // its key derivation still runs.
+        let slot = KDF_SLOTS.acquire().await.map_err(|_| s3_error!(InternalError))?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            sealed_body::open(&secret, &sealed)
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "opening the body failed: {e}"))?
+        .map_err(|e| custom("XMinioAdminConfigBadJSON", http::StatusCode::BAD_REQUEST, e.to_string()))
     }
 
     /// Whether the client is madmin-go 1.x/2.x, which expects the older status codes of
@@ -114,10 +119,13 @@ pub(crate) fn json(value: &impl Serialize) -> S3Result<S3Response<Body>> {
 pub(crate) async fn sealed_json(call: &Call, value: &impl Serialize) -> S3Result<S3Response<Body>> {
     let plain = serde_json::to_vec(value).map_err(|e| s3_error!(InternalError, "encoding the answer: {e}"))?;
     let secret = call.secret_key.clone();
-    let _slot = KDF_SLOTS.acquire().await.map_err(|_| s3_error!(InternalError))?;
-    let sealed = tokio::task::spawn_blocking(move || sealed_body::seal(&secret, &plain))
-        .await
-        .map_err(|e| s3_error!(InternalError, "sealing the answer failed: {e}"))?;
+    let slot = KDF_SLOTS.acquire().await.map_err(|_| s3_error!(InternalError))?;
+    let sealed = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        sealed_body::seal(&secret, &plain)
+    })
+    .await
+    .map_err(|e| s3_error!(InternalError, "sealing the answer failed: {e}"))?;
     Ok(with_json_type(S3Response::new(Body::from(sealed))))
 }
 

@@ -33,7 +33,7 @@ struct Shared {
     file: FileIdentities,
     current: RwLock<Arc<Directory>>,
     /// One admin change at a time (read, change, store, publish).
-    changes: tokio::sync::Mutex<()>,
+    changes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Problems reading the identities.
@@ -136,7 +136,7 @@ impl Identities {
             shared: Arc::new(Shared {
                 file,
                 current: RwLock::new(Arc::new(directory)),
-                changes: tokio::sync::Mutex::new(()),
+                changes: Arc::default(),
             }),
         })
     }
@@ -166,18 +166,27 @@ impl Identities {
     /// the result is checked, written to the store, and only then used. Changes run one at a
     /// time, so none is lost to another.
     pub async fn change<T>(&self, store: &Store, change: impl FnOnce(&mut IamState, &Directory) -> S3Result<T>) -> S3Result<T> {
-        let _one_at_a_time = self.shared.changes.lock().await;
+        let one_at_a_time = self.shared.changes.clone().lock_owned().await;
         let current = self.current();
         let mut state = current.stored().clone();
         let answer = change(&mut state, &current)?;
         let encoded = state.encode();
         let directory = Directory::build(&self.shared.file, state)
             .map_err(|why| s3_error!(InternalError, "the change would leave the identities unusable: {why}"))?;
-        store
-            .set_site_config(IAM_DOCUMENT, Some(encoded))
-            .await
-            .map_err(|e| s3_error!(InternalError, "storing the users and policies failed: {e}"))?;
-        self.publish(directory);
+        // Stored and published in a task of its own: a client that hangs up mid-change cannot
+        // leave the stored state ahead of the one in use (a removed user still let in).
+        let (identities, store) = (self.clone(), store.clone());
+        tokio::spawn(async move {
+            let _one_at_a_time = one_at_a_time;
+            store
+                .set_site_config(IAM_DOCUMENT, Some(encoded))
+                .await
+                .map_err(|e| s3_error!(InternalError, "storing the users and policies failed: {e}"))?;
+            identities.publish(directory);
+            Ok::<(), s3s::S3Error>(())
+        })
+        .await
+        .map_err(|e| s3_error!(InternalError, "the change's task failed: {e}"))??;
         Ok(answer)
     }
 

@@ -8,15 +8,11 @@ use lagoa_access::acl::{Acl, Grantee as AclGrantee};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
-use crate::access::rules::{ACL_DOC, BucketAccess, OWNERSHIP_DOC, Ownership, stored_acl};
+use crate::access::rules::{ACL_DOC, BucketAccess, NO_CONTROLS, OWNERSHIP_DOC, Ownership, stored_acl};
 use crate::acl_request::{self, AclAsk};
 use crate::errors::{StoreResultExt, custom};
 use crate::lagoa::Lagoa;
 use crate::ops::versioning::version_param;
-
-/// Stored for a bucket whose ownership controls were deleted (it then behaves as
-/// `ObjectWriter`, and GetBucketOwnershipControls is 404, as on AWS).
-const NO_CONTROLS: &str = "none";
 
 /// An ACL as S3's response DTOs.
 fn acl_dto(acl: &Acl) -> (Owner, Vec<Grant>) {

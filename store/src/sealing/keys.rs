@@ -37,6 +37,12 @@ impl Key {
         <[u8; 32]>::try_from(bytes).ok().map(Self)
     }
 
+    /// The key's bytes: to hand an SSE-C key on to the compute sidecar with a forwarded
+    /// S3 Select (never stored).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// This key as an AES-256-GCM key (ring's: BoringSSL's AES-NI/CLMUL/AVX code).
     pub(crate) fn aes_gcm(&self) -> LessSafeKey {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).expect("AES-256 takes a 32-byte key"))
