@@ -303,6 +303,42 @@ async fn policies_created_through_the_admin_api_decide_requests() {
         (404, "XMinioAdminNoSuchPolicy")
     );
 
+    // An explicit Deny of s3:ListAllMyBuckets refuses ListBuckets (which needs no grant).
+    assert!(carol.list_buckets().send().await.is_ok());
+    let no_listing =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:ListAllMyBuckets","Resource":"arn:aws:s3:::*"}]}"#;
+    admin(
+        &s,
+        ROOT,
+        "PUT",
+        "add-canned-policy",
+        &[("name", "no-listing")],
+        Some((no_listing.as_bytes(), false)),
+    )
+    .await;
+    let attach = serde_json::json!({"policies": ["no-listing"], "user": "carol"}).to_string();
+    admin(
+        &s,
+        ROOT,
+        "POST",
+        "idp/builtin/policy/attach",
+        &[],
+        Some((attach.as_bytes(), true)),
+    )
+    .await;
+    let err = carol.list_buckets().send().await.unwrap_err();
+    assert_eq!(code(&err), "AccessDenied");
+    let detach = serde_json::json!({"policies": ["no-listing"], "user": "carol"}).to_string();
+    admin(
+        &s,
+        ROOT,
+        "POST",
+        "idp/builtin/policy/detach",
+        &[],
+        Some((detach.as_bytes(), true)),
+    )
+    .await;
+
     // Detach (madmin-go 2.x expects 204), then the policy can go.
     let detach = serde_json::json!({"policies": ["drop-in"], "user": "carol"}).to_string();
     let path = "/minio/admin/v3/idp/builtin/policy/detach";

@@ -310,6 +310,24 @@ impl Authorizer {
         Ok(self.decide(who, action, &resource, &ctx, Some(&access.rules(object_acl.as_ref()))))
     }
 
+    /// Whether an identity policy of `who` explicitly denies `action` on the service.
+    fn explicitly_denied(&self, who: &Who, action: &str, facts: &Facts<'_>) -> bool {
+        let Who::User(key) = who else { return false };
+        let identities = self.identities.current();
+        let Some(policies) = identities.policies_of(key) else {
+            return false;
+        };
+        let context = RequestContext::new(principal(who), facts);
+        let request = Request {
+            requester: requester(who),
+            action,
+            // Matched by statements naming `*` or `arn:aws:s3:::*` alike.
+            resource: "arn:aws:s3:::*",
+            context: &context,
+        };
+        policies.iter().any(|p| p.evaluate(&request) == lagoa_access::Outcome::Denied)
+    }
+
     /// Whether `who` may take an action outside any existing bucket (CreateBucket).
     fn allows_without_bucket(&self, who: &Who, action: &str, resource: &str, facts: &Facts<'_>) -> bool {
         let ctx = RequestContext::new(principal(who), facts);
@@ -399,9 +417,12 @@ impl Authorizer {
             op.action
         };
         match (op.target, bucket) {
-            // ListBuckets lists what the caller may see; anonymous callers see nothing.
+            // ListBuckets lists what the caller may see (MinIO's rule: no s3:ListAllMyBuckets
+            // grant needed); anonymous callers see nothing, and an identity policy that
+            // explicitly denies the action refuses the call, as on AWS.
             (Target::Service, _) => match who {
                 Who::Anonymous => Err(access_denied()),
+                _ if self.explicitly_denied(&who, action, &facts) => Err(access_denied()),
                 _ => Ok(()),
             },
             (_, Some(bucket)) if operation == "CreateBucket" => {
