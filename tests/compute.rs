@@ -770,7 +770,7 @@ async fn a_request_that_fails_writes_nothing_and_one_that_succeeds_writes_everyt
 }
 
 #[tokio::test]
-async fn sealed_objects_are_queried_and_output_never_lands_unsealed() {
+async fn sealed_objects_are_queried_and_output_lands_sealed() {
     use aws_sdk_s3::types::{
         ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     };
@@ -795,20 +795,47 @@ async fn sealed_objects_are_queried_and_output_never_lands_unsealed() {
     let (status, body) = query(&s, "SELECT count(*) AS n FROM 's3://lake/raw/orders.csv' WHERE state = 'MG'");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.lines().nth(1), Some("500"), "{body}");
-    // Query output would be written unsealed: refused, nothing written.
+    // Query output lands sealed as the bucket's default says, like a PUT that asked for
+    // nothing: S3 reports SSE-S3, reads give the rows back, the disk never holds them in clear.
+    let marker = "lagoa-sealed-output-marker";
     let (status, body) = query(
         &s,
-        "COPY (SELECT * FROM 's3://lake/raw/orders.csv') TO 's3://lake/curated/' STORED AS PARQUET",
+        &format!(
+            "COPY (SELECT '{marker}' AS tag, count(*) AS n FROM 's3://lake/raw/orders.csv') TO 's3://lake/curated/tags.csv' STORED AS CSV"
+        ),
     );
-    assert!(status >= 400, "{status} {body}");
-    assert!(body.contains("default encryption"), "{body}");
-    let listed = s
+    assert_eq!(status, 200, "{body}");
+    let head = s
         .client()
-        .list_objects_v2()
+        .head_object()
         .bucket("lake")
-        .prefix("curated/")
+        .key("curated/tags.csv")
         .send()
         .await
         .unwrap();
-    assert!(listed.contents().is_empty(), "nothing written");
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    let got = get(&s.client(), "lake", "curated/tags.csv").await;
+    assert_eq!(String::from_utf8(got).unwrap(), format!("tag,n\n{marker},2000\n"));
+    assert_eq!(
+        head.e_tag().map(|e| e.trim_matches('"').len()),
+        Some(32),
+        "SSE-S3 ETag: the plaintext's MD5"
+    );
+    let (status, body) = query(&s, "SELECT n FROM 's3://lake/curated/tags.csv'");
+    assert_eq!((status, body.as_str()), (200, "n\n2000\n"));
+    let mut stack = vec![s.data_dir().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                assert!(
+                    !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                    "{} holds the query output in clear",
+                    path.display()
+                );
+            }
+        }
+    }
 }

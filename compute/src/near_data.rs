@@ -339,7 +339,7 @@ impl ObjectStore for BucketStore {
                 version: None,
             });
         }
-        let mut writer = self.begin_write(location)?;
+        let mut writer = self.begin_write(location).await?;
         for chunk in payload {
             writer.write(chunk).await?;
         }
@@ -364,7 +364,7 @@ impl ObjectStore for BucketStore {
                 self.files.clone(),
             )));
         }
-        let writer = self.begin_write(location)?;
+        let writer = self.begin_write(location).await?;
         Ok(Box::new(crate::writer::SequentialUpload::start(
             writer,
             self.bucket.clone(),
@@ -530,8 +530,8 @@ impl ObjectStore for BucketStore {
 }
 
 impl BucketStore {
-    fn begin_write(&self, location: &Path) -> object_store::Result<ObjectWriter> {
-        self.files.writer.begin(&self.bucket, location.as_ref())
+    async fn begin_write(&self, location: &Path) -> object_store::Result<ObjectWriter> {
+        self.files.writer.begin(&self.bucket, location.as_ref()).await
     }
 
     async fn finish_write(&self, location: &Path, writer: ObjectWriter) -> object_store::Result<PutResult> {

@@ -20,6 +20,7 @@ enum Staged {
         key: String,
         owner: String,
         body: StagedBody<()>,
+        sealed: Option<Box<Sealed>>,
     },
     /// An upload on the S3 server, to be completed.
     Remote {
@@ -27,6 +28,13 @@ enum Staged {
         key: String,
         upload: Box<dyn MultipartUpload>,
     },
+}
+
+/// What a sealed body's record needs besides its bytes: its data key, sealed, and the ETag of
+/// its plaintext (the stored bytes' MD5 is not the object's).
+pub(crate) struct Sealed {
+    pub encryption: lagoa_store::sealing::Encryption,
+    pub etag: String,
 }
 
 /// The staged writes of one request, in the order they were made.
@@ -44,14 +52,23 @@ fn generic(message: String) -> object_store::Error {
 
 impl PendingWrites {
     /// Holds `body` for `bucket/key` until [`commit`](Self::commit); returns its ETag.
-    pub(crate) fn stage_body(&self, store: Store, bucket: &str, key: &str, owner: &str, body: StagedBody<()>) -> String {
-        let etag = body.md5_hex();
+    pub(crate) fn stage_body(
+        &self,
+        store: Store,
+        bucket: &str,
+        key: &str,
+        owner: &str,
+        body: StagedBody<()>,
+        sealed: Option<Sealed>,
+    ) -> String {
+        let etag = sealed.as_ref().map_or_else(|| body.md5_hex(), |s| s.etag.clone());
         self.push(Staged::Store {
             store,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             owner: owner.to_owned(),
             body,
+            sealed: sealed.map(Box::new),
         });
         etag
     }
@@ -86,9 +103,13 @@ impl PendingWrites {
                     key,
                     owner,
                     body,
+                    sealed,
                 } => {
+                    let (encryption, etag) = sealed.map_or((None, None), |s| (Some(s.encryption), Some(s.etag)));
                     let new = NewObject {
                         owner,
+                        encryption,
+                        etag,
                         ..NewObject::default()
                     };
                     match store.put_object(&bucket, &key, body, new).await {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::object_store::{self, MultipartUpload, PutPayload, PutResult, UploadPart};
+use lagoa_store::sealing::{DEFAULT_ENCRYPTION_CONFIG, DefaultEncryption, HashingSealer, NewSealing};
 use lagoa_store::{BodyWriter, DeleteRequest, Store};
 use tokio::sync::watch;
 
@@ -53,16 +54,49 @@ impl Writer {
 pub struct ObjectWriter {
     store: Store,
     body: BodyWriter<()>,
+    /// Set when the bucket's default encryption seals new objects.
+    sealing: Option<Sealing>,
+}
+
+/// How query output is sealed on its way into a bucket with a default encryption, as the S3
+/// layer seals a PUT that asked for nothing: a fresh data key per object, packages sealed as
+/// they are written, the ETag of the plaintext.
+struct Sealing {
+    default: DefaultEncryption,
+    sealing: NewSealing,
+    sealer: HashingSealer,
 }
 
 impl Writer {
-    /// Starts writing `bucket/key`.
-    pub(crate) fn begin(&self, bucket: &str, key: &str) -> object_store::Result<ObjectWriter> {
+    /// Starts writing `bucket/key`, sealed when the bucket's default encryption says so.
+    pub(crate) async fn begin(&self, bucket: &str, key: &str) -> object_store::Result<ObjectWriter> {
         match self {
-            Writer::Store(store) => Ok(ObjectWriter {
-                store: store.clone(),
-                body: store.body_writer(()),
-            }),
+            Writer::Store(store) => {
+                let default = store
+                    .bucket_config(bucket, DEFAULT_ENCRYPTION_CONFIG)
+                    .await
+                    .map_err(store_failure)?
+                    .map(|doc| DefaultEncryption::decode(&doc))
+                    .transpose()
+                    .map_err(store_failure)?;
+                let Some(default) = default else {
+                    return Ok(ObjectWriter {
+                        store: store.clone(),
+                        body: store.body_writer(()),
+                        sealing: None,
+                    });
+                };
+                let sealing = default.new_sealing(store.keyring()).map_err(store_failure)?;
+                Ok(ObjectWriter {
+                    store: store.clone(),
+                    body: store.sealed_body_writer(()),
+                    sealing: Some(Sealing {
+                        sealer: HashingSealer::new(&sealing.data_key),
+                        default,
+                        sealing,
+                    }),
+                })
+            }
             Writer::S3 { .. } => Err(object_store::Error::Generic {
                 store: "lagoa",
                 source: format!("writing s3://{bucket}/{key} goes through the S3 server").into(),
@@ -107,36 +141,38 @@ fn store_failure(e: lagoa_store::StoreError) -> object_store::Error {
 impl ObjectWriter {
     /// Appends bytes.
     pub(crate) async fn write(&mut self, chunk: Bytes) -> object_store::Result<()> {
+        let chunk = match &mut self.sealing {
+            Some(sealing) => sealing.sealer.push(&chunk),
+            None => chunk,
+        };
+        if chunk.is_empty() {
+            return Ok(());
+        }
         self.body.write(chunk).await.map_err(store_failure)
     }
 
     /// Stages the object (owned by `owner`) in `pending`, to be committed when the request
     /// succeeds; returns its ETag.
     pub(crate) async fn stage(
-        self,
+        mut self,
         pending: &crate::pending::PendingWrites,
         bucket: &str,
         key: &str,
         owner: &str,
     ) -> object_store::Result<String> {
-        // Query output is written unsealed: a bucket whose default says every new object is
-        // encrypted does not get plaintext behind its back.
-        let sealed_by_default = self
-            .store
-            .bucket_config(bucket, lagoa_store::sealing::DEFAULT_ENCRYPTION_CONFIG)
-            .await
-            .map_err(store_failure)?
-            .is_some();
-        if sealed_by_default {
-            return Err(object_store::Error::NotImplemented {
-                operation: format!(
-                    "writing query output into s3://{bucket}, which has default encryption (write it to another bucket, or copy it in with S3)"
-                ),
-                implementer: "lagoa".into(),
-            });
-        }
+        let Some(sealing) = self.sealing.take() else {
+            let body = self.body.finish().await.map_err(store_failure)?;
+            return Ok(pending.stage_body(self.store, bucket, key, owner, body, None));
+        };
+        let (last, md5) = sealing.sealer.finish();
+        self.body.write(last).await.map_err(store_failure)?;
         let body = self.body.finish().await.map_err(store_failure)?;
-        Ok(pending.stage_body(self.store, bucket, key, owner, body))
+        let etag = sealing.default.etag(&sealing.sealing.data_key, &md5);
+        let sealed = crate::pending::Sealed {
+            encryption: sealing.sealing.record,
+            etag,
+        };
+        Ok(pending.stage_body(self.store, bucket, key, owner, body, Some(sealed)))
     }
 }
 

@@ -8,7 +8,6 @@ use lagoa_store::sealing::{Encryption, Key, NewSealing, SseKind};
 use md5::{Digest, Md5};
 use s3s::dto::ServerSideEncryption;
 use s3s::{S3Error, S3Result, s3_error};
-use serde::{Deserialize, Serialize};
 
 use crate::errors::custom;
 
@@ -165,25 +164,18 @@ fn kms_key_name(id: &str) -> String {
     id.to_owned()
 }
 
-/// A bucket's default encryption (PutBucketEncryption), stored as a bucket config document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DefaultEncryption {
-    /// `AES256` or `aws:kms`.
-    pub algorithm: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key_id: Option<String>,
-}
+/// A bucket's default encryption (PutBucketEncryption): the store's, shared with the compute
+/// engine, which seals query output by it too.
+pub use lagoa_store::sealing::DefaultEncryption;
 
 /// The bucket config document that holds [`DefaultEncryption`].
 pub const DEFAULT_ENCRYPTION_DOC: &str = lagoa_store::sealing::DEFAULT_ENCRYPTION_CONFIG;
 
-impl DefaultEncryption {
-    /// What the default asks of a write that asked for nothing.
-    pub fn request(&self) -> SseRequest {
-        match self.algorithm.as_str() {
-            "aws:kms" => SseRequest::Kms(self.kms_key_id.clone()),
-            _ => SseRequest::S3,
-        }
+/// What a bucket's default asks of a write that asked for nothing.
+pub fn default_request(default: &DefaultEncryption) -> SseRequest {
+    match default.algorithm.as_str() {
+        "aws:kms" => SseRequest::Kms(default.kms_key_id.clone()),
+        _ => SseRequest::S3,
     }
 }
 

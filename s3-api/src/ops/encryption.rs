@@ -60,7 +60,7 @@ impl Lagoa {
     pub(crate) async fn sealing_for_write(&self, bucket: &str, request: SseRequest) -> S3Result<Option<NewSealing>> {
         let request = match request {
             SseRequest::None => match self.default_encryption(bucket).await? {
-                Some(default) => default.request(),
+                Some(default) => encryption::default_request(&default),
                 None => SseRequest::None,
             },
             explicit => explicit,
@@ -85,7 +85,7 @@ impl Lagoa {
         let input = req.input;
         let default = default_of(input.server_side_encryption_configuration)?;
         // A default that could not seal a single object is refused now, not at the next PUT.
-        encryption::new_sealing(&default.request(), self.store.keyring())?;
+        encryption::new_sealing(&encryption::default_request(&default), self.store.keyring())?;
         let doc = serde_json::to_vec(&default).map_err(|e| s3_error!(InternalError, "encoding the configuration: {e}"))?;
         self.store
             .set_bucket_config(&input.bucket, DEFAULT_ENCRYPTION_DOC, Some(doc))

@@ -13,9 +13,62 @@ use crate::error::{StoreError, StoreResult};
 pub use format::{HashingSealer, Opener, SealedSpan, Sealer, SpanOpener, plain_len, sealed_len};
 pub use keys::{DEFAULT_KEY_NAME, Key, Keyring};
 
-/// The bucket config document of a bucket's default encryption (PutBucketEncryption): the S3
-/// layer reads and writes it; other writers (the compute engine) must not bypass it.
+/// The bucket config document of a bucket's default encryption (PutBucketEncryption): every
+/// writer (the S3 layer, the compute engine) seals new objects as it says.
 pub const DEFAULT_ENCRYPTION_CONFIG: &str = "encryption";
+
+/// A bucket's default encryption, as its [`DEFAULT_ENCRYPTION_CONFIG`] document holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultEncryption {
+    /// `AES256` or `aws:kms`.
+    pub algorithm: String,
+    /// The keyring key of `aws:kms` (`None`: the default key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+impl DefaultEncryption {
+    /// The stored document.
+    pub fn decode(doc: &[u8]) -> StoreResult<Self> {
+        serde_json::from_slice(doc).map_err(|e| StoreError::Corrupt(format!("a bucket's default encryption does not parse: {e}")))
+    }
+
+    /// The document to store.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Which encryption objects written under this default get.
+    pub fn kind(&self) -> SseKind {
+        if self.algorithm == "aws:kms" {
+            SseKind::Kms
+        } else {
+            SseKind::S3
+        }
+    }
+
+    /// A new object's sealing under this default, for writers that ask for nothing else
+    /// (the compute engine's query output); `KeyUnavailable` when the keyring lacks the key.
+    pub fn new_sealing(&self, keyring: &Keyring) -> StoreResult<NewSealing> {
+        let master = match (self.kind(), &self.kms_key_id) {
+            (SseKind::Kms, Some(name)) => name.clone(),
+            _ => keyring
+                .default_key()
+                .ok_or_else(|| StoreError::KeyUnavailable("no default master key (LAGOA_KMS_SECRET_KEY)".into()))?
+                .to_owned(),
+        };
+        NewSealing::with_master_key(self.kind(), keyring, &master)
+    }
+
+    /// The ETag of an object sealed under it (the S3 layer's rule: SSE-S3 answers the
+    /// plaintext's MD5, SSE-KMS a keyed hash of it, as S3's are not MD5s of the data).
+    pub fn etag(&self, data_key: &Key, plaintext_md5: &[u8; 16]) -> String {
+        match self.kind() {
+            SseKind::Kms => data_key.opaque_etag(plaintext_md5),
+            _ => hex::encode(plaintext_md5),
+        }
+    }
+}
 
 /// What the sealed data key of an object is bound to: a data key cannot be moved to another use.
 const DATA_KEY_CONTEXT: &[u8] = b"lagoa object data key";
