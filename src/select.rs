@@ -62,8 +62,7 @@ pub fn caller_of(call: &SelectCall) -> Caller {
             caller: call.caller.clone(),
         }),
         customer_key: call.customer_key.clone().map(|secret| lagoa_compute::CustomerKey {
-            bucket: call.bucket.clone(),
-            key: call.key.clone(),
+            object: Some((call.bucket.clone(), call.key.clone())),
             secret,
         }),
     }

@@ -63,7 +63,10 @@ impl S3Route for SqlRoute {
                 authorizer: authorizer.clone(),
                 caller: OnBehalf::of(&credentials.access_key, &req.headers, &req.extensions),
             }),
-            customer_key: None,
+            // An SSE-C key in the headers opens the SSE-C objects the query reads (checked
+            // against each object's record, as a GET's).
+            customer_key: lagoa_s3_api::customer_key_of(&req.headers)?
+                .map(|secret| lagoa_compute::CustomerKey { object: None, secret }),
         };
         let body = read_signed_body(&mut req, MAX_SQL_BYTES, "The SQL text must be at most 1 MiB").await?;
         if is_select {
@@ -129,8 +132,7 @@ async fn run_select(engine: &Engine, caller: &Caller, body: &[u8]) -> S3Response
             ));
         };
         caller.customer_key = Some(lagoa_compute::CustomerKey {
-            bucket: forwarded.query.bucket.clone(),
-            key: forwarded.query.key.clone(),
+            object: Some((forwarded.query.bucket.clone(), forwarded.query.key.clone())),
             secret,
         });
     }

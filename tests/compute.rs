@@ -39,6 +39,29 @@ fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16
     curl_signed(endpoint, user, &[format!("Accept: {accept}")], sql)
 }
 
+/// `sql` POSTed to `endpoint/v1/sql` as `user` with extra headers, all signed (curl's
+/// `--aws-sigv4` cannot sign the base64 values of SSE-C key headers as S3 canonicalizes them).
+async fn sql_with_headers(endpoint: &str, user: (&str, &str), extra: Vec<(String, String)>, sql: &str) -> (u16, String) {
+    let signer = lagoa_conformance::sigv4::Signer::new(user.0, user.1);
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), endpoint.trim_start_matches("http://").to_owned()),
+        ("x-amz-date".into(), signer.amz_date.clone()),
+        ("x-amz-content-sha256".into(), hash.clone()),
+    ];
+    headers.extend(extra);
+    let (auth, _) = signer.sign("POST", "/v1/sql", &[], &headers, &hash);
+    let mut req = reqwest::Client::new()
+        .post(format!("{endpoint}/v1/sql"))
+        .header("authorization", auth)
+        .body(sql.to_owned());
+    for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+}
+
 /// A server with an empty bucket `lake`.
 async fn lake() -> TestServer {
     let s = server();
@@ -368,13 +391,15 @@ async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object(
         .send()
         .await
         .unwrap();
-    let (status, body) = curl_signed(
+    let (status, body) = sql_with_headers(
         &compute(&s),
         OTHER_USER,
-        &["x-amz-server-side-encryption: AES256".to_owned()],
+        vec![("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())],
         "COPY (SELECT 1 AS x) TO 's3://lake/drop/y.csv' STORED AS CSV",
-    );
+    )
+    .await;
     assert_eq!(status, 403, "{body}");
+    assert!(body.contains("drop/y.csv: Access Denied"), "{body}");
     root.put_bucket_policy()
         .bucket("lake")
         .policy(policy(&grant))
@@ -795,6 +820,45 @@ async fn sealed_objects_are_queried_and_output_lands_sealed() {
     let (status, body) = query(&s, "SELECT count(*) AS n FROM 's3://lake/raw/orders.csv' WHERE state = 'MG'");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.lines().nth(1), Some("500"), "{body}");
+    // SSE-C objects: read with the key the SQL request carries in S3's headers; without it the
+    // query's fault (400), with another a refusal (403).
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key_headers = |byte: u8| {
+        let raw = [byte; 32];
+        vec![
+            (
+                "x-amz-server-side-encryption-customer-algorithm".to_owned(),
+                "AES256".to_owned(),
+            ),
+            ("x-amz-server-side-encryption-customer-key".to_owned(), b64.encode(raw)),
+            (
+                "x-amz-server-side-encryption-customer-key-md5".to_owned(),
+                b64.encode(<md5::Md5 as md5::Digest>::digest(raw)),
+            ),
+        ]
+    };
+    let raw = [9u8; 32];
+    s.client()
+        .put_object()
+        .bucket("lake")
+        .key("customer/orders.csv")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64.encode(raw))
+        .sse_customer_key_md5(b64.encode(<md5::Md5 as md5::Digest>::digest(raw)))
+        .body(ByteStream::from(orders_csv(100).into_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let count = "SELECT count(*) AS n FROM 's3://lake/customer/orders.csv'";
+    let (status, body) = query(&s, count);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("customer-provided key"), "{body}");
+    let (status, body) = sql_with_headers(&compute(&s), root(), key_headers(8), count).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("another customer-provided key"), "{body}");
+    let (status, body) = sql_with_headers(&compute(&s), root(), key_headers(9), count).await;
+    assert_eq!((status, body.lines().nth(1)), (200, Some("100")), "{body}");
     // Query output lands sealed as the bucket's default says, like a PUT that asked for
     // nothing: S3 reports SSE-S3, reads give the rows back, the disk never holds them in clear.
     let marker = "lagoa-sealed-output-marker";

@@ -43,15 +43,16 @@ pub struct Caller {
     pub secret_key: String,
     /// What the caller may read and write.
     pub access: Arc<dyn ObjectAccess>,
-    /// The SSE-C key an S3 Select proved for its object (`None` for SQL: queries carry no keys).
+    /// The SSE-C key the request carries, if any.
     pub customer_key: Option<CustomerKey>,
 }
 
-/// An SSE-C key and the one object it opens.
+/// An SSE-C key and what it may open.
 #[derive(Clone)]
 pub struct CustomerKey {
-    pub bucket: String,
-    pub key: String,
+    /// The one object (bucket, key) it opens — an S3 Select's — or `None`: every SSE-C object
+    /// the query reads (a SQL request with the key in its headers).
+    pub object: Option<(String, String)>,
     pub secret: lagoa_store::sealing::Key,
 }
 

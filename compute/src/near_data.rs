@@ -175,13 +175,26 @@ impl QueryFiles {
         let customer = self
             .customer_key
             .as_ref()
-            .filter(|c| c.bucket == bucket && c.key == key)
+            .filter(|c| c.object.as_ref().is_none_or(|(b, k)| b == bucket && k == key))
             .map(|c| c.secret.clone());
+        let keyed = customer.is_some();
         let snap = Arc::new(
             self.reader
                 .snapshot_with_key(bucket, key, customer)
                 .await
-                .map_err(|e| store_error(e, bucket, key))?,
+                .map_err(|e| match e {
+                    // S3's answers: another key is a refusal, no key the request's fault.
+                    StoreError::CustomerKey if keyed => object_store::Error::Generic {
+                        store: STORE,
+                        source: Box::new(crate::access::AccessDenied(format!(
+                            "s3://{bucket}/{key}: Access Denied (the object is encrypted with another customer-provided key)"
+                        ))),
+                    },
+                    StoreError::CustomerKey => generic(format!(
+                        "s3://{bucket}/{key} is encrypted with a customer-provided key: send it with the request (x-amz-server-side-encryption-customer-algorithm, -key, -key-MD5)"
+                    )),
+                    other => store_error(other, bucket, key),
+                })?,
         );
         let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         // Two tasks may race to open it: the first one's snapshot wins, so all reads agree.

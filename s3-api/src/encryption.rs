@@ -29,6 +29,18 @@ pub struct CustomerKeyFields<'a> {
     pub key_md5: Option<&'a str>,
 }
 
+/// The SSE-C key of a request's `x-amz-server-side-encryption-customer-*` headers (for Lagoa's
+/// own endpoints, which s3s does not parse): S3's errors for incomplete or bad key headers.
+pub fn customer_key_of(headers: &http::HeaderMap) -> S3Result<Option<Key>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let fields = CustomerKeyFields {
+        algorithm: header("x-amz-server-side-encryption-customer-algorithm"),
+        key: header("x-amz-server-side-encryption-customer-key"),
+        key_md5: header("x-amz-server-side-encryption-customer-key-md5"),
+    };
+    Ok(fields.key()?.map(|(key, _)| key))
+}
+
 /// Builds [`SseFields`] from an s3s input that has the write-side SSE fields.
 macro_rules! sse_fields_of {
     ($input:expr) => {

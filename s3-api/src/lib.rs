@@ -34,6 +34,7 @@ mod vhost;
 mod wait_deadline;
 
 pub use access::{AccessGate, Authorizer, Forwarded, OnBehalf, PeerAddr};
+pub use encryption::customer_key_of;
 pub use errors::custom as custom_error;
 pub use frontend::{FrontendConfig, FrontendError, Response, S3Frontend, starting_response};
 pub use identity::{DEFAULT_ROOT, IAM_DOCUMENT, Identities, IdentityError};
