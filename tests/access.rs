@@ -245,30 +245,7 @@ fn sha256_hex(body: &[u8]) -> String {
 /// POSTs `sql` to the server's embedded SQL endpoint, signed by `credentials` (or not).
 async fn sql_as(s: &TestServer, credentials: Option<(&str, &str)>, sql: &str) -> Raw {
     let endpoint = s.compute_endpoint.as_deref().expect("compute is embedded by default");
-    let mut req = reqwest::Client::new()
-        .post(format!("{endpoint}/v1/sql"))
-        .header("accept", "text/csv")
-        .body(sql.to_owned());
-    if let Some((access_key, secret_key)) = credentials {
-        let signer = lagoa_conformance::sigv4::Signer::new(access_key, secret_key);
-        let hash = sha256_hex(sql.as_bytes());
-        let headers: Vec<(String, String)> = vec![
-            ("host".into(), endpoint.trim_start_matches("http://").to_owned()),
-            ("x-amz-date".into(), signer.amz_date.clone()),
-            ("x-amz-content-sha256".into(), hash.clone()),
-        ];
-        let (auth, _) = signer.sign("POST", "/v1/sql", &[], &headers, &hash);
-        req = req.header("authorization", auth);
-        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
-            req = req.header(k, v);
-        }
-    }
-    let resp = req.send().await.unwrap();
-    Raw {
-        status: resp.status().as_u16(),
-        headers: resp.headers().clone(),
-        body: resp.text().await.unwrap_or_default(),
-    }
+    sql_request(endpoint, credentials, Vec::new(), sql).await
 }
 
 /// Sends `op` on `bucket` as `principal`; whether S3 would call it allowed (not a 403, and for

@@ -39,27 +39,10 @@ fn curl_sql(endpoint: &str, user: (&str, &str), accept: &str, sql: &str) -> (u16
     curl_signed(endpoint, user, &[format!("Accept: {accept}")], sql)
 }
 
-/// `sql` POSTed to `endpoint/v1/sql` as `user` with extra headers, all signed (curl's
-/// `--aws-sigv4` cannot sign the base64 values of SSE-C key headers as S3 canonicalizes them).
+/// `sql` POSTed to `endpoint/v1/sql` as `user` with extra headers, all signed.
 async fn sql_with_headers(endpoint: &str, user: (&str, &str), extra: Vec<(String, String)>, sql: &str) -> (u16, String) {
-    let signer = lagoa_conformance::sigv4::Signer::new(user.0, user.1);
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(sql.as_bytes()));
-    let mut headers: Vec<(String, String)> = vec![
-        ("host".into(), endpoint.trim_start_matches("http://").to_owned()),
-        ("x-amz-date".into(), signer.amz_date.clone()),
-        ("x-amz-content-sha256".into(), hash.clone()),
-    ];
-    headers.extend(extra);
-    let (auth, _) = signer.sign("POST", "/v1/sql", &[], &headers, &hash);
-    let mut req = reqwest::Client::new()
-        .post(format!("{endpoint}/v1/sql"))
-        .header("authorization", auth)
-        .body(sql.to_owned());
-    for (k, v) in headers.into_iter().filter(|(k, _)| k != "host") {
-        req = req.header(k, v);
-    }
-    let resp = req.send().await.unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+    let raw = sql_request(endpoint, Some(user), extra, sql).await;
+    (raw.status, raw.body)
 }
 
 /// A server with an empty bucket `lake`.

@@ -320,13 +320,7 @@ impl Store {
         self.blocking(move |s| {
             let _guard = s.bucket_lock.read().unwrap_or_else(|p| p.into_inner());
             s.require_bucket(&bucket)?;
-            let key = keys::config_key(&bucket, &name);
-            let mut batch = WriteBatch::default();
-            match value {
-                Some(value) => batch.put_cf(s.cf(cf::CONFIGS), key, value),
-                None => batch.delete_cf(s.cf(cf::CONFIGS), key),
-            }
-            s.write(batch)
+            s.write_config(keys::config_key(&bucket, &name), value)
         })
         .await
     }
@@ -345,15 +339,7 @@ impl Store {
     /// empty bucket name, which no bucket can have, so no bucket's removal touches it.
     pub async fn set_site_config(&self, name: &str, value: Option<Vec<u8>>) -> StoreResult<()> {
         let key = keys::site_config_key(name);
-        self.blocking(move |s| {
-            let mut batch = WriteBatch::default();
-            match value {
-                Some(value) => batch.put_cf(s.cf(cf::CONFIGS), key, value),
-                None => batch.delete_cf(s.cf(cf::CONFIGS), key),
-            }
-            s.write(batch)
-        })
-        .await
+        self.blocking(move |s| s.write_config(key, value)).await
     }
 
     /// A site document set by [`Store::set_site_config`].
@@ -424,6 +410,16 @@ impl Store {
 }
 
 impl Inner {
+    /// Puts (or with `None` deletes) one document of the configs family.
+    fn write_config(&self, key: Vec<u8>, value: Option<Vec<u8>>) -> StoreResult<()> {
+        let mut batch = WriteBatch::default();
+        match value {
+            Some(value) => batch.put_cf(self.cf(cf::CONFIGS), key, value),
+            None => batch.delete_cf(self.cf(cf::CONFIGS), key),
+        }
+        self.write(batch)
+    }
+
     /// One configuration document of a bucket, as stored.
     fn config_document(&self, bucket: &str, name: &str) -> StoreResult<Option<Vec<u8>>> {
         let raw = self

@@ -64,6 +64,14 @@ fn ask_of(headers: &http::HeaderMap, canned: Option<&str>, body: Option<&AccessC
 }
 
 impl Lagoa {
+    /// Stores (or with `None` removes) one of a bucket's access documents — policy, public
+    /// access block, ACL, ownership — and drops the bucket's cached rules.
+    pub(crate) async fn set_access_doc(&self, bucket: &str, name: &str, value: Option<Vec<u8>>) -> S3Result<()> {
+        self.store.set_bucket_config(bucket, name, value).await.s3()?;
+        self.access.rules().changed(bucket);
+        Ok(())
+    }
+
     /// A bucket's access rules (owner, ownership mode, ACL); `NoSuchBucket` if it is gone.
     pub(crate) async fn bucket_rules(&self, bucket: &str) -> S3Result<std::sync::Arc<BucketAccess>> {
         self.access
@@ -79,12 +87,12 @@ impl Lagoa {
         &self,
         bucket: &str,
         headers: &http::HeaderMap,
-        canned: Option<&str>,
-        writer: Option<&str>,
+        canned: Option<&ObjectCannedACL>,
+        writer: &str,
     ) -> S3Result<Option<String>> {
-        let ask = AclAsk::of(headers, canned)?;
+        let ask = AclAsk::of(headers, canned.map(|c| c.as_str()))?;
         let rules = self.bucket_rules(bucket).await?;
-        let acl = acl_request::resolve(&ask, &rules, writer, &self.identities.current())?;
+        let acl = acl_request::resolve(&ask, &rules, Some(writer), &self.identities.current())?;
         Ok(acl.map(|acl| acl.to_json()))
     }
 
@@ -103,11 +111,8 @@ impl Lagoa {
         let canned = req.input.acl.as_ref().map(|a| a.as_str());
         let ask = ask_of(&req.headers, canned, req.input.access_control_policy.as_ref())?;
         if let Some(acl) = acl_request::replace(&ask, &rules.owner, &rules, &self.identities.current())? {
-            self.store
-                .set_bucket_config(&req.input.bucket, ACL_DOC, Some(acl.to_json().into_bytes()))
-                .await
-                .s3()?;
-            self.access.rules().changed(&req.input.bucket);
+            self.set_access_doc(&req.input.bucket, ACL_DOC, Some(acl.to_json().into_bytes()))
+                .await?;
         }
         Ok(S3Response::new(PutBucketAclOutput::default()))
     }
@@ -194,11 +199,8 @@ impl Lagoa {
         req: S3Request<DeleteBucketOwnershipControlsInput>,
     ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
         self.bucket_rules(&req.input.bucket).await?;
-        self.store
-            .set_bucket_config(&req.input.bucket, OWNERSHIP_DOC, Some(NO_CONTROLS.as_bytes().to_vec()))
-            .await
-            .s3()?;
-        self.access.rules().changed(&req.input.bucket);
+        self.set_access_doc(&req.input.bucket, OWNERSHIP_DOC, Some(NO_CONTROLS.as_bytes().to_vec()))
+            .await?;
         Ok(S3Response::with_status(
             DeleteBucketOwnershipControlsOutput::default(),
             http::StatusCode::NO_CONTENT,
@@ -215,11 +217,8 @@ impl Lagoa {
                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
             ));
         }
-        self.store
-            .set_bucket_config(bucket, OWNERSHIP_DOC, Some(ownership.as_str().as_bytes().to_vec()))
-            .await
-            .s3()?;
-        self.access.rules().changed(bucket);
+        self.set_access_doc(bucket, OWNERSHIP_DOC, Some(ownership.as_str().as_bytes().to_vec()))
+            .await?;
         Ok(())
     }
 }

@@ -95,12 +95,7 @@ impl Lagoa {
         let caller = self.writer(&req, &bucket);
         // A copy gets the ACL its request names, never the source's (as S3).
         let acl = self
-            .new_object_acl(
-                &req.input.bucket,
-                &req.headers,
-                req.input.acl.as_ref().map(|a| a.as_str()),
-                Some(&caller),
-            )
+            .new_object_acl(&req.input.bucket, &req.headers, req.input.acl.as_ref(), &caller)
             .await?;
         // The copy's lock comes from this request (or the bucket's default), never the source's.
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;

@@ -55,12 +55,7 @@ impl Lagoa {
         let bucket = self.existing_bucket(&req.input.bucket).await?;
         let caller = self.writer(&req, &bucket);
         let acl = self
-            .new_object_acl(
-                &req.input.bucket,
-                &req.headers,
-                req.input.acl.as_ref().map(|a| a.as_str()),
-                Some(&caller),
-            )
+            .new_object_acl(&req.input.bucket, &req.headers, req.input.acl.as_ref(), &caller)
             .await?;
         let lock = lock_settings(&bucket, lock_headers_of!(req.input))?;
         let sse = encryption::sse_fields_of!(req.input).request()?;

@@ -150,12 +150,7 @@ impl Lagoa {
             crate::unsupported::reject_post_grants(&req.input)?;
         }
         let acl = self
-            .new_object_acl(
-                &req.input.bucket,
-                &req.headers,
-                req.input.acl.as_ref().map(|a| a.as_str()),
-                Some(&caller),
-            )
+            .new_object_acl(&req.input.bucket, &req.headers, req.input.acl.as_ref(), &caller)
             .await?;
         let sse = encryption::sse_fields_of!(req.input).request()?;
         // S3 checks the lock headers (and their integrity header) before reading the body.

@@ -35,11 +35,8 @@ impl Lagoa {
                 "Access Denied: the bucket's public access block (BlockPublicPolicy) refuses a public policy"
             ));
         }
-        self.store
-            .set_bucket_config(&input.bucket, POLICY_DOC, Some(input.policy.into_bytes()))
-            .await
-            .s3()?;
-        self.access.rules().changed(&input.bucket);
+        self.set_access_doc(&input.bucket, POLICY_DOC, Some(input.policy.into_bytes()))
+            .await?;
         Ok(no_content(PutBucketPolicyOutput {}))
     }
 
@@ -58,8 +55,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
-        self.store.set_bucket_config(&req.input.bucket, POLICY_DOC, None).await.s3()?;
-        self.access.rules().changed(&req.input.bucket);
+        self.set_access_doc(&req.input.bucket, POLICY_DOC, None).await?;
         Ok(no_content(DeleteBucketPolicyOutput {}))
     }
 
@@ -90,11 +86,8 @@ impl Lagoa {
             block_public_policy: c.block_public_policy.unwrap_or(false),
             restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
         };
-        self.store
-            .set_bucket_config(&input.bucket, PUBLIC_ACCESS_BLOCK_DOC, Some(encode_block(&block)))
-            .await
-            .s3()?;
-        self.access.rules().changed(&input.bucket);
+        self.set_access_doc(&input.bucket, PUBLIC_ACCESS_BLOCK_DOC, Some(encode_block(&block)))
+            .await?;
         Ok(S3Response::new(PutPublicAccessBlockOutput {}))
     }
 
@@ -125,11 +118,7 @@ impl Lagoa {
         &self,
         req: S3Request<DeletePublicAccessBlockInput>,
     ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
-        self.store
-            .set_bucket_config(&req.input.bucket, PUBLIC_ACCESS_BLOCK_DOC, None)
-            .await
-            .s3()?;
-        self.access.rules().changed(&req.input.bucket);
+        self.set_access_doc(&req.input.bucket, PUBLIC_ACCESS_BLOCK_DOC, None).await?;
         Ok(no_content(DeletePublicAccessBlockOutput {}))
     }
 
