@@ -33,13 +33,14 @@ impl S3Route for SqlRoute {
     }
 
     /// Only header-signed requests whose signature covers the SQL text (see
-    /// `lagoa_s3_api::signed_route`).
+    /// `lagoa_s3_api::signed_route`), and none that asks its writes for what they do not do.
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
         require_signed_body(
             req,
             "The SQL endpoint",
             "e.g. curl --aws-sigv4 \"aws:amz:us-east-1:s3\" --user KEY:SECRET",
-        )
+        )?;
+        refuse_write_headers(&req.headers)
     }
 
     async fn call(&self, mut req: S3Request<Body>) -> S3Result<S3Response<Body>> {
@@ -101,6 +102,38 @@ impl S3Route for SqlRoute {
             http::HeaderValue::from_static(format.content_type()),
         );
         Ok(res)
+    }
+}
+
+/// Headers that choose how a PUT's object is stored (encryption, ACL, tags, lock, storage
+/// class): a query's writes follow the bucket's defaults only, so a request naming one is
+/// refused whole (`501`) rather than written without it. SSE-C key headers are served (they
+/// open the SSE-C objects the query reads).
+const WRITE_HEADERS: &[&str] = &[
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-context",
+    "x-amz-server-side-encryption-bucket-key-enabled",
+    "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+    "x-amz-tagging",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-storage-class",
+];
+
+fn refuse_write_headers(headers: &http::HeaderMap) -> S3Result<()> {
+    match WRITE_HEADERS.iter().find(|h| headers.contains_key(**h)) {
+        Some(h) => Err(s3_error!(
+            NotImplemented,
+            "The SQL endpoint does not apply {h} to what a query writes (query output follows the bucket's defaults); the query was not run"
+        )),
+        None => Ok(()),
     }
 }
 

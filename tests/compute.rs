@@ -364,7 +364,8 @@ async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object(
     let (status, body) = sql(OTHER_USER, "COPY (SELECT 1 AS x) TO 's3://lake/drop/x.csv' STORED AS CSV");
     assert_eq!(status, 200, "{body}");
     // A condition on a write header is never met by headers sent with the SQL (a query's
-    // writes carry no SSE): "only encrypted PUTs" refuses the query's write.
+    // writes carry no SSE): "only encrypted PUTs" refuses the query's write, and the header
+    // itself is refused (the SQL endpoint does not apply it).
     let encrypted_only = format!(
         r#"{grant},{{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::lake/drop/*","Condition":{{"StringNotEquals":{{"s3:x-amz-server-side-encryption":"AES256"}}}}}}"#
     );
@@ -378,6 +379,14 @@ async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object(
         &compute(&s),
         OTHER_USER,
         vec![("x-amz-server-side-encryption".to_owned(), "AES256".to_owned())],
+        "COPY (SELECT 1 AS x) TO 's3://lake/drop/y.csv' STORED AS CSV",
+    )
+    .await;
+    assert_eq!(status, 501, "{body}");
+    let (status, body) = sql_with_headers(
+        &compute(&s),
+        OTHER_USER,
+        vec![("x-amz-meta-purpose".to_owned(), "AES256".to_owned())],
         "COPY (SELECT 1 AS x) TO 's3://lake/drop/y.csv' STORED AS CSV",
     )
     .await;
