@@ -117,18 +117,32 @@ impl Lagoa {
         Ok(S3Response::new(PutBucketAclOutput::default()))
     }
 
-    pub(crate) async fn do_get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
-        let rules = self.bucket_rules(&req.input.bucket).await?;
-        let version = version_param(req.input.version_id.as_deref())?;
+    /// An object version's ACL as it counts: the stored one where ACLs are enabled (private to
+    /// the bucket owner when none is stored), the bucket owner's FULL_CONTROL where they are not.
+    async fn object_acl(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<(std::sync::Arc<BucketAccess>, Acl)> {
+        let rules = self.bucket_rules(bucket).await?;
         let meta = self
             .store
-            .object_version(&req.input.bucket, &req.input.key, version)
+            .object_version(bucket, key, version_param(version_id)?)
             .await
             .s3()?;
         let acl = match rules.ownership.acls_enabled() {
             true => stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &rules.owner),
             false => Acl::private(&rules.owner),
         };
+        Ok((rules, acl))
+    }
+
+    pub(crate) async fn do_get_object_acl(&self, req: S3Request<GetObjectAclInput>) -> S3Result<S3Response<GetObjectAclOutput>> {
+        let input = &req.input;
+        let (_, acl) = self
+            .object_acl(&input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
         let (owner, grants) = acl_dto(&acl);
         Ok(S3Response::new(GetObjectAclOutput {
             owner: Some(owner),
@@ -138,19 +152,16 @@ impl Lagoa {
     }
 
     pub(crate) async fn do_put_object_acl(&self, req: S3Request<PutObjectAclInput>) -> S3Result<S3Response<PutObjectAclOutput>> {
-        let rules = self.bucket_rules(&req.input.bucket).await?;
-        let version = version_param(req.input.version_id.as_deref())?;
-        let meta = self
-            .store
-            .object_version(&req.input.bucket, &req.input.key, version)
-            .await
-            .s3()?;
-        let owner = stored_acl(meta.attributes.acl.as_deref().map(str::as_bytes), &rules.owner).owner;
-        let canned = req.input.acl.as_ref().map(|a| a.as_str());
-        let ask = ask_of(&req.headers, canned, req.input.access_control_policy.as_ref())?;
-        if let Some(acl) = acl_request::replace(&ask, &owner, &rules, &self.identities.current())? {
+        let input = &req.input;
+        let (rules, current) = self
+            .object_acl(&input.bucket, &input.key, input.version_id.as_deref())
+            .await?;
+        let canned = input.acl.as_ref().map(|a| a.as_str());
+        let ask = ask_of(&req.headers, canned, input.access_control_policy.as_ref())?;
+        if let Some(acl) = acl_request::replace(&ask, &current.owner, &rules, &self.identities.current())? {
+            let version = version_param(input.version_id.as_deref())?;
             self.store
-                .set_object_acl(&req.input.bucket, &req.input.key, version, Some(acl.to_json()))
+                .set_object_acl(&input.bucket, &input.key, version, Some(acl.to_json()))
                 .await
                 .s3()?;
         }
