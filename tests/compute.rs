@@ -427,6 +427,50 @@ async fn queries_reach_what_bucket_and_identity_policies_grant_object_by_object(
 }
 
 #[tokio::test]
+async fn query_output_belongs_to_its_writer_where_the_bucket_enables_acls() {
+    use aws_sdk_s3::types::ObjectOwnership;
+    let s = server();
+    let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
+    owner
+        .create_bucket()
+        .bucket("drops")
+        .object_ownership(ObjectOwnership::ObjectWriter)
+        .send()
+        .await
+        .unwrap();
+    let grant = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{}"]}},"Action":"s3:PutObject","Resource":"arn:aws:s3:::drops/*"}}]}}"#,
+        HOME_USER.0
+    );
+    owner.put_bucket_policy().bucket("drops").policy(grant).send().await.unwrap();
+    let (status, body) = curl_sql(
+        &compute(&s),
+        HOME_USER,
+        "text/csv",
+        "COPY (SELECT 1 AS x) TO 's3://drops/by-home.csv' STORED AS CSV",
+    );
+    assert_eq!(status, 200, "{body}");
+    // As a PUT by that user would: the writer owns it, the bucket owner does not read it.
+    let writer = s.client_as(HOME_USER.0, HOME_USER.1);
+    let acl = writer
+        .get_object_acl()
+        .bucket("drops")
+        .key("by-home.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acl.owner().and_then(|o| o.id()), Some(HOME_USER.0));
+    let err = owner
+        .get_object()
+        .bucket("drops")
+        .key("by-home.csv")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(common::status(&err), 403);
+}
+
+#[tokio::test]
 async fn bad_queries_get_a_clear_400_and_the_server_keeps_serving() {
     let s = lake().await;
     put(&s, "lake", "bad.parquet", "this is not parquet").await;

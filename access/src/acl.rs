@@ -72,6 +72,61 @@ pub struct Acl {
     pub grants: Vec<(Grantee, Permission)>,
 }
 
+/// The bucket document that holds its ACL ([`Acl::to_json`]); absent: private to the owner.
+/// (Stored by the S3 layer; read by every writer that must know whose new objects are.)
+pub const ACL_DOC: &str = "acl";
+/// The bucket's object ownership mode; absent: `BucketOwnerEnforced`.
+pub const OWNERSHIP_DOC: &str = "ownership";
+
+/// The ownership document of a bucket whose controls were deleted.
+pub const NO_CONTROLS: &str = "none";
+
+/// S3's object ownership modes (`x-amz-object-ownership`, PutBucketOwnershipControls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// ACLs disabled; the bucket owner owns every object (AWS's default for new buckets).
+    BucketOwnerEnforced,
+    /// ACLs enabled; objects written with `bucket-owner-full-control` belong to the bucket
+    /// owner, others to their writer.
+    BucketOwnerPreferred,
+    /// ACLs enabled; objects belong to their writer.
+    ObjectWriter,
+}
+
+impl Ownership {
+    /// S3's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BucketOwnerEnforced => "BucketOwnerEnforced",
+            Self::BucketOwnerPreferred => "BucketOwnerPreferred",
+            Self::ObjectWriter => "ObjectWriter",
+        }
+    }
+
+    /// A mode from S3's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::BucketOwnerEnforced, Self::BucketOwnerPreferred, Self::ObjectWriter]
+            .into_iter()
+            .find(|o| o.as_str() == text)
+    }
+
+    /// The stored mode: absent (buckets made before ownership controls, or new ones without
+    /// `x-amz-object-ownership`) is enforced, ACLs off; deleted controls (`none`) behave as
+    /// `ObjectWriter`, as on AWS.
+    pub fn of_doc(doc: Option<&[u8]>) -> Self {
+        match doc.and_then(|raw| std::str::from_utf8(raw).ok()) {
+            Some(NO_CONTROLS) => Self::ObjectWriter,
+            Some(text) => Self::parse(text).unwrap_or(Self::BucketOwnerEnforced),
+            None => Self::BucketOwnerEnforced,
+        }
+    }
+
+    /// Whether ACLs decide anything in such a bucket.
+    pub fn acls_enabled(self) -> bool {
+        self != Self::BucketOwnerEnforced
+    }
+}
+
 /// The canned ACL names S3 knows.
 pub const CANNED_ACLS: &[&str] = &[
     "private",

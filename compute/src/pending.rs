@@ -106,8 +106,19 @@ impl PendingWrites {
                     sealed,
                 } => {
                     let (encryption, etag) = sealed.map_or((None, None), |s| (Some(s.encryption), Some(s.etag)));
+                    let attributes = match writer_owned_acl(&store, &bucket, &owner).await {
+                        Ok(acl) => lagoa_store::ObjectAttributes {
+                            acl,
+                            ..Default::default()
+                        },
+                        Err(e) => {
+                            abandon(staged.collect());
+                            return Err(generic(format!("committing s3://{bucket}/{key}: {e}")));
+                        }
+                    };
                     let new = NewObject {
                         owner,
+                        attributes,
                         encryption,
                         etag,
                         ..NewObject::default()
@@ -132,6 +143,14 @@ impl PendingWrites {
         }
         Ok(done)
     }
+}
+
+/// The ACL a query's new object gets: in a bucket whose ownership mode enables ACLs the writer
+/// owns what it writes (as through S3), elsewhere the bucket owner does (no ACL stored).
+async fn writer_owned_acl(store: &Store, bucket: &str, writer: &str) -> lagoa_store::StoreResult<Option<String>> {
+    use lagoa_access::acl::{Acl, OWNERSHIP_DOC, Ownership};
+    let mode = Ownership::of_doc(store.bucket_config(bucket, OWNERSHIP_DOC).await?.as_deref());
+    Ok(mode.acls_enabled().then(|| Acl::private(writer).to_json()))
 }
 
 /// Drops staged writes: bodies remove their files when dropped; uploads are aborted in the

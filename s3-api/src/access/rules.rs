@@ -16,59 +16,7 @@ use crate::errors::StoreResultExt;
 /// Names of the access documents in the store's bucket configurations.
 pub(crate) const POLICY_DOC: &str = "policy";
 pub(crate) const PUBLIC_ACCESS_BLOCK_DOC: &str = "public-access-block";
-/// The bucket's ACL (`lagoa_access::Acl` JSON); absent: private to the owner.
-pub(crate) const ACL_DOC: &str = "acl";
-/// The bucket's object ownership mode; absent: `BucketOwnerEnforced`.
-pub(crate) const OWNERSHIP_DOC: &str = "ownership";
-
-/// The ownership document of a bucket whose controls were deleted.
-pub(crate) const NO_CONTROLS: &str = "none";
-
-/// S3's object ownership modes (`x-amz-object-ownership`, PutBucketOwnershipControls).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ownership {
-    /// ACLs disabled; the bucket owner owns every object (AWS's default for new buckets).
-    BucketOwnerEnforced,
-    /// ACLs enabled; objects written with `bucket-owner-full-control` belong to the bucket
-    /// owner, others to their writer.
-    BucketOwnerPreferred,
-    /// ACLs enabled; objects belong to their writer.
-    ObjectWriter,
-}
-
-impl Ownership {
-    /// S3's spelling.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::BucketOwnerEnforced => "BucketOwnerEnforced",
-            Self::BucketOwnerPreferred => "BucketOwnerPreferred",
-            Self::ObjectWriter => "ObjectWriter",
-        }
-    }
-
-    /// A mode from S3's spelling.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        [Self::BucketOwnerEnforced, Self::BucketOwnerPreferred, Self::ObjectWriter]
-            .into_iter()
-            .find(|o| o.as_str() == text)
-    }
-
-    /// The stored mode: absent (buckets made before ownership controls, or new ones without
-    /// `x-amz-object-ownership`) is enforced, ACLs off; deleted controls (`none`) behave as
-    /// `ObjectWriter`, as on AWS.
-    pub(crate) fn of_doc(doc: Option<&[u8]>) -> Self {
-        match doc.and_then(|raw| std::str::from_utf8(raw).ok()) {
-            Some(NO_CONTROLS) => Self::ObjectWriter,
-            Some(text) => Self::parse(text).unwrap_or(Self::BucketOwnerEnforced),
-            None => Self::BucketOwnerEnforced,
-        }
-    }
-
-    /// Whether ACLs decide anything in such a bucket.
-    pub(crate) fn acls_enabled(self) -> bool {
-        self != Self::BucketOwnerEnforced
-    }
-}
+pub(crate) use lagoa_access::acl::{ACL_DOC, NO_CONTROLS, OWNERSHIP_DOC, Ownership};
 
 /// A bucket's access rules.
 #[derive(Debug)]
