@@ -235,13 +235,15 @@ impl Lagoa {
         self.existing_bucket(&req.input.bucket).await?;
         let input = &req.input;
         let number = super::multipart::part_number(input.part_number)?;
-        let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        let part_key = encryption::part_key(
-            upload.encryption.as_ref(),
-            encryption::customer_fields_of!(input),
-            self.store.keyring(),
-            number,
-        )?;
+        let (upload, part_key) = self
+            .upload_with_part_key(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                number,
+                encryption::customer_fields_of!(input),
+            )
+            .await?;
         let source = self
             .copy_source(
                 &input.copy_source,

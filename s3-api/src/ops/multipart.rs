@@ -48,6 +48,21 @@ pub(crate) fn parts_page(max_parts: Option<i32>, marker: Option<i32>) -> S3Resul
 }
 
 impl Lagoa {
+    /// An upload's record and the key a new upload of part `number` is sealed with (`None` for
+    /// an unencrypted upload): UploadPart and UploadPartCopy, before any byte is read.
+    pub(crate) async fn upload_with_part_key(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        customer: encryption::CustomerKeyFields<'_>,
+    ) -> S3Result<(lagoa_store::UploadMeta, Option<(lagoa_store::sealing::Key, String)>)> {
+        let upload = self.store.upload(bucket, key, upload_id).await.s3()?;
+        let part_key = encryption::part_key(upload.encryption.as_ref(), customer, self.store.keyring(), number)?;
+        Ok((upload, part_key))
+    }
+
     pub(crate) async fn do_create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,
@@ -110,13 +125,15 @@ impl Lagoa {
         let input = req.input;
         let number = part_number(input.part_number)?;
         // Reject before reading the body when the upload does not exist.
-        let upload = self.store.upload(&input.bucket, &input.key, &input.upload_id).await.s3()?;
-        let part_key = encryption::part_key(
-            upload.encryption.as_ref(),
-            encryption::customer_fields_of!(input),
-            self.store.keyring(),
-            number,
-        )?;
+        let (upload, part_key) = self
+            .upload_with_part_key(
+                &input.bucket,
+                &input.key,
+                &input.upload_id,
+                number,
+                encryption::customer_fields_of!(input),
+            )
+            .await?;
         let claims = body::BodyClaims {
             headers: &req.headers,
             trailers: req.trailing_headers.as_ref(),
