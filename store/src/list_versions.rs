@@ -142,7 +142,7 @@ impl Inner {
                         let mut after = keys::object_key(bucket, marker);
                         after.push(0);
                         objects.seek(&after);
-                        versions.seek(keys::after_all_with_prefix(&keys::version_key_prefix(bucket, marker)));
+                        versions.seek(keys::after_versions_of(bucket, marker));
                     }
                 }
             }
@@ -174,7 +174,9 @@ impl Inner {
             }
             let resuming = resume.as_ref().filter(|r| r.key == key);
             let mut latest = resuming.is_none();
-            if objects.key().is_some_and(|k| k.get(base..) == Some(key.as_bytes())) {
+            // The whole record key, bucket included: past this bucket's last object the iterator
+            // stands in the next bucket, whose keys can end in the same bytes.
+            if objects.key() == Some(keys::object_key(bucket, &key).as_slice()) {
                 let record: LightObject = decode(objects.value().unwrap_or_default())?;
                 let seq = effective_seq(record.version_seq, record.listed.last_modified_nanos);
                 if resuming.is_none_or(|r| seq < r.seq) {
