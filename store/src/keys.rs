@@ -118,6 +118,15 @@ pub fn version_key_prefix(bucket: &str, key: &str) -> Vec<u8> {
     k
 }
 
+/// The smallest `versions` key after every version of `key` and before any longer key:
+/// `bucket \0 escaped(key) 00 02`. ([`after_all_with_prefix`] does not do here: the seq after
+/// the prefix is arbitrary bytes, and seqs below 2^56 begin with `FF`.)
+pub fn after_versions_of(bucket: &str, key: &str) -> Vec<u8> {
+    let mut k = version_scan_prefix(bucket, key);
+    k.extend_from_slice(&[0, 2]);
+    k
+}
+
 /// One version's key: the key's prefix, then the seq inverted so that newer versions come first.
 pub fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
     let mut k = version_key_prefix(bucket, key);
@@ -198,5 +207,18 @@ mod tests {
         let bound = after_all_with_prefix(&version_scan_prefix("bkt", "a"));
         assert!(by_bytes.iter().filter(|e| keys[e.1].starts_with('a')).all(|e| e.0 < bound));
         assert!(version_key("bkt", "b", 1) > bound);
+    }
+
+    #[test]
+    fn after_versions_of_is_past_every_version_of_the_key_and_before_the_next_key() {
+        let bound = after_versions_of("bkt", "a");
+        // Any seq: a clock before 1972 (or unset) gives seqs below 2^56, whose keys start with FF.
+        for seq in [0, 1, 5, 1 << 56, (1 << 56) - 1, u64::MAX] {
+            assert!(version_key("bkt", "a", seq) < bound, "seq {seq}");
+        }
+        for next in ["a\0", "a\0\0", "a\u{1}", "ab", "b"] {
+            assert!(version_key("bkt", next, u64::MAX) > bound, "{next:?}");
+            assert!(version_key("bkt", next, 0) > bound, "{next:?}");
+        }
     }
 }

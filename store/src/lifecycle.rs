@@ -495,7 +495,7 @@ impl Inner {
         let base = keys::bucket_prefix(bucket);
         let mut it = self.db.raw_iterator_cf(self.cf(cf::VERSIONS));
         match after {
-            Some(k) => it.seek(keys::after_all_with_prefix(&keys::version_key_prefix(bucket, k))),
+            Some(k) => it.seek(keys::after_versions_of(bucket, k)),
             None => it.seek(&base),
         }
         let mut out: Vec<String> = Vec::new();
@@ -510,7 +510,7 @@ impl Inner {
                 let last = out.last().cloned();
                 return Ok((out, last));
             }
-            it.seek(keys::after_all_with_prefix(&keys::version_key_prefix(bucket, &key)));
+            it.seek(keys::after_versions_of(bucket, &key));
             out.push(key);
         }
         it.status().db_ctx("scanning versions")?;

@@ -199,6 +199,11 @@ impl Inner {
             };
             let key = String::from_utf8_lossy(&raw[base.len()..split]).into_owned();
             let upload_id = String::from_utf8_lossy(&raw[split + 1..]).into_owned();
+            // `bucket \0 key \0 id` is not prefix-free for keys with a NUL: prefix `a\0` also
+            // matches the record of key `a`.
+            if !key.starts_with(prefix) {
+                continue;
+            }
             if let Some(marker) = key_marker {
                 // S3: with an upload-id-marker, uploads of the marker key after that id are
                 // included; without one, listing starts after the marker key.

@@ -385,7 +385,19 @@ impl Store {
     pub async fn delete_bucket(&self, name: &str) -> StoreResult<()> {
         let name = name.to_owned();
         self.blocking(move |s| {
-            let _guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
+            // The bucket's uploads stay locked until the batch is committed, so a part upload or a
+            // completion racing with the delete waits, then finds its upload gone. Completions
+            // take an upload lock before the bucket lock, so the upload locks come first here too:
+            // lock the uploads seen, then retry in the rare case one was created meanwhile.
+            let (_uploads, _guard, upload_ids) = loop {
+                let seen = s.upload_ids_in_bucket(&name)?;
+                let uploads = s.upload_locks.lock_many(seen.iter());
+                let guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
+                let now = s.upload_ids_in_bucket(&name)?;
+                if now.iter().all(|id| seen.contains(id)) {
+                    break (uploads, guard, now);
+                }
+            };
             s.require_bucket(&name)?;
             let prefix = keys::bucket_prefix(&name);
             // Noncurrent versions and delete markers count: S3 deletes only a bucket with no version.
@@ -396,11 +408,15 @@ impl Store {
             }
             let mut batch = WriteBatch::default();
             let mut garbage = Vec::new();
-            for upload_id in s.upload_ids_in_bucket(&name)? {
-                garbage.extend(s.remove_upload_records(&mut batch, &upload_id)?);
+            for upload_id in &upload_ids {
+                garbage.extend(s.remove_upload_records(&mut batch, upload_id)?);
             }
             batch.delete_cf(s.cf(cf::BUCKETS), name.as_bytes());
-            batch.delete_range_cf(s.cf(cf::CONFIGS), &prefix, &keys::after_all_with_prefix(&prefix));
+            let after = keys::after_all_with_prefix(&prefix);
+            batch.delete_range_cf(s.cf(cf::CONFIGS), &prefix, &after);
+            // Pointers to `null` versions outlive nothing they point at here, but a dangling one
+            // must not greet a new bucket of the same name.
+            batch.delete_range_cf(s.cf(cf::NULL_VERSIONS), &prefix, &after);
             s.write_freeing(batch)?;
             s.remove_files(garbage);
             Ok(())
