@@ -480,3 +480,47 @@ async fn get_object_attributes_reports_parts_size_and_checksums() {
     assert_eq!(raw.status, 400, "{}", raw.body);
     assert!(raw.body.contains("InvalidArgument"), "{}", raw.body);
 }
+
+/// Keys with a NUL list in S3's order (byte order: `n` < `n\0` < `n\0x` < `nb`), and paging one
+/// upload at a time by key and upload-id markers loses none of them. (The first index put
+/// `n\0` before `n`, so a page ending at `n\0` skipped `n`, and prefix `n\0` matched `n`.)
+#[tokio::test]
+async fn uploads_of_keys_with_a_nul_list_in_order() {
+    let s = server();
+    let c = s.client();
+    bucket(&c, "mp-nul").await;
+    let keys = ["n\0x", "nb", "n", "n\0"];
+    for k in keys {
+        // The upload is created, but the SDK cannot parse an answer whose <Key> holds a NUL
+        // (neither can it AWS's); the listing below asks for url-encoded names.
+        let created = c.create_multipart_upload().bucket("mp-nul").key(k).send().await;
+        assert!(created.is_ok() || k.contains('\0'), "{created:?}");
+    }
+    // Names come back percent-encoded (XML cannot carry a NUL); the Rust SDK does not decode.
+    let decode = |s: &str| s.replace("%00", "\0");
+    let list = |prefix: &'static str, km: Option<String>, um: Option<String>, max: i32| {
+        c.list_multipart_uploads()
+            .bucket("mp-nul")
+            .prefix(prefix)
+            .encoding_type(aws_sdk_s3::types::EncodingType::Url)
+            .max_uploads(max)
+            .set_key_marker(km)
+            .set_upload_id_marker(um)
+            .send()
+    };
+    let mut paged = Vec::new();
+    let (mut km, mut um): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = list("", km.clone(), um.clone(), 1).await.unwrap();
+        paged.extend(page.uploads().iter().filter_map(|u| u.key().map(decode)));
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        km = page.next_key_marker().map(decode);
+        um = page.next_upload_id_marker().map(str::to_owned);
+    }
+    assert_eq!(paged, ["n", "n\0", "n\0x", "nb"]);
+    let prefixed = list("n\0", None, None, 10).await.unwrap();
+    let keys: Vec<String> = prefixed.uploads().iter().filter_map(|u| u.key().map(decode)).collect();
+    assert_eq!(keys, ["n\0", "n\0x"]);
+}

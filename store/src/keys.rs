@@ -11,8 +11,12 @@ pub mod cf {
     pub const OBJECTS: &str = "objects";
     /// upload id → `UploadMeta`
     pub const UPLOADS: &str = "uploads";
-    /// `bucket \0 key \0 upload id` → empty (ListMultipartUploads order)
+    /// Legacy `bucket \0 key \0 upload id` → empty. Not prefix-free for keys with a NUL (key
+    /// `a\0` sorted before `a`), so stores written before [`UPLOADS_BY_KEY`] have it moved
+    /// there when opened; it stays listed only because RocksDB opens every family it has.
     pub const UPLOAD_INDEX: &str = "upload_index";
+    /// [`upload_by_key`](super::upload_by_key) → empty: uploads in ListMultipartUploads order.
+    pub const UPLOADS_BY_KEY: &str = "uploads_by_key";
     /// `upload id \0 part number (u32 BE)` → `PartMeta`
     pub const PARTS: &str = "parts";
     /// file id → bytes of an inline (small) object or part
@@ -28,11 +32,12 @@ pub mod cf {
     pub const CONFIGS: &str = "configs";
 
     /// All column families, for opening the database.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         BUCKETS,
         OBJECTS,
         UPLOADS,
         UPLOAD_INDEX,
+        UPLOADS_BY_KEY,
         PARTS,
         BLOBS,
         FILES,
@@ -69,12 +74,27 @@ pub fn site_config_key(name: &str) -> Vec<u8> {
     config_key("", name)
 }
 
-/// `bucket \0 key \0 upload_id`
-pub fn upload_index_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
-    let mut k = object_key(bucket, key);
-    k.push(0);
+/// `bucket \0 escaped(key) 00 01 upload_id`: an upload in the `uploads_by_key` family, keyed
+/// like a version so that uploads sort by key in S3 order, then by id.
+pub fn upload_by_key(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
+    let mut k = version_key_prefix(bucket, key);
     k.extend_from_slice(upload_id.as_bytes());
     k
+}
+
+/// Splits an `uploads_by_key` key (after the bucket prefix) into the object key and upload id.
+pub fn split_upload_by_key(rest: &[u8]) -> Option<(String, String)> {
+    let (key, id) = split_escaped_key(rest)?;
+    Some((key, String::from_utf8(id.to_vec()).ok()?))
+}
+
+/// Splits a legacy `upload_index` key into bucket, object key and upload id: neither bucket
+/// names nor upload ids contain a NUL, so the first and last NUL delimit the key.
+pub fn split_legacy_upload_index(raw: &[u8]) -> Option<(String, String, String)> {
+    let first = raw.iter().position(|b| *b == 0)?;
+    let last = raw.iter().rposition(|b| *b == 0).filter(|last| *last > first)?;
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    Some((text(&raw[..first])?, text(&raw[first + 1..last])?, text(&raw[last + 1..])?))
 }
 
 /// `upload_id \0 part (u32 BE)`; parts of one upload are contiguous and in number order.
@@ -136,18 +156,30 @@ pub fn version_key(bucket: &str, key: &str, seq: u64) -> Vec<u8> {
 
 /// Splits a `versions` key (after the bucket prefix) into the object key and the version's seq.
 pub fn split_version_key(rest: &[u8]) -> Option<(String, u64)> {
-    let (body, seq) = rest.split_at_checked(rest.len().checked_sub(8)?)?;
-    let body = body.strip_suffix(&[0, 1])?;
-    let mut key = Vec::with_capacity(body.len());
-    let mut bytes = body.iter();
-    while let Some(&b) = bytes.next() {
-        key.push(b);
-        if b == 0 && bytes.next() != Some(&0xFF) {
-            return None;
+    let (key, seq) = split_escaped_key(rest)?;
+    let seq = !u64::from_be_bytes(seq.try_into().ok()?);
+    Some((key, seq))
+}
+
+/// Undoes [`push_escaped`] up to the `00 01` terminator: the key, and the bytes after it.
+fn split_escaped_key(rest: &[u8]) -> Option<(String, &[u8])> {
+    let mut key = Vec::with_capacity(rest.len());
+    let mut i = 0;
+    while i < rest.len() {
+        let b = rest[i];
+        if b == 0 {
+            match rest.get(i + 1)? {
+                0xFF => key.push(0),
+                1 => return Some((String::from_utf8(key).ok()?, &rest[i + 2..])),
+                _ => return None,
+            }
+            i += 2;
+        } else {
+            key.push(b);
+            i += 1;
         }
     }
-    let seq = !u64::from_be_bytes(seq.try_into().ok()?);
-    Some((String::from_utf8(key).ok()?, seq))
+    None
 }
 
 /// A file id as a fixed 16-byte key.
@@ -207,6 +239,37 @@ mod tests {
         let bound = after_all_with_prefix(&version_scan_prefix("bkt", "a"));
         assert!(by_bytes.iter().filter(|e| keys[e.1].starts_with('a')).all(|e| e.0 < bound));
         assert!(version_key("bkt", "b", 1) > bound);
+    }
+
+    #[test]
+    fn uploads_sort_by_key_in_s3_order_then_by_id() {
+        let keys = ["a", "a\0", "a\0b", "a\u{1}", "ab"];
+        let ids = ["0f", "a0"];
+        let mut encoded = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            for id in ids {
+                encoded.push((upload_by_key("bkt", key, id), i, id));
+            }
+        }
+        let mut by_bytes = encoded.clone();
+        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_model = encoded;
+        by_model.sort_by_key(|e| (e.1, e.2));
+        assert_eq!(by_bytes, by_model);
+        let base = bucket_prefix("bkt").len();
+        for (raw, i, id) in &by_bytes {
+            assert_eq!(split_upload_by_key(&raw[base..]), Some((keys[*i].to_owned(), id.to_string())));
+        }
+    }
+
+    #[test]
+    fn legacy_upload_index_keys_split_at_the_first_and_last_nul() {
+        let legacy = b"bkt\0a\0b\0c0ffee".to_vec();
+        assert_eq!(
+            split_legacy_upload_index(&legacy),
+            Some(("bkt".into(), "a\0b".into(), "c0ffee".into()))
+        );
+        assert_eq!(split_legacy_upload_index(b"bkt\0id"), None);
     }
 
     #[test]

@@ -185,25 +185,23 @@ impl Inner {
     ) -> StoreResult<UploadListPage> {
         self.require_bucket(bucket)?;
         let mut page = UploadListPage::default();
-        let base = keys::bucket_prefix(bucket);
-        let scan_prefix = keys::object_key(bucket, prefix);
-        let mode = IteratorMode::From(&scan_prefix, rocksdb::Direction::Forward);
+        let base = keys::bucket_prefix(bucket).len();
+        let scan_prefix = keys::version_scan_prefix(bucket, prefix);
+        // Start at the marker key's uploads when it lies past the prefix; the filter below
+        // drops what the marker excludes.
+        let start = match key_marker {
+            Some(marker) if marker > prefix => keys::version_key_prefix(bucket, marker),
+            _ => scan_prefix.clone(),
+        };
+        let mode = IteratorMode::From(&start, rocksdb::Direction::Forward);
         let mut last_prefix: Option<String> = None;
-        for item in self.db.iterator_cf(self.cf(cf::UPLOAD_INDEX), mode) {
+        for item in self.db.iterator_cf(self.cf(cf::UPLOADS_BY_KEY), mode) {
             let (raw, _) = item.db_ctx("listing uploads")?;
             if !raw.starts_with(&scan_prefix) {
                 break;
             }
-            let Some(split) = raw.iter().rposition(|b| *b == 0).filter(|p| *p >= base.len()) else {
-                continue;
-            };
-            let key = String::from_utf8_lossy(&raw[base.len()..split]).into_owned();
-            let upload_id = String::from_utf8_lossy(&raw[split + 1..]).into_owned();
-            // `bucket \0 key \0 id` is not prefix-free for keys with a NUL: prefix `a\0` also
-            // matches the record of key `a`.
-            if !key.starts_with(prefix) {
-                continue;
-            }
+            let (key, upload_id) = keys::split_upload_by_key(&raw[base..])
+                .ok_or_else(|| StoreError::Corrupt("an upload index key is not valid".into()))?;
             if let Some(marker) = key_marker {
                 // S3: with an upload-id-marker, uploads of the marker key after that id are
                 // included; without one, listing starts after the marker key.

@@ -72,8 +72,8 @@ impl Store {
             let mut batch = WriteBatch::default();
             batch.put_cf(s.cf(cf::UPLOADS), upload_id.as_bytes(), encode(&upload)?);
             batch.put_cf(
-                s.cf(cf::UPLOAD_INDEX),
-                keys::upload_index_key(&upload.bucket, &upload.key, &upload_id),
+                s.cf(cf::UPLOADS_BY_KEY),
+                keys::upload_by_key(&upload.bucket, &upload.key, &upload_id),
                 [],
             );
             s.write(batch)?;
@@ -424,8 +424,8 @@ impl Inner {
     fn remove_upload_index(&self, batch: &mut WriteBatch, upload: &UploadMeta, upload_id: &str) {
         batch.delete_cf(self.cf(cf::UPLOADS), upload_id.as_bytes());
         batch.delete_cf(
-            self.cf(cf::UPLOAD_INDEX),
-            keys::upload_index_key(&upload.bucket, &upload.key, upload_id),
+            self.cf(cf::UPLOADS_BY_KEY),
+            keys::upload_by_key(&upload.bucket, &upload.key, upload_id),
         );
         let prefix = keys::part_prefix(upload_id);
         batch.delete_range_cf(self.cf(cf::PARTS), &prefix, &keys::after_all_with_prefix(&prefix));
@@ -454,15 +454,45 @@ impl Inner {
         let prefix = keys::bucket_prefix(bucket);
         let mut out = Vec::new();
         let mode = IteratorMode::From(&prefix, rocksdb::Direction::Forward);
-        for item in self.db.iterator_cf(self.cf(cf::UPLOAD_INDEX), mode) {
+        for item in self.db.iterator_cf(self.cf(cf::UPLOADS_BY_KEY), mode) {
             let (k, _) = item.db_ctx("listing uploads")?;
             if !k.starts_with(&prefix) {
                 break;
             }
-            if let Some(pos) = k.iter().rposition(|b| *b == 0) {
-                out.push(String::from_utf8_lossy(&k[pos + 1..]).into_owned());
-            }
+            let (_, id) = keys::split_upload_by_key(&k[prefix.len()..])
+                .ok_or_else(|| StoreError::Corrupt("an upload index key is not valid".into()))?;
+            out.push(id);
         }
         Ok(out)
+    }
+
+    /// Moves a store's legacy `upload_index` records into `uploads_by_key` (see
+    /// [`cf::UPLOAD_INDEX`]), in batches that each move their records whole, so an interrupted
+    /// move goes on at the next open. Costs one seek when there is nothing to move.
+    pub(crate) fn move_legacy_upload_index(&self) -> StoreResult<usize> {
+        let mut moved = 0;
+        loop {
+            let mut batch = WriteBatch::default();
+            let mut it = self.db.raw_iterator_cf(self.cf(cf::UPLOAD_INDEX));
+            it.seek_to_first();
+            let mut n = 0;
+            while let Some(raw) = it.key()
+                && n < 10_000
+            {
+                let (bucket, key, id) = keys::split_legacy_upload_index(raw)
+                    .ok_or_else(|| StoreError::Corrupt("a legacy upload index key is not valid".into()))?;
+                batch.put_cf(self.cf(cf::UPLOADS_BY_KEY), keys::upload_by_key(&bucket, &key, &id), []);
+                batch.delete_cf(self.cf(cf::UPLOAD_INDEX), raw);
+                n += 1;
+                it.next();
+            }
+            it.status().db_ctx("reading the legacy upload index")?;
+            drop(it);
+            if n == 0 {
+                return Ok(moved);
+            }
+            self.write(batch)?;
+            moved += n;
+        }
     }
 }

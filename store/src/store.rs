@@ -81,7 +81,15 @@ impl Store {
         let opts = db_options();
         let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, opts.clone()));
         let db = DB::open_cf_descriptors(&opts, layout.meta_dir(), cfs).db_ctx("opening the metadata database")?;
-        Ok(Self::from_db(db, layout, root, config))
+        let store = Self::from_db(db, layout, root, config);
+        let moved = store.inner.move_legacy_upload_index()?;
+        if moved > 0 {
+            tracing::info!(
+                moved,
+                "moved multipart uploads to the upload index that sorts keys with a NUL in S3 order"
+            );
+        }
+        Ok(store)
     }
 
     /// Opens the metadata of a volume another process (`lagoa serve`) has open, as a RocksDB
@@ -584,6 +592,55 @@ mod tests {
             .collect_garbage()
             .unwrap();
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    /// The upload keys of a listing page, in its order.
+    async fn listed_upload_keys(store: &Store, prefix: &str, marker: Option<&str>, max: usize) -> Vec<String> {
+        let page = store.list_uploads("bkt", prefix, None, marker, None, max).await.unwrap();
+        page.entries
+            .into_iter()
+            .map(|e| match e {
+                crate::UploadListEntry::Upload { meta, .. } => meta.key,
+                crate::UploadListEntry::CommonPrefix(p) => p,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn uploads_indexed_the_old_way_are_moved_at_open_and_list_in_s3_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        store.create_bucket("bkt", "owner", "us-east-1").await.unwrap();
+        let keys = ["a\0", "ab", "a", "a\0b"];
+        for key in keys {
+            let id = store
+                .create_upload("bkt", key, Default::default(), "owner", Default::default())
+                .await
+                .unwrap();
+            // Re-index the upload as stores before `uploads_by_key` did.
+            let s = &store.inner;
+            s.db.delete_cf(s.cf(cf::UPLOADS_BY_KEY), keys::upload_by_key("bkt", key, &id))
+                .unwrap();
+            let mut legacy = keys::object_key("bkt", key);
+            legacy.push(0);
+            legacy.extend_from_slice(id.as_bytes());
+            s.db.put_cf(s.cf(cf::UPLOAD_INDEX), legacy, []).unwrap();
+        }
+        drop(store);
+        let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        let s = &store.inner;
+        assert!(s.db.iterator_cf(s.cf(cf::UPLOAD_INDEX), IteratorMode::Start).next().is_none());
+        assert_eq!(listed_upload_keys(&store, "", None, 10).await, ["a", "a\0", "a\0b", "ab"]);
+        // Paging one at a time by key marker loses nothing (the old order put `a\0` before `a`).
+        let mut walked = Vec::new();
+        let mut marker: Option<String> = None;
+        while let Some(key) = listed_upload_keys(&store, "", marker.as_deref(), 1).await.pop() {
+            walked.push(key.clone());
+            marker = Some(key);
+        }
+        assert_eq!(walked, ["a", "a\0", "a\0b", "ab"]);
+        assert_eq!(listed_upload_keys(&store, "a\0", None, 10).await, ["a\0", "a\0b"]);
+        assert_eq!(store.inner.upload_ids_in_bucket("bkt").unwrap().len(), 4);
     }
 
     #[tokio::test]
