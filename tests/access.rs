@@ -677,18 +677,7 @@ async fn s3_select_is_allowed_by_the_same_policies_as_get() {
 async fn disguised_and_implied_actions_are_checked_too() {
     let s = server();
     let owner = s.client_as(OTHER_USER.0, OTHER_USER.1);
-    common::bucket(&owner, "guarded").await;
-    owner
-        .put_bucket_versioning()
-        .bucket("guarded")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    common::versioned_bucket(&owner, "guarded").await;
     let version = owner
         .put_object()
         .bucket("guarded")

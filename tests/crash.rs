@@ -283,17 +283,7 @@ async fn sigkill_during_versioned_writes_and_deletes_loses_no_acknowledged_versi
         "0",
     ]);
     let c = s.client();
-    bucket(&c, "vcrash").await;
-    c.put_bucket_versioning()
-        .bucket("vcrash")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned_bucket(&c, "vcrash").await;
     // Lifecycle on exp/: current versions expire after 2 "days", noncurrent ones after 1.
     use aws_sdk_s3::types::{
         BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,

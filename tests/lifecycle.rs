@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration,
-    LifecycleRule, LifecycleRuleAndOperator, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectLockLegalHoldStatus, Tag,
-    Transition, TransitionStorageClass, VersioningConfiguration,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleAndOperator, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectLockLegalHoldStatus, Tag, Transition,
+    TransitionStorageClass,
 };
 use common::*;
 
@@ -70,19 +70,6 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("{what}: not within 30 s");
-}
-
-async fn enable_versioning(c: &Client, bucket: &str) {
-    c.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
 }
 
 /// (key, is marker) of every version, in the SDK's order.
@@ -332,8 +319,7 @@ async fn current_objects_expire_by_prefix_tag_and_size() {
 async fn versioned_buckets_get_markers_and_lose_old_versions_as_the_rules_say() {
     let s = fast_server();
     let c = s.client();
-    bucket(&c, "vlife").await;
-    enable_versioning(&c, "vlife").await;
+    versioned_bucket(&c, "vlife").await;
     for i in 0..4 {
         put(&c, "vlife", "k", format!("v{i}").as_bytes()).await;
     }

@@ -233,17 +233,7 @@ fn version_paging_matches_the_model() {
         let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let bucket_name = format!("vprop-{n}");
         rt.block_on(async {
-            bucket(&c, &bucket_name).await;
-            c.put_bucket_versioning()
-                .bucket(&bucket_name)
-                .versioning_configuration(
-                    aws_sdk_s3::types::VersioningConfiguration::builder()
-                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
+            versioned_bucket(&c, &bucket_name).await;
             // Each key's versions, newest first.
             let mut history: std::collections::BTreeMap<String, Vec<(String, bool)>> = Default::default();
             for (k, steps) in &keys {
@@ -326,18 +316,8 @@ async fn version_listing_stays_inside_its_bucket() {
     let s = server();
     let c = s.client();
     // Same-length names, so both buckets' records share the key offset after the bucket prefix.
-    bucket(&c, "lv-a").await;
+    versioned_bucket(&c, "lv-a").await;
     bucket(&c, "lv-b").await;
-    c.put_bucket_versioning()
-        .bucket("lv-a")
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
     let object = c
         .put_object()
         .bucket("lv-a")

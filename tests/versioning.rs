@@ -11,20 +11,6 @@ use aws_sdk_s3::types::{
 };
 use common::*;
 
-async fn set_versioning(c: &Client, bucket: &str, status: BucketVersioningStatus) {
-    c.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .expect("put bucket versioning");
-}
-
-async fn versioned_bucket(c: &Client, name: &str) {
-    bucket(c, name).await;
-    set_versioning(c, name, BucketVersioningStatus::Enabled).await;
-}
-
 /// PUTs and returns the version id the response carries.
 async fn put_version(c: &Client, bucket: &str, key: &str, body: &[u8]) -> Option<String> {
     c.put_object()

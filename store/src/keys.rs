@@ -217,6 +217,19 @@ mod tests {
         assert!(b"dir0".as_slice() > bound.as_slice());
     }
 
+    /// Sorts encoded entries `(bytes, key index, then)` by their bytes, asserts that is the
+    /// model's order (key, then `then`), and returns them.
+    fn sorted_by_bytes_as_by_model<T: Ord + Clone + std::fmt::Debug>(
+        encoded: Vec<(Vec<u8>, usize, T)>,
+    ) -> Vec<(Vec<u8>, usize, T)> {
+        let mut by_bytes = encoded.clone();
+        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_model = encoded;
+        by_model.sort_by(|a, b| (a.1, &a.2).cmp(&(b.1, &b.2)));
+        assert_eq!(by_bytes, by_model);
+        by_bytes
+    }
+
     #[test]
     fn versions_sort_by_key_then_newest_first_even_with_nul_in_keys() {
         let keys = ["a", "a\0", "a\0b", "a\u{1}", "ab", "b"];
@@ -226,11 +239,7 @@ mod tests {
                 encoded.push((version_key("bkt", key, seq), i, std::cmp::Reverse(seq)));
             }
         }
-        let mut by_bytes = encoded.clone();
-        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut by_model = encoded;
-        by_model.sort_by_key(|e| (e.1, e.2));
-        assert_eq!(by_bytes, by_model);
+        let by_bytes = sorted_by_bytes_as_by_model(encoded);
         let base = bucket_prefix("bkt").len();
         for (raw, i, seq) in &by_bytes {
             assert_eq!(split_version_key(&raw[base..]), Some((keys[*i].to_owned(), seq.0)));
@@ -251,11 +260,7 @@ mod tests {
                 encoded.push((upload_by_key("bkt", key, id), i, id));
             }
         }
-        let mut by_bytes = encoded.clone();
-        by_bytes.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut by_model = encoded;
-        by_model.sort_by_key(|e| (e.1, e.2));
-        assert_eq!(by_bytes, by_model);
+        let by_bytes = sorted_by_bytes_as_by_model(encoded);
         let base = bucket_prefix("bkt").len();
         for (raw, i, id) in &by_bytes {
             assert_eq!(split_upload_by_key(&raw[base..]), Some((keys[*i].to_owned(), id.to_string())));

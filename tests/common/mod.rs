@@ -64,6 +64,22 @@ pub async fn bucket(c: &aws_sdk_s3::Client, name: &str) {
     c.create_bucket().bucket(name).send().await.expect("create bucket");
 }
 
+/// Sets a bucket's versioning status (PutBucketVersioning).
+pub async fn set_versioning(c: &Client, bucket: &str, status: aws_sdk_s3::types::BucketVersioningStatus) {
+    c.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(aws_sdk_s3::types::VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .expect("put bucket versioning");
+}
+
+/// Creates a bucket with versioning enabled.
+pub async fn versioned_bucket(c: &Client, name: &str) {
+    bucket(c, name).await;
+    set_versioning(c, name, aws_sdk_s3::types::BucketVersioningStatus::Enabled).await;
+}
+
 /// PUTs an object.
 pub async fn put(c: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &[u8]) -> String {
     c.put_object()
