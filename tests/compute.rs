@@ -624,6 +624,9 @@ impl Sidecar {
             .arg(&users)
             .env("LAGOA_ROOT_USER", ROOT_USER)
             .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
+            // The server's master key, as the pod gives both containers: the stored users are
+            // sealed under it.
+            .env("LAGOA_KMS_SECRET_KEY", TEST_KMS_KEY)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("starting lagoa compute");

@@ -3,7 +3,6 @@
 //! plaintext never reaches the data directory.
 
 mod common;
-use std::path::Path;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -545,25 +544,6 @@ async fn sse_s3_without_a_master_key_is_refused_whole() {
     assert_eq!(status(&err), 501);
     // SSE-C needs no server key.
     put_sse_c(&c, "enc", "c", b"customer", &customer_key(3)).await;
-}
-
-/// Every file under `dir` (RocksDB's WAL and tables included) that contains `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle)
-            {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
 }
 
 #[tokio::test]

@@ -344,15 +344,26 @@ impl Store {
 
     /// Sets (or with `None` removes) a document of the whole site rather than of one bucket
     /// (the users and policies the admin API manages). Kept in the configs family under the
-    /// empty bucket name, which no bucket can have, so no bucket's removal touches it.
+    /// empty bucket name, which no bucket can have, so no bucket's removal touches it; sealed
+    /// under the keyring's default key when there is one (it holds secret keys).
     pub async fn set_site_config(&self, name: &str, value: Option<Vec<u8>>) -> StoreResult<()> {
         let key = keys::site_config_key(name);
+        let value = value
+            .map(|plain| crate::sealing::document::seal_document(&self.inner.config.keyring, name, plain))
+            .transpose()?;
         self.blocking(move |s| s.write_config(key, value)).await
     }
 
-    /// A site document set by [`Store::set_site_config`].
+    /// A site document set by [`Store::set_site_config`], opened with this store's keyring.
     pub async fn site_config(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.point_read(|s| s.config_document("", name))
+        self.site_config_opened_with(&self.inner.config.keyring, name).await
+    }
+
+    /// A site document opened with `keyring` (a secondary's store has none of its own).
+    pub(crate) async fn site_config_opened_with(&self, keyring: &Keyring, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.point_read(|s| s.config_document("", name))?
+            .map(|stored| crate::sealing::document::open_document(keyring, name, stored))
+            .transpose()
     }
 
     /// A bucket's record with the named configuration documents, read together (one snapshot

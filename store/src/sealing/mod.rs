@@ -4,6 +4,7 @@
 //! must hash the plaintext for the ETag and checksums); opening happens here, so every reader — S3
 //! GETs and the compute engine's scans — gets plaintext through the same code.
 
+pub mod document;
 pub mod format;
 pub mod keys;
 
