@@ -499,4 +499,37 @@ async fn stored_secret_keys_are_sealed_under_the_master_key() {
     s.restart();
     let dave = s.client_as("dave", secret);
     assert!(dave.list_buckets().send().await.is_ok());
+
+    // Without the master key the stored users cannot be read: the server refuses to start
+    // rather than serve without them (a disabled user let in, a removed one still refused).
+    s.kill();
+    let users = dir.with_extension("users.toml");
+    let mut child = std::process::Command::new(binary())
+        .args(["serve", "--no-compute", "--address", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .arg("--users")
+        .arg(&users)
+        .env("LAGOA_ROOT_USER", ROOT_USER)
+        .env("LAGOA_ROOT_PASSWORD", ROOT_PASSWORD)
+        .env("LAGOA_KMS_SECRET_KEY", "")
+        .env_remove("LAGOA_KMS_KEY_FILE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the server started without the key that seals its stored users");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success());
+    assert!(stderr.contains("not in this server's keyring"), "{stderr}");
 }
