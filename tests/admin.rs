@@ -47,6 +47,20 @@ async fn add_user(s: &TestServer, who: (&str, &str), user: (&str, &str), status:
     .await
 }
 
+/// Attaches a policy to a user as root (`mc admin policy attach`).
+async fn attach_policy(s: &TestServer, policy: &str, user: &str) -> Raw {
+    let attach = serde_json::json!({"policies": [policy], "user": user}).to_string();
+    admin(
+        s,
+        ROOT,
+        "POST",
+        "idp/builtin/policy/attach",
+        &[],
+        Some((attach.as_bytes(), true)),
+    )
+    .await
+}
+
 fn error_code(raw: &Raw) -> String {
     raw.body
         .split("<Code>")
@@ -74,28 +88,11 @@ async fn users_added_through_the_admin_api_sign_requests_and_survive_a_restart()
     assert_eq!(added.status, 200, "{}", added.body);
     assert_eq!(read_status(&s, CAROL, "shared").await, (403, "AccessDenied".into()));
 
-    let attach = serde_json::json!({"policies": ["readonly"], "user": CAROL.0}).to_string();
-    let attached = admin(
-        &s,
-        ROOT,
-        "POST",
-        "idp/builtin/policy/attach",
-        &[],
-        Some((attach.as_bytes(), true)),
-    )
-    .await;
+    let attached = attach_policy(&s, "readonly", CAROL.0).await;
     assert_eq!(attached.status, 200, "{}", attached.body);
     assert_eq!(read_status(&s, CAROL, "shared").await.0, 200);
     // The same attachment again changes nothing: MinIO's error.
-    let again = admin(
-        &s,
-        ROOT,
-        "POST",
-        "idp/builtin/policy/attach",
-        &[],
-        Some((attach.as_bytes(), true)),
-    )
-    .await;
+    let again = attach_policy(&s, "readonly", CAROL.0).await;
     assert_eq!(
         (again.status, error_code(&again).as_str()),
         (400, "XMinioAdminPolicyChangeAlreadyApplied")
@@ -316,16 +313,7 @@ async fn policies_created_through_the_admin_api_decide_requests() {
         Some((no_listing.as_bytes(), false)),
     )
     .await;
-    let attach = serde_json::json!({"policies": ["no-listing"], "user": "carol"}).to_string();
-    admin(
-        &s,
-        ROOT,
-        "POST",
-        "idp/builtin/policy/attach",
-        &[],
-        Some((attach.as_bytes(), true)),
-    )
-    .await;
+    attach_policy(&s, "no-listing", "carol").await;
     let err = carol.list_buckets().send().await.unwrap_err();
     assert_eq!(code(&err), "AccessDenied");
     let detach = serde_json::json!({"policies": ["no-listing"], "user": "carol"}).to_string();
@@ -476,16 +464,7 @@ async fn stored_secret_keys_are_sealed_under_the_master_key() {
     let secret = "lagoa-secret-marker-0123456789";
     let added = add_user(&s, ROOT, ("dave", secret), "enabled").await;
     assert_eq!(added.status, 200, "{}", added.body);
-    let attach = serde_json::json!({"policies": ["readwrite"], "user": "dave"}).to_string();
-    let attached = admin(
-        &s,
-        ROOT,
-        "POST",
-        "idp/builtin/policy/attach",
-        &[],
-        Some((attach.as_bytes(), true)),
-    )
-    .await;
+    let attached = attach_policy(&s, "readwrite", "dave").await;
     assert_eq!(attached.status, 200, "{}", attached.body);
     // The control: the scan sees what the metadata database holds in the clear.
     let root = s.client();
