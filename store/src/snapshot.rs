@@ -84,7 +84,7 @@ impl StoreReader {
 
     /// A site document (see [`Store::site_config`]), as of the last catch-up.
     pub async fn site_config(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.store.site_config_opened_with(&self.keyring, name).await
+        self.store.site_config_opened_with(&self.keyring, name)
     }
 
     /// The bucket's record, if it exists.

@@ -356,11 +356,11 @@ impl Store {
 
     /// A site document set by [`Store::set_site_config`], opened with this store's keyring.
     pub async fn site_config(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        self.site_config_opened_with(&self.inner.config.keyring, name).await
+        self.site_config_opened_with(&self.inner.config.keyring, name)
     }
 
     /// A site document opened with `keyring` (a secondary's store has none of its own).
-    pub(crate) async fn site_config_opened_with(&self, keyring: &Keyring, name: &str) -> StoreResult<Option<Vec<u8>>> {
+    pub(crate) fn site_config_opened_with(&self, keyring: &Keyring, name: &str) -> StoreResult<Option<Vec<u8>>> {
         self.point_read(|s| s.config_document("", name))?
             .map(|stored| crate::sealing::document::open_document(keyring, name, stored))
             .transpose()
@@ -413,7 +413,8 @@ impl Store {
                 let uploads = s.upload_locks.lock_many(seen.iter());
                 let guard = s.bucket_lock.write().unwrap_or_else(|p| p.into_inner());
                 let now = s.upload_ids_in_bucket(&name)?;
-                if now.iter().all(|id| seen.contains(id)) {
+                let locked: std::collections::HashSet<&String> = seen.iter().collect();
+                if now.iter().all(|id| locked.contains(id)) {
                     break (uploads, guard, now);
                 }
             };
