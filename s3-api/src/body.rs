@@ -124,8 +124,15 @@ pub async fn receive<H: BodyHasher + Default>(
     if let Some(len) = expected_len
         && len > 0
     {
-        // A body the volume has no room for is refused before a byte of it is read.
-        store.ensure_space(len).s3()?;
+        // A body the volume has no room for is refused before a byte of it is stored.
+        if let Err(full) = store.ensure_space(len).s3() {
+            if len <= REFUSED_BODY_READ_LIMIT
+                && let Some(body) = body
+            {
+                discard(body).await;
+            }
+            return Err(full);
+        }
     }
     let mut intake = Intake::new(store, hasher, seal_with);
     if let Some(mut body) = body {
@@ -152,6 +159,19 @@ pub async fn receive<H: BodyHasher + Default>(
         ));
     }
     intake.finish().await.s3()
+}
+
+/// The largest refused body read (and dropped) before the refusal is sent. An answer sent while
+/// the client is still sending makes the server close the connection with the body unread, and
+/// a client that is still writing (the AWS SDKs' hyper, for one) then sees a reset instead of the
+/// answer, and retries the whole body. Reading the rest first costs bandwidth, never memory or
+/// disk, and the body timeout still bounds a client that stalls. Larger bodies are refused at
+/// once (as S3 does) rather than read for nothing.
+const REFUSED_BODY_READ_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Reads a refused body to its end (or its first error), keeping nothing.
+async fn discard(mut body: StreamingBlob) {
+    while let Some(Ok(_)) = body.next().await {}
 }
 
 /// How long a client may pause mid-body before the bytes it sent are written out of memory. A
